@@ -1,0 +1,136 @@
+/*
+ * The guest-vmm request ABI.
+ *
+ * The guest asks for work by writing a request block into its own memory
+ * and executing "outl %eax, port" where eax holds the guest-physical
+ * address of the block and the port names the request.  This follows
+ * Solo5 hvt: one exit per request, no shared rings, so the vmm can check
+ * every request in isolation before it acts on it.
+ *
+ * Everything here is read by the vmm from memory the guest controls, so
+ * the vmm copies each block out once and validates the copy.
+ */
+#ifndef INSTAR_HYPERCALL_H
+#define INSTAR_HYPERCALL_H
+
+#include <stdint.h>
+
+#define INSTAR_HC_PORT_BASE	0x500
+
+enum instar_hc {
+	INSTAR_HC_GEOMETRY = 0,	/* struct instar_hc_geometry */
+	INSTAR_HC_READ,		/* struct instar_hc_io */
+	INSTAR_HC_WRITE,	/* struct instar_hc_io */
+	INSTAR_HC_FLUSH,	/* struct instar_hc_flush */
+	INSTAR_HC_LOG,		/* struct instar_hc_log */
+	INSTAR_HC_RESULT,	/* struct instar_hc_result */
+	INSTAR_HC_EXIT,		/* struct instar_hc_exit */
+	INSTAR_HC_FAULT,	/* struct instar_hc_fault */
+	INSTAR_HC_COUNT
+};
+
+/* Return codes the vmm stores into a request's "ret" field. */
+#define INSTAR_HC_OK		0
+#define INSTAR_HC_EIO		(-5)
+#define INSTAR_HC_EINVAL	(-22)
+
+/* Largest single read or write: big runs, but bounded per exit. */
+#define INSTAR_HC_IO_MAX	(16u * 1024 * 1024)
+/* Longest log line or result a guest may hand over. */
+#define INSTAR_HC_LOG_MAX	512u
+#define INSTAR_HC_RESULT_MAX	(64u * 1024)
+/* Devices a job may attach (image chain plus scratch). */
+#define INSTAR_MAX_DEVICES	16u
+
+#define INSTAR_DEV_WRITABLE	0x1u
+
+struct instar_hc_geometry {
+	uint32_t dev;		/* in */
+	uint32_t flags;		/* out: INSTAR_DEV_* */
+	uint64_t size;		/* out: bytes */
+	int32_t ret;		/* out */
+	uint32_t pad;
+};
+
+struct instar_hc_io {
+	uint32_t dev;		/* in */
+	uint32_t pad;
+	uint64_t offset;	/* in: byte offset on the device */
+	uint64_t buf;		/* in: guest-physical address */
+	uint64_t len;		/* in: bytes */
+	uint64_t done;		/* out: bytes transferred (short at EOF) */
+	int32_t ret;		/* out */
+	uint32_t pad2;
+};
+
+struct instar_hc_flush {
+	uint32_t dev;
+	int32_t ret;
+};
+
+struct instar_hc_log {
+	uint64_t buf;		/* guest-physical address of text */
+	uint64_t len;
+};
+
+struct instar_hc_result {
+	uint64_t buf;		/* guest-physical address of result */
+	uint64_t len;
+	int32_t ret;
+	uint32_t pad;
+};
+
+struct instar_hc_exit {
+	int32_t status;		/* 0 success, else failure */
+	uint32_t pad;
+};
+
+struct instar_hc_fault {
+	uint64_t vector;
+	uint64_t error_code;
+	uint64_t rip;
+	uint64_t cr2;
+};
+
+/*
+ * Guest-physical memory map.  The guest is loaded at INSTAR_GUEST_LOAD and
+ * finds its job in the boot block; everything from the end of its image to
+ * INSTAR_GUEST_MEM_SIZE is its heap.  The size is fixed: the same for a
+ * 1 MiB image and a 16 TiB one, so no image can ask for more host memory.
+ */
+#define INSTAR_GUEST_MEM_SIZE	(64ull * 1024 * 1024)
+#define INSTAR_GUEST_PML4	0x1000ull
+#define INSTAR_GUEST_PDPT	0x2000ull
+#define INSTAR_GUEST_PD		0x3000ull
+#define INSTAR_GUEST_PT		0x4000ull
+#define INSTAR_GUEST_GDT	0x5000ull
+#define INSTAR_GUEST_BOOT	0x6000ull
+#define INSTAR_GUEST_STACK_LOW	0x10000ull
+#define INSTAR_GUEST_STACK_TOP	0x100000ull
+#define INSTAR_GUEST_LOAD	0x100000ull
+/* Largest guest image the vmm will load. */
+#define INSTAR_GUEST_IMAGE_MAX	(4ull * 1024 * 1024)
+
+#define INSTAR_BOOT_MAGIC	0x52415453u	/* "STAR" */
+
+enum instar_op {
+	INSTAR_OP_INFO = 1,
+};
+
+enum instar_fmt {
+	INSTAR_FMT_PROBE = 0,
+	INSTAR_FMT_RAW = 1,
+	INSTAR_FMT_QCOW2 = 2,
+	INSTAR_FMT_VMDK = 3,
+};
+
+/* Written by the vmm at INSTAR_GUEST_BOOT before the vCPU starts. */
+struct instar_boot {
+	uint32_t magic;
+	uint32_t op;		/* enum instar_op */
+	uint32_t ndevices;
+	uint32_t format;	/* enum instar_fmt requested for device 0 */
+	uint64_t mem_size;
+};
+
+#endif

@@ -1,0 +1,133 @@
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "hypercall.h"
+#include "image_info_check.h"
+
+/* A string field must end within its array. */
+static bool
+terminated(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+static bool
+printable(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static bool
+is_power_of_two(uint64_t v)
+{
+	return v != 0 && (v & (v - 1)) == 0;
+}
+
+static const char *
+check_strings(const struct instar_image_info *info)
+{
+	if (!terminated(info->create_type, sizeof(info->create_type)) ||
+	    !terminated(info->backing_name, sizeof(info->backing_name)) ||
+	    !terminated(info->backing_format, sizeof(info->backing_format)) ||
+	    !terminated(info->data_file, sizeof(info->data_file)))
+		return "unterminated string";
+	if (!printable(info->create_type) || !printable(info->backing_format))
+		return "non-printable format name";
+	if ((info->flags & IMG_HAS_BACKING) && info->backing_name[0] == '\0')
+		return "empty backing file name";
+	if (!(info->flags & IMG_HAS_BACKING) && info->backing_name[0] != '\0')
+		return "backing file name without a backing file";
+	if ((info->flags & IMG_HAS_BACKING_FMT) &&
+	    (!(info->flags & IMG_HAS_BACKING) ||
+	    info->backing_format[0] == '\0'))
+		return "backing format without a backing file";
+	if (!(info->flags & IMG_HAS_DATA_FILE) && info->data_file[0] != '\0')
+		return "data file name without a data file";
+	return NULL;
+}
+
+static const char *
+check_qcow2(const struct instar_image_info *info)
+{
+	if (info->qcow2_version != 2 && info->qcow2_version != 3)
+		return "bad qcow2 version";
+	if (!is_power_of_two(info->refcount_bits) || info->refcount_bits > 64)
+		return "bad refcount width";
+	if (info->compression_type != IMG_COMPRESSION_ZLIB &&
+	    info->compression_type != IMG_COMPRESSION_ZSTD)
+		return "bad compression type";
+	if (!(info->flags & IMG_HAS_CLUSTER_SIZE) ||
+	    !is_power_of_two(info->cluster_size) ||
+	    info->cluster_size < 512 || info->cluster_size > (2u << 20))
+		return "bad cluster size";
+	return NULL;
+}
+
+static const char *
+check_vmdk(const struct instar_image_info *info)
+{
+	if (info->create_type[0] == '\0')
+		return "missing VMDK create type";
+	if (!(info->flags & IMG_HAS_CLUSTER_SIZE) ||
+	    !is_power_of_two(info->cluster_size) || info->cluster_size < 512)
+		return "bad cluster size";
+	/* qemu takes a VMDK's parent to be a VMDK, and so do we. */
+	if ((info->flags & IMG_HAS_BACKING_FMT) &&
+	    strcmp(info->backing_format, "vmdk") != 0)
+		return "VMDK parent of a format other than vmdk";
+	return NULL;
+}
+
+const char *
+image_info_validate(const struct instar_image_info *info)
+{
+	const char *why;
+
+	if (info->flags & ~IMG_FLAGS_ALL)
+		return "unknown flags";
+	if (info->virtual_size > (uint64_t)INT64_MAX)
+		return "virtual size out of range";
+	if ((why = check_strings(info)) != NULL)
+		return why;
+	switch (info->format) {
+	case INSTAR_FMT_RAW:
+		if (info->flags != 0)
+			return "raw image with format flags";
+		return NULL;
+	case INSTAR_FMT_QCOW2:
+		return check_qcow2(info);
+	case INSTAR_FMT_VMDK:
+		return check_vmdk(info);
+	default:
+		return "unknown format";
+	}
+}
+
+/*
+ * An error text may quote image bytes; show them as '?' rather than let
+ * a hostile image put control sequences on the user's terminal.
+ */
+const char *
+image_info_sanitize_error(char *msg, size_t size)
+{
+	size_t i;
+
+	if (!terminated(msg, size))
+		return "unterminated error text";
+	if (msg[0] == '\0')
+		return "empty error text";
+	for (i = 0; msg[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)msg[i];
+
+		if (c < 0x20 || c == 0x7f)
+			msg[i] = '?';
+	}
+	return NULL;
+}

@@ -1,0 +1,19 @@
+/*
+ * Error text for the format layer.
+ */
+#include "format.h"
+
+void
+fmt_seterr(struct fmt_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vsnprintf(err->msg, sizeof(err->msg), fmt, ap) < 0)
+		err->msg[0] = '\0';
+	va_end(ap);
+	/* vsnprintf always terminates, but a broken one must not leak. */
+	err->msg[sizeof(err->msg) - 1] = '\0';
+}

@@ -1,0 +1,56 @@
+/*
+ * The format layer: probing and reading image metadata for qcow2, VMDK
+ * monolithicSparse and raw.  Pure code over struct fmt_io; shared by the
+ * guest and the hosted tests and fuzzers.
+ */
+#ifndef INSTAR_FORMAT_H
+#define INSTAR_FORMAT_H
+
+#include "base.h"
+#include "hypercall.h"
+#include "image_info.h"
+
+/*
+ * The one I/O interface the format code sees.  read() fills exactly len
+ * bytes at off; bytes past the end of the device read as zeros.  It
+ * returns 0, or a negative value on an I/O error.  size is the device's
+ * length in bytes.
+ */
+struct fmt_io {
+	void *ctx;
+	int (*read)(void *ctx, uint64_t off, void *buf, size_t len);
+	uint64_t size;
+};
+
+/* Why an operation failed, in words fit for the user. */
+struct fmt_err {
+	char msg[INSTAR_ERROR_MAX];
+};
+
+void fmt_seterr(struct fmt_err *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Decide an image's format from its first bytes, as qemu's probes would:
+ * INSTAR_FMT_QCOW2, INSTAR_FMT_VMDK or INSTAR_FMT_RAW.  Formats instar
+ * does not handle but recognises (qcow v1, QED, VDI, VHD, VHDX, LUKS, ...)
+ * are an error naming the format, never "raw".  Returns 0 or -1.
+ */
+int fmt_probe(const struct fmt_io *, uint32_t *fmt, struct fmt_err *);
+
+/*
+ * Fill *info for "info" on an image of the given format (not PROBE).
+ * Every value read from the image is checked before use.  Returns 0 or
+ * -1 with err set.
+ */
+int fmt_info(const struct fmt_io *, uint32_t fmt, struct instar_image_info *,
+    struct fmt_err *);
+
+int qcow2_info(const struct fmt_io *, struct instar_image_info *,
+    struct fmt_err *);
+int vmdk_info(const struct fmt_io *, struct instar_image_info *,
+    struct fmt_err *);
+int raw_info(const struct fmt_io *, struct instar_image_info *,
+    struct fmt_err *);
+
+#endif

@@ -1,0 +1,650 @@
+/*
+ * qcow2 metadata for "info": the header, its extensions and the backing
+ * file name, checked the way qemu 7.2's qcow2_do_open() checks them so
+ * that an image qemu refuses is refused here too, with the same words
+ * where they make sense.
+ */
+#include "format.h"
+
+#define QCOW2_MAGIC		0x514649fbu	/* "QFI\xfb" */
+#define QCOW2_HDR_READ		112	/* qemu always reads sizeof(QCowHeader) */
+#define QCOW2_V2_HDR_LEN	72
+#define QCOW2_V3_MIN_HDR_LEN	104
+#define QCOW2_COMPRESSION_OFF	104
+#define QCOW2_MIN_CLUSTER_BITS	9
+#define QCOW2_MAX_CLUSTER_BITS	21
+#define QCOW2_SUBCLUSTERS	32
+
+#define INCOMPAT_DIRTY		(1ull << 0)
+#define INCOMPAT_CORRUPT	(1ull << 1)
+#define INCOMPAT_DATA_FILE	(1ull << 2)
+#define INCOMPAT_COMPRESSION	(1ull << 3)
+#define INCOMPAT_EXTL2		(1ull << 4)
+#define INCOMPAT_KNOWN		0x1full
+#define COMPAT_LAZY_REFCOUNTS	(1ull << 0)
+#define AUTOCLEAR_BITMAPS	(1ull << 0)
+#define AUTOCLEAR_DATA_RAW	(1ull << 1)
+
+#define EXT_END			0u
+#define EXT_BACKING_FMT		0xe2792acau
+#define EXT_FEATURE_TABLE	0x6803f857u
+#define EXT_CRYPTO		0x0537be77u
+#define EXT_BITMAPS		0x23852875u
+#define EXT_DATA_FILE		0x44415441u
+
+#define CRYPT_NONE		0
+#define CRYPT_AES		1
+#define CRYPT_LUKS		2
+
+/* qemu's limits (block/qcow2.h) */
+#define MAX_REFTABLE_BYTES	(8ull << 20)
+#define MAX_L1_BYTES		(32ull << 20)
+#define SNAPSHOT_HDR_LEN	40ull
+#define MAX_SNAPSHOTS		65536ull
+#define MAX_BITMAPS		65535u
+#define MAX_BITMAP_DIR_BYTES	(1024ull * MAX_BITMAPS)
+#define BACKING_FMT_LEN		16	/* sizeof(bs->backing_format) */
+#define NAME_LEN_MAX		1023
+#define FEATURE_ENTRY_LEN	48
+#define FEATURE_NAME_LEN	46
+#define CRYPTO_EXT_LEN		16
+#define BITMAPS_EXT_LEN		24
+
+struct qcow2_hdr {
+	uint32_t	version;
+	uint64_t	backing_off;
+	uint32_t	backing_len;
+	uint32_t	cluster_bits;
+	uint64_t	size;
+	uint32_t	crypt_method;
+	uint32_t	l1_size;
+	uint64_t	l1_off;
+	uint64_t	rt_off;
+	uint32_t	rt_clusters;
+	uint32_t	nb_snapshots;
+	uint64_t	snap_off;
+	uint64_t	incompat;
+	uint64_t	compat;
+	uint64_t	autoclear;
+	uint32_t	refcount_order;
+	uint32_t	header_len;
+	uint32_t	compression;
+	uint64_t	cluster_size;
+	uint64_t	ext_end;
+};
+
+/*
+ * A read-through window over the header cluster.  The extension walk
+ * may step through up to 2 MiB in 8-byte strides; one device read per
+ * step would be needlessly slow in the guest.
+ */
+struct win {
+	const struct fmt_io	*io;
+	uint64_t		 base;
+	bool			 valid;
+	uint8_t			 buf[4096];
+};
+
+static int
+win_read(struct win *w, uint64_t off, void *dst, size_t len,
+    struct fmt_err *err)
+{
+	if (len > sizeof(w->buf)) {
+		fmt_seterr(err, "qcow2 header read too large");
+		return -1;
+	}
+	if (!w->valid || off < w->base ||
+	    off - w->base > sizeof(w->buf) - len) {
+		if (w->io->read(w->io->ctx, off, w->buf, sizeof(w->buf)) != 0) {
+			fmt_seterr(err, "Could not read qcow2 header");
+			return -1;
+		}
+		w->base = off;
+		w->valid = true;
+	}
+	memcpy(dst, w->buf + (off - w->base), len);
+	return 0;
+}
+
+static void
+decode_header(const uint8_t *b, struct qcow2_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = get_be32(b + 4);
+	h->backing_off = get_be64(b + 8);
+	h->backing_len = get_be32(b + 16);
+	h->cluster_bits = get_be32(b + 20);
+	h->size = get_be64(b + 24);
+	h->crypt_method = get_be32(b + 32);
+	h->l1_size = get_be32(b + 36);
+	h->l1_off = get_be64(b + 40);
+	h->rt_off = get_be64(b + 48);
+	h->rt_clusters = get_be32(b + 56);
+	h->nb_snapshots = get_be32(b + 60);
+	h->snap_off = get_be64(b + 64);
+	if (h->version == 2) {
+		/* v2 has none of these fields; qemu assumes their defaults. */
+		h->refcount_order = 4;
+		h->header_len = QCOW2_V2_HDR_LEN;
+		return;
+	}
+	h->incompat = get_be64(b + 72);
+	h->compat = get_be64(b + 80);
+	h->autoclear = get_be64(b + 88);
+	h->refcount_order = get_be32(b + 96);
+	h->header_len = get_be32(b + 100);
+	if (h->header_len > QCOW2_COMPRESSION_OFF)
+		h->compression = b[QCOW2_COMPRESSION_OFF];
+}
+
+static int
+check_geometry(struct qcow2_hdr *h, struct fmt_err *err)
+{
+	if (h->version < 2 || h->version > 3) {
+		fmt_seterr(err, "Unsupported qcow2 version %u", h->version);
+		return -1;
+	}
+	if (h->cluster_bits < QCOW2_MIN_CLUSTER_BITS ||
+	    h->cluster_bits > QCOW2_MAX_CLUSTER_BITS) {
+		fmt_seterr(err, "Unsupported cluster size: 2^%u",
+		    h->cluster_bits);
+		return -1;
+	}
+	h->cluster_size = 1ull << h->cluster_bits;
+	if (h->version == 3 && h->header_len < QCOW2_V3_MIN_HDR_LEN) {
+		fmt_seterr(err, "qcow2 header too short");
+		return -1;
+	}
+	if (h->header_len > h->cluster_size) {
+		fmt_seterr(err, "qcow2 header exceeds cluster size");
+		return -1;
+	}
+	if (h->backing_off > h->cluster_size) {
+		fmt_seterr(err, "Invalid backing file offset");
+		return -1;
+	}
+	/* Extensions end where the backing name starts, or with the cluster. */
+	h->ext_end = h->backing_off != 0 ? h->backing_off : h->cluster_size;
+	return 0;
+}
+
+static int
+check_compression(const struct qcow2_hdr *h, struct fmt_err *err)
+{
+	if (h->compression != IMG_COMPRESSION_ZLIB &&
+	    h->compression != IMG_COMPRESSION_ZSTD) {
+		fmt_seterr(err, "qcow2: unknown compression type: %u",
+		    h->compression);
+		return -1;
+	}
+	if (h->compression == IMG_COMPRESSION_ZLIB &&
+	    (h->incompat & INCOMPAT_COMPRESSION)) {
+		fmt_seterr(err, "qcow2: Compression type incompatible feature "
+		    "bit must not be set");
+		return -1;
+	}
+	if (h->compression != IMG_COMPRESSION_ZLIB &&
+	    !(h->incompat & INCOMPAT_COMPRESSION)) {
+		fmt_seterr(err, "qcow2: Compression type incompatible feature "
+		    "bit must be set");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Step to the next header extension.  Returns 1 with *magic, *len and
+ * *pos (its data) set, 0 at the end marker or the end of the area, -1
+ * on error.  Each step advances at least 8 bytes and end is at most one
+ * cluster, so a walk is bounded by 2 MiB / 8 steps.
+ */
+static int
+ext_next(struct win *w, uint64_t *pos, uint64_t end, uint32_t *magic,
+    uint32_t *len, struct fmt_err *err)
+{
+	uint8_t b[8];
+
+	if (*pos >= end)
+		return 0;
+	if (win_read(w, *pos, b, sizeof(b), err) != 0)
+		return -1;
+	*magic = get_be32(b);
+	*len = get_be32(b + 4);
+	*pos += sizeof(b);
+	if (*pos > end || *len > end - *pos) {
+		fmt_seterr(err, "Header extension too large");
+		return -1;
+	}
+	return *magic == EXT_END ? 0 : 1;
+}
+
+static uint64_t
+ext_skip(uint64_t pos, uint32_t len)
+{
+	return pos + (((uint64_t)len + 7) & ~7ull);
+}
+
+/* Copy a name of len bytes into dst, refusing NULs rather than cutting. */
+static int
+read_name(struct win *w, uint64_t off, uint32_t len, char *dst,
+    size_t dstsize, const char *what, struct fmt_err *err)
+{
+	if (len >= dstsize) {
+		fmt_seterr(err, "%s too long", what);
+		return -1;
+	}
+	if (win_read(w, off, dst, len, err) != 0)
+		return -1;
+	dst[len] = '\0';
+	if (strlen(dst) != len) {
+		fmt_seterr(err, "%s contains a NUL byte", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* Where the last feature-name table is, as qemu's pre-pass finds it. */
+static void
+find_feature_table(struct win *w, const struct qcow2_hdr *h,
+    uint64_t *toff, uint32_t *tlen)
+{
+	struct fmt_err ignored;
+	uint64_t pos = h->header_len;
+	uint32_t magic, len;
+
+	*toff = 0;
+	*tlen = 0;
+	while (ext_next(w, &pos, h->ext_end, &magic, &len, &ignored) == 1) {
+		if (magic == EXT_BACKING_FMT && len >= BACKING_FMT_LEN)
+			return;
+		if (magic == EXT_FEATURE_TABLE) {
+			*toff = pos;
+			*tlen = len;
+		}
+		pos = ext_skip(pos, len);
+	}
+}
+
+static void
+append(char *buf, size_t size, size_t *used, const char *s)
+{
+	int n;
+
+	if (*used >= size - 1)
+		return;
+	n = snprintf(buf + *used, size - *used, "%s%s",
+	    *used > 0 ? ", " : "", s);
+	if (n < 0)
+		return;
+	*used += (size_t)n;
+	if (*used > size - 1)
+		*used = size - 1;
+}
+
+/* A feature name for an error message: at most 46 printable bytes. */
+static void
+feature_name(const uint8_t *entry, char *name)
+{
+	size_t i;
+
+	for (i = 0; i < FEATURE_NAME_LEN && entry[2 + i] != '\0'; i++)
+		name[i] = entry[2 + i] >= 0x20 && entry[2 + i] < 0x7f ?
+		    (char)entry[2 + i] : '?';
+	name[i] = '\0';
+}
+
+/* qemu's report_unsupported_feature(): named bits first, then the rest. */
+static void
+report_features(struct win *w, const struct qcow2_hdr *h, uint64_t mask,
+    struct fmt_err *err)
+{
+	char list[INSTAR_ERROR_MAX], name[FEATURE_NAME_LEN + 1], hex[48];
+	uint8_t e[FEATURE_ENTRY_LEN];
+	struct fmt_err ignored;
+	uint64_t toff;
+	uint32_t tlen, i, have;
+	size_t used = 0;
+
+	list[0] = '\0';
+	find_feature_table(w, h, &toff, &tlen);
+	for (i = 0; (uint64_t)i * FEATURE_ENTRY_LEN < tlen; i++) {
+		have = tlen - i * FEATURE_ENTRY_LEN;
+		if (have > FEATURE_ENTRY_LEN)
+			have = FEATURE_ENTRY_LEN;
+		memset(e, 0, sizeof(e));
+		if (win_read(w, toff + (uint64_t)i * FEATURE_ENTRY_LEN, e,
+		    have, &ignored) != 0 || e[2] == '\0')
+			break;
+		if (e[0] != 0 || e[1] >= 64 || !(mask & (1ull << e[1])))
+			continue;
+		feature_name(e, name);
+		append(list, sizeof(list), &used, name);
+		mask &= ~(1ull << e[1]);
+	}
+	if (mask != 0) {
+		snprintf(hex, sizeof(hex), "Unknown incompatible feature: %llx",
+		    (unsigned long long)mask);
+		append(list, sizeof(list), &used, hex);
+	}
+	fmt_seterr(err, "Unsupported qcow2 feature(s): %s", list);
+}
+
+static int
+check_features(struct win *w, const struct qcow2_hdr *h, struct fmt_err *err)
+{
+	if (h->incompat & ~INCOMPAT_KNOWN) {
+		report_features(w, h, h->incompat & ~INCOMPAT_KNOWN, err);
+		return -1;
+	}
+	if ((h->incompat & INCOMPAT_EXTL2) &&
+	    h->cluster_size / QCOW2_SUBCLUSTERS < (1u << QCOW2_MIN_CLUSTER_BITS)) {
+		fmt_seterr(err, "Unsupported subcluster size: %u",
+		    (unsigned)(h->cluster_size / QCOW2_SUBCLUSTERS));
+		return -1;
+	}
+	if (h->refcount_order > 6) {
+		fmt_seterr(err, "Reference count entry width too large; may "
+		    "not exceed 64 bits");
+		return -1;
+	}
+	return 0;
+}
+
+/* qcow2_validate_table(): bounded size, aligned offset, no overflow. */
+static int
+check_table(const struct qcow2_hdr *h, uint64_t off, uint64_t entries,
+    uint64_t entry_len, uint64_t max_bytes, const char *name,
+    struct fmt_err *err)
+{
+	if (entries > max_bytes / entry_len) {
+		fmt_seterr(err, "%s too large", name);
+		return -1;
+	}
+	if ((uint64_t)INT64_MAX - entries * entry_len < off ||
+	    (off & (h->cluster_size - 1)) != 0) {
+		fmt_seterr(err, "%s offset invalid", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_tables(const struct qcow2_hdr *h, struct fmt_err *err)
+{
+	uint64_t l2_bits, shift, l1_need;
+
+	if (h->rt_clusters == 0) {
+		fmt_seterr(err, "Image does not contain a reference count "
+		    "table");
+		return -1;
+	}
+	if (check_table(h, h->rt_off, h->rt_clusters, h->cluster_size,
+	    MAX_REFTABLE_BYTES, "Reference count table", err) != 0 ||
+	    check_table(h, h->snap_off, h->nb_snapshots, SNAPSHOT_HDR_LEN,
+	    SNAPSHOT_HDR_LEN * MAX_SNAPSHOTS, "Snapshot table", err) != 0 ||
+	    check_table(h, h->l1_off, h->l1_size, 8, MAX_L1_BYTES,
+	    "Active L1 table", err) != 0)
+		return -1;
+
+	/* One L2 table maps cluster_size / entry_size clusters. */
+	l2_bits = h->cluster_bits - ((h->incompat & INCOMPAT_EXTL2) ? 4 : 3);
+	shift = h->cluster_bits + l2_bits;
+	l1_need = (h->size >> shift) +
+	    ((h->size & ((1ull << shift) - 1)) != 0 ? 1 : 0);
+	if (l1_need > INT32_MAX) {
+		fmt_seterr(err, "Image is too big");
+		return -1;
+	}
+	if (h->l1_size < l1_need) {
+		fmt_seterr(err, "L1 table is too small");
+		return -1;
+	}
+	if (h->crypt_method > CRYPT_LUKS) {
+		fmt_seterr(err, "Unsupported encryption method %u",
+		    h->crypt_method);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ext_crypto(struct win *w, const struct qcow2_hdr *h, uint64_t pos,
+    uint32_t len, struct fmt_err *err)
+{
+	uint8_t b[CRYPTO_EXT_LEN], luks[8];
+	uint64_t off;
+
+	if (h->crypt_method != CRYPT_LUKS) {
+		fmt_seterr(err, "CRYPTO header extension only expected with "
+		    "LUKS encryption method");
+		return -1;
+	}
+	if (len != CRYPTO_EXT_LEN) {
+		fmt_seterr(err, "CRYPTO header extension size %u, but expected "
+		    "size %u", len, CRYPTO_EXT_LEN);
+		return -1;
+	}
+	if (win_read(w, pos, b, sizeof(b), err) != 0)
+		return -1;
+	off = get_be64(b);
+	if ((off & (h->cluster_size - 1)) != 0) {
+		fmt_seterr(err, "Encryption header offset '%llu' is not a "
+		    "multiple of cluster size '%llu'", (unsigned long long)off,
+		    (unsigned long long)h->cluster_size);
+		return -1;
+	}
+	/* Even without a key qemu reads the LUKS header to describe it. */
+	if (w->io->read(w->io->ctx, off, luks, sizeof(luks)) != 0) {
+		fmt_seterr(err, "Could not read encryption header");
+		return -1;
+	}
+	if (memcmp(luks, "LUKS\xba\xbe", 6) != 0) {
+		fmt_seterr(err, "Volume is not in LUKS format");
+		return -1;
+	}
+	if (get_be16(luks + 6) != 1) {
+		fmt_seterr(err, "LUKS version %u is not supported",
+		    get_be16(luks + 6));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ext_bitmaps(struct win *w, const struct qcow2_hdr *h, uint64_t pos,
+    uint32_t len, struct fmt_err *err)
+{
+	uint8_t b[BITMAPS_EXT_LEN];
+	uint32_t nb;
+	uint64_t dir_size, dir_off;
+
+	if (len != BITMAPS_EXT_LEN) {
+		fmt_seterr(err, "bitmaps_ext: Invalid extension length");
+		return -1;
+	}
+	/* Without the autoclear bit the bitmaps are stale and ignored. */
+	if (!(h->autoclear & AUTOCLEAR_BITMAPS))
+		return 0;
+	if (win_read(w, pos, b, sizeof(b), err) != 0)
+		return -1;
+	nb = get_be32(b);
+	dir_size = get_be64(b + 8);
+	dir_off = get_be64(b + 16);
+	if (get_be32(b + 4) != 0) {
+		fmt_seterr(err, "bitmaps_ext: Reserved field is not zero");
+		return -1;
+	}
+	if (nb > MAX_BITMAPS) {
+		fmt_seterr(err, "bitmaps_ext: Image has %u bitmaps, exceeding "
+		    "the QEMU supported maximum of %u", nb, MAX_BITMAPS);
+		return -1;
+	}
+	if (nb == 0) {
+		fmt_seterr(err, "found bitmaps extension with zero bitmaps");
+		return -1;
+	}
+	if ((dir_off & (h->cluster_size - 1)) != 0) {
+		fmt_seterr(err, "bitmaps_ext: invalid bitmap directory offset");
+		return -1;
+	}
+	if (dir_size > MAX_BITMAP_DIR_BYTES) {
+		fmt_seterr(err, "bitmaps_ext: bitmap directory size (%llu) "
+		    "exceeds the maximum supported size (%llu)",
+		    (unsigned long long)dir_size,
+		    (unsigned long long)MAX_BITMAP_DIR_BYTES);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ext_one(struct win *w, const struct qcow2_hdr *h, uint32_t magic,
+    uint64_t pos, uint32_t len, struct instar_image_info *info,
+    struct fmt_err *err)
+{
+	switch (magic) {
+	case EXT_BACKING_FMT:
+		if (len >= BACKING_FMT_LEN) {
+			fmt_seterr(err, "Backing format name too long: len=%u "
+			    "(>=%u)", len, BACKING_FMT_LEN);
+			return -1;
+		}
+		return read_name(w, pos, len, info->backing_format,
+		    sizeof(info->backing_format), "Backing format name", err);
+	case EXT_DATA_FILE:
+		if (read_name(w, pos, len, info->data_file,
+		    sizeof(info->data_file), "Data file name", err) != 0)
+			return -1;
+		info->flags |= IMG_HAS_DATA_FILE;
+		return 0;
+	case EXT_CRYPTO:
+		return ext_crypto(w, h, pos, len, err);
+	case EXT_BITMAPS:
+		return ext_bitmaps(w, h, pos, len, err);
+	default:
+		/* Feature table and unknown extensions: nothing for info. */
+		return 0;
+	}
+}
+
+static int
+read_extensions(struct win *w, const struct qcow2_hdr *h,
+    struct instar_image_info *info, struct fmt_err *err)
+{
+	uint64_t pos = h->header_len;
+	uint32_t magic, len;
+	int r;
+
+	while ((r = ext_next(w, &pos, h->ext_end, &magic, &len, err)) == 1) {
+		if (ext_one(w, h, magic, pos, len, info, err) != 0)
+			return -1;
+		pos = ext_skip(pos, len);
+	}
+	if (r < 0)
+		return -1;
+
+	if ((h->incompat & INCOMPAT_DATA_FILE) &&
+	    !(info->flags & IMG_HAS_DATA_FILE)) {
+		fmt_seterr(err, "'data-file' is required for this image");
+		return -1;
+	}
+	if (!(h->incompat & INCOMPAT_DATA_FILE) &&
+	    (h->autoclear & AUTOCLEAR_DATA_RAW)) {
+		fmt_seterr(err, "data-file-raw requires a data file");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_backing(struct win *w, const struct qcow2_hdr *h,
+    struct instar_image_info *info, struct fmt_err *err)
+{
+	uint64_t room;
+
+	if (h->backing_off == 0)
+		return 0;
+	/* The name must fit in the header cluster and in qemu's buffer. */
+	room = h->cluster_size - h->backing_off;
+	if (h->backing_len > NAME_LEN_MAX || h->backing_len > room) {
+		fmt_seterr(err, "Backing file name too long");
+		return -1;
+	}
+	if (read_name(w, h->backing_off, h->backing_len, info->backing_name,
+	    sizeof(info->backing_name), "Backing file name", err) != 0)
+		return -1;
+	if (h->backing_len > 0)
+		info->flags |= IMG_HAS_BACKING;
+	return 0;
+}
+
+static void
+fill_info(const struct qcow2_hdr *h, struct instar_image_info *info)
+{
+	info->format = INSTAR_FMT_QCOW2;
+	/* qemu keeps the size in whole sectors, dropping a ragged tail. */
+	info->virtual_size = h->size & ~511ull;
+	info->cluster_size = h->cluster_size;
+	info->qcow2_version = h->version;
+	info->refcount_bits = 1u << h->refcount_order;
+	info->compression_type = h->compression;
+	info->flags |= IMG_HAS_CLUSTER_SIZE;
+	if (h->incompat & INCOMPAT_DIRTY)
+		info->flags |= IMG_DIRTY;
+	if (h->incompat & INCOMPAT_CORRUPT)
+		info->flags |= IMG_CORRUPT;
+	if (h->incompat & INCOMPAT_EXTL2)
+		info->flags |= IMG_EXTENDED_L2;
+	if (h->compat & COMPAT_LAZY_REFCOUNTS)
+		info->flags |= IMG_LAZY_REFCOUNTS;
+	if (h->autoclear & AUTOCLEAR_DATA_RAW)
+		info->flags |= IMG_DATA_FILE_RAW;
+	if (h->crypt_method != CRYPT_NONE)
+		info->flags |= IMG_ENCRYPTED;
+	/* qemu shows a backing format only alongside a backing file. */
+	if ((info->flags & IMG_HAS_BACKING) && info->backing_format[0] != '\0')
+		info->flags |= IMG_HAS_BACKING_FMT;
+	else
+		memset(info->backing_format, 0, sizeof(info->backing_format));
+}
+
+int
+qcow2_info(const struct fmt_io *io, struct instar_image_info *info,
+    struct fmt_err *err)
+{
+	uint8_t b[QCOW2_HDR_READ];
+	struct qcow2_hdr h;
+	struct win w;
+
+	memset(info, 0, sizeof(*info));
+	if (io->read(io->ctx, 0, b, sizeof(b)) != 0) {
+		fmt_seterr(err, "Could not read qcow2 header");
+		return -1;
+	}
+	if (get_be32(b) != QCOW2_MAGIC) {
+		fmt_seterr(err, "Image is not in qcow2 format");
+		return -1;
+	}
+	decode_header(b, &h);
+	w.io = io;
+	w.base = 0;
+	w.valid = false;
+	if (check_geometry(&h, err) != 0 ||
+	    check_compression(&h, err) != 0 ||
+	    check_features(&w, &h, err) != 0 ||
+	    check_tables(&h, err) != 0 ||
+	    read_extensions(&w, &h, info, err) != 0 ||
+	    read_backing(&w, &h, info, err) != 0)
+		goto fail;
+	/* qemu lists internal snapshots in "info"; the record cannot. */
+	if (h.nb_snapshots != 0) {
+		fmt_seterr(err, "qcow2 images with internal snapshots are not "
+		    "supported");
+		goto fail;
+	}
+	fill_info(&h, info);
+	return 0;
+fail:
+	memset(info, 0, sizeof(*info));
+	return -1;
+}

@@ -1,0 +1,197 @@
+/*
+ * Guest runtime: machine set-up after the vmm's entry, exception
+ * reporting, heap and device wrappers.  The guest trusts nothing it reads
+ * from a device, and the vmm trusts nothing the guest asks for.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base.h"
+#include "runtime.h"
+
+void guest_main(void);
+void guest_exception(const uint64_t *frame);
+
+extern const uint64_t isr_table[32];
+extern char _end[];
+
+struct idt_gate {
+	uint16_t offset_low;
+	uint16_t selector;
+	uint8_t ist;
+	uint8_t type_attr;
+	uint16_t offset_mid;
+	uint32_t offset_high;
+	uint32_t reserved;
+} __attribute__((packed));
+
+struct idt_ptr {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+#define GDT_CODE_SELECTOR	0x08
+#define IDT_INTERRUPT_GATE	0x8e
+
+static struct idt_gate idt[32] __attribute__((aligned(16)));
+static uintptr_t heap_next;
+static uintptr_t heap_end;
+
+static void
+idt_install(void)
+{
+	struct idt_ptr ptr;
+	size_t i;
+
+	for (i = 0; i < 32; i++) {
+		uint64_t handler = isr_table[i];
+
+		idt[i].offset_low = (uint16_t)handler;
+		idt[i].selector = GDT_CODE_SELECTOR;
+		idt[i].ist = 0;
+		idt[i].type_attr = IDT_INTERRUPT_GATE;
+		idt[i].offset_mid = (uint16_t)(handler >> 16);
+		idt[i].offset_high = (uint32_t)(handler >> 32);
+		idt[i].reserved = 0;
+	}
+	ptr.limit = sizeof(idt) - 1;
+	ptr.base = (uint64_t)(uintptr_t)idt;
+	__asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+void
+guest_exception(const uint64_t *frame)
+{
+	struct instar_hc_fault fault;
+	uint64_t cr2;
+
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	fault.vector = frame[0];
+	fault.error_code = frame[1];
+	fault.rip = frame[2];
+	fault.cr2 = cr2;
+	hypercall(INSTAR_HC_FAULT, &fault);
+	for (;;)
+		__asm__ volatile("hlt");
+}
+
+void
+guest_exit(int status)
+{
+	struct instar_hc_exit req;
+
+	memset(&req, 0, sizeof(req));
+	req.status = status;
+	hypercall(INSTAR_HC_EXIT, &req);
+	for (;;)
+		__asm__ volatile("hlt");
+}
+
+void
+guest_log(const char *fmt, ...)
+{
+	struct instar_hc_log req;
+	char line[INSTAR_HC_LOG_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	req.buf = (uint64_t)(uintptr_t)line;
+	req.len = strnlen(line, sizeof(line));
+	hypercall(INSTAR_HC_LOG, &req);
+}
+
+void *
+guest_alloc(size_t size, size_t align)
+{
+	uintptr_t p;
+
+	if (align == 0 || (align & (align - 1)) != 0)
+		return NULL;
+	p = (heap_next + align - 1) & ~(uintptr_t)(align - 1);
+	if (p < heap_next || p > heap_end || size > heap_end - p)
+		return NULL;
+	heap_next = p + size;
+	return (void *)p;
+}
+
+int
+dev_geometry(uint32_t dev, uint64_t *size, uint32_t *flags)
+{
+	struct instar_hc_geometry req;
+
+	memset(&req, 0, sizeof(req));
+	req.dev = dev;
+	hypercall(INSTAR_HC_GEOMETRY, &req);
+	if (req.ret != INSTAR_HC_OK)
+		return req.ret;
+	*size = req.size;
+	*flags = req.flags;
+	return 0;
+}
+
+/*
+ * Read exactly len bytes, split into runs the vmm accepts; bytes past the
+ * end of the device read as zeros, as the format code expects.
+ */
+int
+dev_read(uint32_t dev, uint64_t off, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		struct instar_hc_io req;
+		size_t chunk = len < INSTAR_HC_IO_MAX ? len : INSTAR_HC_IO_MAX;
+
+		memset(&req, 0, sizeof(req));
+		req.dev = dev;
+		req.offset = off;
+		req.buf = (uint64_t)(uintptr_t)p;
+		req.len = chunk;
+		hypercall(INSTAR_HC_READ, &req);
+		if (req.ret != INSTAR_HC_OK)
+			return req.ret;
+		if (req.done > chunk)
+			return INSTAR_HC_EIO;
+		if (req.done < chunk)
+			memset(p + req.done, 0, chunk - req.done);
+		p += chunk;
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int
+guest_result(const void *buf, size_t len)
+{
+	struct instar_hc_result req;
+
+	memset(&req, 0, sizeof(req));
+	req.buf = (uint64_t)(uintptr_t)buf;
+	req.len = len;
+	hypercall(INSTAR_HC_RESULT, &req);
+	return req.ret;
+}
+
+void
+guest_main(void)
+{
+	const struct instar_boot *boot =
+	    (const struct instar_boot *)(uintptr_t)INSTAR_GUEST_BOOT;
+
+	idt_install();
+	if (boot->magic != INSTAR_BOOT_MAGIC ||
+	    boot->mem_size > INSTAR_GUEST_MEM_SIZE ||
+	    boot->mem_size < (uint64_t)(uintptr_t)_end)
+		guest_exit(2);
+	heap_next = (uintptr_t)_end;
+	heap_end = (uintptr_t)boot->mem_size;
+	guest_exit(guest_run(boot) == 0 ? 0 : 1);
+}

@@ -1,0 +1,37 @@
+/*
+ * The guest's runtime: hypercalls, a bump heap reset per job, and the
+ * entry point the runtime calls once the machine is set up.
+ */
+#ifndef INSTAR_GUEST_RUNTIME_H
+#define INSTAR_GUEST_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hypercall.h"
+
+/* Issue request nr with its block at arg (identity mapped: va == gpa). */
+static inline void
+hypercall(unsigned int nr, void *arg)
+{
+	__asm__ volatile("outl %0, %1"
+	    : : "a"((uint32_t)(uintptr_t)arg),
+	    "Nd"((uint16_t)(INSTAR_HC_PORT_BASE + nr))
+	    : "memory");
+}
+
+void guest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void guest_exit(int status);
+
+/* Aligned allocation from the heap; NULL when memory is exhausted. */
+void *guest_alloc(size_t size, size_t align);
+
+/* Device helpers; return 0 or a negative INSTAR_HC_* code. */
+int dev_geometry(uint32_t dev, uint64_t *size, uint32_t *flags);
+int dev_read(uint32_t dev, uint64_t off, void *buf, size_t len);
+int guest_result(const void *buf, size_t len);
+
+/* Provided by guest/main.c: run the job the boot block describes. */
+int guest_run(const struct instar_boot *boot);
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * instar info [-f FMT] [--output=human|json] [--backing-chain] [-U] FILE
+ *
+ * The chain is discovered one image at a time: the sandbox reports an
+ * image's backing reference, the monitor resolves it the way qemu does,
+ * checks it and opens the next file.  Nothing here reads image bytes.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "info_print.h"
+#include "log.h"
+#include "monitor.h"
+#include "path.h"
+#include "worker_client.h"
+
+/* A header parse is milliseconds; anything near this is a runaway. */
+#define INFO_GUEST_TIMEOUT_MS	10000
+
+struct info_opts {
+	const char *filename;
+	Instar__Format format;
+	bool json;
+	bool chain;
+	bool force_share;
+};
+
+struct chain_image {
+	char *filename;			/* as qemu names it */
+	char *full_backing;		/* resolved backing name, or NULL */
+	Instar__Envelope *env;		/* holds the image_info */
+	int64_t actual_size;
+	dev_t dev;
+	ino_t ino;
+};
+
+struct chain {
+	struct chain_image images[INSTAR_CHAIN_MAX];
+	size_t n;
+};
+
+static void
+info_usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: instar info [-f FMT] [--output=human|json] "
+	    "[--backing-chain] [-U] FILENAME\n"
+	    "\n"
+	    "  -f FMT            image format: qcow2, vmdk or raw "
+	    "(default: probe)\n"
+	    "  --output=FORMAT   human (default) or json\n"
+	    "  --backing-chain   also show every image of the backing chain\n"
+	    "  -U, --force-share open the image even if it is in use\n");
+}
+
+/* Only the formats the sandbox parses; others are refused by name. */
+static int
+parse_format(const char *name, Instar__Format *fmt)
+{
+	if (strcmp(name, "qcow2") == 0)
+		*fmt = INSTAR__FORMAT__FORMAT_QCOW2;
+	else if (strcmp(name, "vmdk") == 0)
+		*fmt = INSTAR__FORMAT__FORMAT_VMDK;
+	else if (strcmp(name, "raw") == 0)
+		*fmt = INSTAR__FORMAT__FORMAT_RAW;
+	else
+		return -1;
+	return 0;
+}
+
+static void
+parse_args(int argc, char **argv, struct info_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'O' },
+		{ "backing-chain", no_argument, NULL, 'c' },
+		{ "force-share", no_argument, NULL, 'U' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->format = INSTAR__FORMAT__FORMAT_PROBE;
+	while ((ch = getopt_long(argc, argv, ":hf:U", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			info_usage(stdout);
+			exit(0);
+		case 'f':
+			if (parse_format(optarg, &o->format) != 0)
+				fatal("Unknown or unsupported format '%s' "
+				    "(instar handles qcow2, vmdk and raw)",
+				    optarg);
+			break;
+		case 'O':
+			if (strcmp(optarg, "json") == 0)
+				o->json = true;
+			else if (strcmp(optarg, "human") == 0)
+				o->json = false;
+			else
+				usage_error("info", "--output must be used "
+				    "with human or json as argument.");
+			break;
+		case 'c':
+			o->chain = true;
+			break;
+		case 'U':
+			o->force_share = true;
+			break;
+		case ':':
+			usage_error("info", "option requires an argument "
+			    "-- '%c'", optopt);
+		default:
+			usage_error("info", "invalid option -- '%c'",
+			    optopt != 0 ? optopt : '?');
+		}
+	}
+	if (optind != argc - 1)
+		usage_error("info", "Expecting one image file name");
+	o->filename = argv[optind];
+}
+
+/* Open an image for reading; it must be a regular file. */
+static int
+open_image(const char *filename, struct stat *st)
+{
+	int fd;
+
+	fd = open(filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		error("Could not open '%s': %s", filename, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) != 0) {
+		error("Could not open '%s': %s", filename, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		error("Could not open '%s': not a regular file", filename);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool
+chain_contains(const struct chain *ch, const struct stat *st)
+{
+	size_t i;
+
+	for (i = 0; i < ch->n; i++)
+		if (ch->images[i].dev == st->st_dev &&
+		    ch->images[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+/* The format to ask for when opening the backing file of img. */
+static int
+backing_format(const struct chain_image *img, Instar__Format *fmt)
+{
+	const Instar__ImageInfo *info = img->env->image_info;
+
+	if (info->backing_format == NULL) {
+		*fmt = INSTAR__FORMAT__FORMAT_PROBE;
+		return 0;
+	}
+	if (parse_format(info->backing_format, fmt) != 0) {
+		error("Could not open '%s': backing format '%s' is not "
+		    "supported (instar handles qcow2, vmdk and raw)",
+		    img->full_backing, info->backing_format);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+resolve_backing(struct chain_image *img)
+{
+	const Instar__ImageInfo *info = img->env->image_info;
+	char *name;
+
+	if (!info->has_backing_filename)
+		return 0;
+	/* Validated NUL-free by the worker; make it a C string. */
+	if ((name = strndup((const char *)info->backing_filename.data,
+	    info->backing_filename.len)) == NULL)
+		fatal_f("out of memory");
+	img->full_backing = path_backing_full(img->filename, name);
+	free(name);
+	if (img->full_backing == NULL)
+		fatal_f("out of memory");
+	return 0;
+}
+
+/* Inspect one image in the sandbox and add it to the chain. */
+static int
+add_image(struct worker_conn *w, struct chain *ch, const char *filename,
+    Instar__Format fmt)
+{
+	struct chain_image *img;
+	struct stat st;
+	int fd, image_error;
+
+	if (ch->n == INSTAR_CHAIN_MAX) {
+		error("Could not open '%s': backing chain is deeper than %d "
+		    "images", filename, INSTAR_CHAIN_MAX);
+		return -1;
+	}
+	if ((fd = open_image(filename, &st)) < 0)
+		return -1;
+	if (chain_contains(ch, &st)) {
+		error("Backing file '%s' creates an infinite loop.", filename);
+		close(fd);
+		return -1;
+	}
+	img = &ch->images[ch->n];
+	memset(img, 0, sizeof(*img));
+	img->env = worker_image_info(w, fd, fmt, &image_error);
+	close(fd);
+	if (img->env == NULL) {
+		error("Could not open '%s': %s", filename, w->error);
+		return -1;
+	}
+	if ((img->filename = strdup(filename)) == NULL)
+		fatal_f("out of memory");
+	img->actual_size = (int64_t)st.st_blocks * 512;
+	img->dev = st.st_dev;
+	img->ino = st.st_ino;
+	ch->n++;
+	return resolve_backing(img);
+}
+
+static int
+collect_chain(struct worker_conn *w, const struct info_opts *o,
+    struct chain *ch)
+{
+	Instar__Format fmt = o->format;
+	const char *next = o->filename;
+
+	for (;;) {
+		struct chain_image *img;
+
+		if (add_image(w, ch, next, fmt) != 0)
+			return -1;
+		img = &ch->images[ch->n - 1];
+		if (!o->chain || img->full_backing == NULL)
+			return 0;
+		if (backing_format(img, &fmt) != 0)
+			return -1;
+		next = img->full_backing;
+	}
+}
+
+static int
+print_chain(const struct info_opts *o, const struct chain *ch)
+{
+	struct info_entry entries[INSTAR_CHAIN_MAX];
+	size_t i;
+
+	for (i = 0; i < ch->n; i++) {
+		entries[i].filename = ch->images[i].filename;
+		entries[i].info = ch->images[i].env->image_info;
+		entries[i].actual_size = ch->images[i].actual_size;
+		entries[i].full_backing_filename = ch->images[i].full_backing;
+	}
+	if (o->json)
+		return info_print_json(stdout, entries, ch->n, o->chain);
+	return info_print_human(stdout, entries, ch->n);
+}
+
+static void
+free_chain(struct chain *ch)
+{
+	size_t i;
+
+	for (i = 0; i < ch->n; i++) {
+		free(ch->images[i].filename);
+		free(ch->images[i].full_backing);
+		instar__envelope__free_unpacked(ch->images[i].env, NULL);
+	}
+	ch->n = 0;
+}
+
+int
+cmd_info(int argc, char **argv)
+{
+	static struct chain ch;
+	struct info_opts o;
+	struct worker_conn w;
+	int ret = 1;
+
+	parse_args(argc, argv, &o);
+	if (worker_start(&w, INSTAR__OP__OP_INFO, INFO_GUEST_TIMEOUT_MS) !=
+	    0) {
+		error("Could not open '%s': %s", o.filename, w.error);
+		return 1;
+	}
+	if (collect_chain(&w, &o, &ch) != 0) {
+		worker_abort(&w);
+		goto out;
+	}
+	if (worker_finish(&w) != 0) {
+		error("%s", w.error);
+		goto out;
+	}
+	if (print_chain(&o, &ch) != 0 || fflush(stdout) != 0) {
+		error("cannot write output: %s", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+ out:
+	free_chain(&ch);
+	return ret;
+}

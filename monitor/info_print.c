@@ -1,0 +1,489 @@
+/*
+ * Rendering of "qemu-img info" output from what the sandbox reported.
+ *
+ * Both outputs start from the same value: an ImageInfo object built the
+ * way qemu's QAPI output visitor builds it (block/qapi.c
+ * bdrv_query_image_info(), qcow2_get_specific_info(),
+ * vmdk_get_specific_info()), inserting members in schema field order
+ * (qapi/block-core.json).  json.c then yields qemu's QDict key order.
+ * The human form follows bdrv_image_info_dump(), whose "Format specific
+ * information" part walks that same dictionary (dump_qobject()).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "info_print.h"
+#include "json.h"
+#include "sizestr.h"
+
+static const char *
+format_name(Instar__Format fmt)
+{
+	switch (fmt) {
+	case INSTAR__FORMAT__FORMAT_RAW:
+		return "raw";
+	case INSTAR__FORMAT__FORMAT_QCOW2:
+		return "qcow2";
+	case INSTAR__FORMAT__FORMAT_VMDK:
+		return "vmdk";
+	default:
+		return NULL;
+	}
+}
+
+/* Length of a protobuf bytes field as the C string qemu would hold. */
+static size_t
+bytes_strlen(const ProtobufCBinaryData *b)
+{
+	const void *nul;
+
+	if (b->data == NULL)
+		return 0;
+	if ((nul = memchr(b->data, '\0', b->len)) != NULL)
+		return (size_t)((const uint8_t *)nul - b->data);
+	return b->len;
+}
+
+static bool
+has_backing(const Instar__ImageInfo *info)
+{
+	/* qemu: bs->backing_file[0] != '\0' */
+	return info->has_backing_filename &&
+	    bytes_strlen(&info->backing_filename) > 0;
+}
+
+static bool
+has_backing_format(const Instar__ImageInfo *info)
+{
+	return info->backing_format != NULL && info->backing_format[0] != '\0';
+}
+
+static bool
+is_encrypted(const Instar__ImageInfo *info)
+{
+	return info->format == INSTAR__FORMAT__FORMAT_QCOW2 &&
+	    info->qcow2 != NULL && info->qcow2->encrypted;
+}
+
+/* Reject what qemu could never have reported. */
+static int
+check_entry(const struct info_entry *e)
+{
+	const Instar__ImageInfo *info = e->info;
+
+	if (e->filename == NULL || info == NULL ||
+	    format_name(info->format) == NULL ||
+	    info->virtual_size > INT64_MAX ||
+	    (info->has_cluster_size && info->cluster_size > INT64_MAX))
+		return -1;
+	if (info->format == INSTAR__FORMAT__FORMAT_QCOW2 &&
+	    (info->qcow2 == NULL || info->qcow2->compression_type == NULL ||
+	    (info->qcow2->version != 2 && info->qcow2->version != 3)))
+		return -1;
+	if (info->format == INSTAR__FORMAT__FORMAT_VMDK &&
+	    (info->vmdk == NULL || info->vmdk->create_type == NULL))
+		return -1;
+	return 0;
+}
+
+/* ImageInfoSpecificQCow2, members in schema order. */
+static struct json_value *
+qcow2_specific(const Instar__Qcow2Info *q)
+{
+	struct json_value *d;
+	int r = 0;
+
+	if ((d = json_object_new()) == NULL)
+		return NULL;
+	if (q->version == 2) {
+		r |= json_object_put(d, "compat", json_cstring_new("0.10"));
+		r |= json_object_put(d, "refcount-bits",
+		    json_int_new(q->refcount_bits));
+		r |= json_object_put(d, "compression-type",
+		    json_cstring_new(q->compression_type));
+		goto out;
+	}
+	r |= json_object_put(d, "compat", json_cstring_new("1.1"));
+	if (q->has_data_file) {
+		r |= json_object_put(d, "data-file",
+		    json_string_new((const char *)q->data_file.data,
+		    q->data_file.len));
+		r |= json_object_put(d, "data-file-raw",
+		    json_bool_new(q->data_file_raw));
+	}
+	r |= json_object_put(d, "extended-l2", json_bool_new(q->extended_l2));
+	r |= json_object_put(d, "lazy-refcounts",
+	    json_bool_new(q->lazy_refcounts));
+	r |= json_object_put(d, "corrupt", json_bool_new(q->corrupt));
+	r |= json_object_put(d, "refcount-bits",
+	    json_int_new(q->refcount_bits));
+	/* "encrypt" would go here; the sandbox does not report its details */
+	r |= json_object_put(d, "compression-type",
+	    json_cstring_new(q->compression_type));
+ out:
+	if (r != 0) {
+		json_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/*
+ * One extent as vmdk_get_extent_info() describes it.  The sandbox only
+ * handles single-file images, whose one extent is the image itself;
+ * qemu leaves its type unset there, hence the empty "format".
+ */
+static struct json_value *
+vmdk_extent(const struct info_entry *e)
+{
+	const Instar__ImageInfo *info = e->info;
+	struct json_value *x;
+	int r = 0;
+
+	if ((x = json_object_new()) == NULL)
+		return NULL;
+	r |= json_object_put(x, "filename", json_cstring_new(e->filename));
+	r |= json_object_put(x, "format", json_cstring_new(""));
+	r |= json_object_put(x, "virtual-size",
+	    json_int_new((int64_t)info->virtual_size));
+	if (info->has_cluster_size)
+		r |= json_object_put(x, "cluster-size",
+		    json_int_new((int64_t)info->cluster_size));
+	if (info->vmdk->compressed)
+		r |= json_object_put(x, "compressed", json_bool_new(true));
+	if (r != 0) {
+		json_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/* ImageInfoSpecificVmdk, members in schema order. */
+static struct json_value *
+vmdk_specific(const struct info_entry *e)
+{
+	const Instar__VmdkInfo *v = e->info->vmdk;
+	struct json_value *d, *extents;
+	int r = 0;
+
+	if ((d = json_object_new()) == NULL)
+		return NULL;
+	r |= json_object_put(d, "create-type", json_cstring_new(v->create_type));
+	r |= json_object_put(d, "cid", json_int_new(v->cid));
+	r |= json_object_put(d, "parent-cid", json_int_new(v->parent_cid));
+	if ((extents = json_array_new()) == NULL ||
+	    json_array_append(extents, vmdk_extent(e)) == -1)
+		r = -1;
+	r |= json_object_put(d, "extents", extents);
+	if (r != 0) {
+		json_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* ImageInfoSpecific: a flat union, "type" then "data". */
+static int
+put_format_specific(struct json_value *obj, const struct info_entry *e)
+{
+	struct json_value *spec, *data;
+	const char *type;
+	int r = 0;
+
+	switch (e->info->format) {
+	case INSTAR__FORMAT__FORMAT_QCOW2:
+		data = qcow2_specific(e->info->qcow2);
+		break;
+	case INSTAR__FORMAT__FORMAT_VMDK:
+		data = vmdk_specific(e);
+		break;
+	default:
+		return 0;	/* raw has none */
+	}
+	type = format_name(e->info->format);
+	if ((spec = json_object_new()) == NULL) {
+		json_free(data);
+		return -1;
+	}
+	r |= json_object_put(spec, "type", json_cstring_new(type));
+	r |= json_object_put(spec, "data", data);
+	r |= json_object_put(obj, "format-specific", spec);
+	return r == 0 ? 0 : -1;
+}
+
+/* ImageInfo for one entry, members in schema order. */
+static struct json_value *
+image_info(const struct info_entry *e)
+{
+	const Instar__ImageInfo *info = e->info;
+	struct json_value *o;
+	int r = 0;
+
+	if ((o = json_object_new()) == NULL)
+		return NULL;
+	r |= json_object_put(o, "filename", json_cstring_new(e->filename));
+	r |= json_object_put(o, "format",
+	    json_cstring_new(format_name(info->format)));
+	r |= json_object_put(o, "dirty-flag", json_bool_new(info->dirty));
+	if (e->actual_size >= 0)
+		r |= json_object_put(o, "actual-size",
+		    json_int_new(e->actual_size));
+	r |= json_object_put(o, "virtual-size",
+	    json_int_new((int64_t)info->virtual_size));
+	if (info->has_cluster_size && info->cluster_size != 0)
+		r |= json_object_put(o, "cluster-size",
+		    json_int_new((int64_t)info->cluster_size));
+	if (is_encrypted(info))
+		r |= json_object_put(o, "encrypted", json_bool_new(true));
+	if (has_backing(info)) {
+		r |= json_object_put(o, "backing-filename",
+		    json_string_new((const char *)info->backing_filename.data,
+		    info->backing_filename.len));
+		if (e->full_backing_filename != NULL)
+			r |= json_object_put(o, "full-backing-filename",
+			    json_cstring_new(e->full_backing_filename));
+		if (has_backing_format(info))
+			r |= json_object_put(o, "backing-filename-format",
+			    json_cstring_new(info->backing_format));
+	}
+	r |= put_format_specific(o, e);
+	if (r != 0) {
+		json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void
+dump_value(FILE *, const struct json_value *, unsigned int);
+
+/* block/qapi.c dump_qdict(): dashes in keys become spaces. */
+static void
+dump_dict(FILE *out, const struct json_value *d, unsigned int indent)
+{
+	const struct json_value *v;
+	const char *key, *k;
+	enum json_type t;
+	size_t i;
+
+	for (i = 0; i < json_length(d); i++) {
+		key = json_object_key(d, i);
+		v = json_object_value(d, i);
+		t = json_type(v);
+		fprintf(out, "%*s", (int)(indent * 4), "");
+		for (k = key; *k != '\0'; k++)
+			fputc(*k == '-' ? ' ' : *k, out);
+		fputc(':', out);
+		fputc(t == JSON_OBJECT || t == JSON_ARRAY ? '\n' : ' ', out);
+		dump_value(out, v, indent + 1);
+	}
+}
+
+/* block/qapi.c dump_qlist() */
+static void
+dump_list(FILE *out, const struct json_value *l, unsigned int indent)
+{
+	const struct json_value *v;
+	enum json_type t;
+	size_t i;
+
+	for (i = 0; i < json_length(l); i++) {
+		v = json_array_get(l, i);
+		t = json_type(v);
+		fprintf(out, "%*s[%zu]:%c", (int)(indent * 4), "", i,
+		    t == JSON_OBJECT || t == JSON_ARRAY ? '\n' : ' ');
+		dump_value(out, v, indent + 1);
+	}
+}
+
+/* block/qapi.c dump_qobject(): scalars print raw, one per line. */
+static void
+dump_value(FILE *out, const struct json_value *v, unsigned int indent)
+{
+	const char *s;
+	char num[32];
+
+	switch (json_type(v)) {
+	case JSON_INT:
+	case JSON_UINT:
+		if (json_number_str(v, num, sizeof(num)) == 0)
+			fprintf(out, "%s\n", num);
+		break;
+	case JSON_STRING:
+		s = json_get_string(v);
+		fwrite(s, 1, json_length(v), out);
+		fputc('\n', out);
+		break;
+	case JSON_BOOL:
+		fputs(json_get_bool(v) ? "true\n" : "false\n", out);
+		break;
+	case JSON_OBJECT:
+		dump_dict(out, v, indent);
+		break;
+	case JSON_ARRAY:
+		dump_list(out, v, indent);
+		break;
+	}
+}
+
+/* Look up a member of an object; NULL if absent. */
+static const struct json_value *
+member(const struct json_value *o, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < json_length(o); i++)
+		if (strcmp(json_object_key(o, i), key) == 0)
+			return json_object_value(o, i);
+	return NULL;
+}
+
+/* block/qapi.c bdrv_image_info_dump() */
+static int
+dump_human(FILE *out, const struct info_entry *e, const struct json_value *o)
+{
+	const Instar__ImageInfo *info = e->info;
+	const struct json_value *spec;
+	char vsize[SIZE_STR_MAX], dsize[SIZE_STR_MAX];
+
+	if (size_to_str(vsize, sizeof(vsize), info->virtual_size) == -1)
+		return -1;
+	if (e->actual_size < 0)
+		snprintf(dsize, sizeof(dsize), "unavailable");
+	else if (size_to_str(dsize, sizeof(dsize),
+	    (uint64_t)e->actual_size) == -1)
+		return -1;
+	fprintf(out, "image: %s\n"
+	    "file format: %s\n"
+	    "virtual size: %s (%" PRId64 " bytes)\n"
+	    "disk size: %s\n",
+	    e->filename, format_name(info->format), vsize,
+	    (int64_t)info->virtual_size, dsize);
+	if (is_encrypted(info))
+		fputs("encrypted: yes\n", out);
+	if (info->has_cluster_size && info->cluster_size != 0)
+		fprintf(out, "cluster_size: %" PRId64 "\n",
+		    (int64_t)info->cluster_size);
+	if (info->dirty)
+		fputs("cleanly shut down: no\n", out);
+	if (has_backing(info)) {
+		fputs("backing file: ", out);
+		fwrite(info->backing_filename.data, 1,
+		    bytes_strlen(&info->backing_filename), out);
+		if (e->full_backing_filename == NULL)
+			fputs(" (cannot determine actual path)", out);
+		else if (strlen(e->full_backing_filename) !=
+		    bytes_strlen(&info->backing_filename) ||
+		    memcmp(e->full_backing_filename,
+		    info->backing_filename.data,
+		    bytes_strlen(&info->backing_filename)) != 0)
+			fprintf(out, " (actual path: %s)",
+			    e->full_backing_filename);
+		fputc('\n', out);
+		if (has_backing_format(info))
+			fprintf(out, "backing file format: %s\n",
+			    info->backing_format);
+	}
+	if ((spec = member(o, "format-specific")) != NULL &&
+	    (spec = member(spec, "data")) != NULL) {
+		fputs("Format specific information:\n", out);
+		dump_value(out, spec, 1);
+	}
+	return 0;
+}
+
+static int
+check_entries(const struct info_entry *entries, size_t n)
+{
+	size_t i;
+
+	if (entries == NULL && n > 0)
+		goto inval;
+	for (i = 0; i < n; i++)
+		if (check_entry(&entries[i]) == -1)
+			goto inval;
+	return 0;
+ inval:
+	errno = EINVAL;
+	return -1;
+}
+
+static void
+free_infos(struct json_value **objs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_free(objs[i]);
+	free(objs);
+}
+
+int
+info_print_human(FILE *out, const struct info_entry *entries, size_t n)
+{
+	struct json_value **objs;
+	size_t i;
+	int r = 0;
+
+	if (check_entries(entries, n) == -1)
+		return -1;
+	if (n == 0)
+		return 0;
+	/* build everything first: running out of memory prints nothing */
+	if ((objs = calloc(n, sizeof(*objs))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((objs[i] = image_info(&entries[i])) == NULL) {
+			free_infos(objs, n);
+			return -1;
+		}
+	}
+	for (i = 0; i < n && r == 0; i++) {
+		/* dump_human_image_info_list(): a blank line between images */
+		if (i > 0)
+			fputc('\n', out);
+		r = dump_human(out, &entries[i], objs[i]);
+	}
+	free_infos(objs, n);
+	if (r == -1 || fflush(out) == EOF || ferror(out))
+		return -1;
+	return 0;
+}
+
+int
+info_print_json(FILE *out, const struct info_entry *entries, size_t n,
+    bool chain)
+{
+	struct json_value *top, *o;
+	size_t i;
+	int r;
+
+	if (check_entries(entries, n) == -1)
+		return -1;
+	if (!chain && n != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!chain)
+		top = image_info(&entries[0]);
+	else if ((top = json_array_new()) != NULL) {
+		for (i = 0; i < n; i++) {
+			o = image_info(&entries[i]);
+			if (json_array_append(top, o) == -1) {
+				json_free(top);
+				return -1;
+			}
+		}
+	}
+	if (top == NULL)
+		return -1;
+	/* dump_json_image_info{,_list}(): printf("%s\n", ...) */
+	r = json_print_pretty(out, top);
+	json_free(top);
+	fputc('\n', out);
+	if (r == -1 || fflush(out) == EOF || ferror(out))
+		return -1;
+	return 0;
+}

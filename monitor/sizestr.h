@@ -1,0 +1,19 @@
+/*
+ * Human-readable sizes as qemu prints them ("1.25 MiB", "196 KiB").
+ */
+#ifndef INSTAR_MONITOR_SIZESTR_H
+#define INSTAR_MONITOR_SIZESTR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest result, "1.02e+03 KiB"-style worst cases included. */
+#define SIZE_STR_MAX	32
+
+/*
+ * Format val as util/cutils.c size_to_str() does: "%0.3g %sB" with a
+ * binary unit.  Returns 0, or -1 if buf (len bytes) is too small.
+ */
+int	size_to_str(char *buf, size_t len, uint64_t val);
+
+#endif /* INSTAR_MONITOR_SIZESTR_H */

@@ -1,0 +1,331 @@
+/*
+ * Starting and talking to instar-worker.  The worker is exec'd fresh,
+ * with a clean environment and only its socket open, and every message it
+ * sends is checked against what the current state permits (OpenSSH's
+ * monitor permit table is the model).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "worker_client.h"
+
+#define WORKER_NAME		"instar-worker"
+#define WORKER_SOCK_FD		3
+/* Time the worker may take beyond the guest's own limit to answer. */
+#define WORKER_GRACE_MS		5000
+
+struct permit {
+	enum worker_state state;
+	Instar__Envelope__BodyCase allowed[2];
+};
+
+static const struct permit permits[] = {
+	{ WS_STARTING, { INSTAR__ENVELOPE__BODY_READY,
+	    INSTAR__ENVELOPE__BODY_FAILURE } },
+	{ WS_AWAIT_INFO, { INSTAR__ENVELOPE__BODY_IMAGE_INFO,
+	    INSTAR__ENVELOPE__BODY_FAILURE } },
+};
+
+static void
+conn_error(struct worker_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->error, sizeof(c->error), fmt, ap);
+	va_end(ap);
+}
+
+static bool
+permitted(enum worker_state state, Instar__Envelope__BodyCase body)
+{
+	size_t i, j;
+
+	for (i = 0; i < sizeof(permits) / sizeof(permits[0]); i++) {
+		if (permits[i].state != state)
+			continue;
+		for (j = 0; j < 2; j++)
+			if (permits[i].allowed[j] == body)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The worker next to this executable when run from a build tree, else
+ * the installed one in libexecdir.
+ */
+static int
+worker_path(char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if (snprintf(buf, len, "%s/%s", self, WORKER_NAME) <
+			    (int)len && access(buf, X_OK) == 0)
+				return 0;
+		}
+	}
+	if (snprintf(buf, len, "%s/%s", LIBEXECDIR, WORKER_NAME) >= (int)len)
+		return -1;
+	return 0;
+}
+
+static void
+exec_worker(const char *path, int sock)
+{
+	char *const argv[] = { (char *)WORKER_NAME, NULL };
+	char *const envp[] = { NULL };
+
+	int null;
+
+	/* The worker has no business with the user's terminal or pipes. */
+	if ((null = open("/dev/null", O_RDWR)) < 0 ||
+	    dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
+		_exit(127);
+	if (dup2(sock, WORKER_SOCK_FD) < 0)
+		_exit(127);
+	if (close_range(WORKER_SOCK_FD + 1, ~0u, 0) != 0)
+		_exit(127);
+	execve(path, argv, envp);
+	fprintf(stderr, "instar: cannot run %s: %s\n", path, strerror(errno));
+	_exit(127);
+}
+
+static const char *
+signal_meaning(int sig)
+{
+	if (sig == SIGSYS)
+		return " (the sandbox stopped a forbidden system call)";
+	if (sig == SIGKILL)
+		return " (killed)";
+	return "";
+}
+
+/* Reap the worker and describe how it ended, if it did badly. */
+static void
+reap(struct worker_conn *c, bool kill_first, char *why, size_t len)
+{
+	int status;
+
+	if (c->pid <= 0)
+		return;
+	if (kill_first)
+		kill(c->pid, SIGKILL);
+	while (waitpid(c->pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			snprintf(why, len, "cannot wait for the worker: %s",
+			    strerror(errno));
+			c->pid = -1;
+			return;
+		}
+	}
+	c->pid = -1;
+	if (WIFSIGNALED(status) && !(kill_first &&
+	    WTERMSIG(status) == SIGKILL))
+		snprintf(why, len, "the worker died of signal %d%s",
+		    WTERMSIG(status), signal_meaning(WTERMSIG(status)));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		snprintf(why, len, "the worker could not be started");
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		snprintf(why, len, "the worker failed (exit status %d)",
+		    WEXITSTATUS(status));
+	else
+		why[0] = '\0';
+}
+
+static void
+fail_dead(struct worker_conn *c, const char *what)
+{
+	char why[256];
+
+	if (c->sock >= 0)
+		close(c->sock);
+	c->sock = -1;
+	reap(c, true, why, sizeof(why));
+	if (why[0] != '\0')
+		conn_error(c, "%s", why);
+	else
+		conn_error(c, "the worker stopped answering: %s", what);
+	c->state = WS_DEAD;
+}
+
+/* Receive the next message, enforcing the permit table. */
+static Instar__Envelope *
+receive(struct worker_conn *c)
+{
+	Instar__Envelope *env;
+	const char *why;
+	int fds[1];
+	size_t nfds;
+
+	env = frame_recv(c->sock, c->reply_timeout_ms, fds, 0, &nfds, &why);
+	if (env == NULL) {
+		fail_dead(c, why);
+		return NULL;
+	}
+	if (!permitted(c->state, env->body_case)) {
+		instar__envelope__free_unpacked(env, NULL);
+		fail_dead(c, "it sent a message out of turn");
+		return NULL;
+	}
+	return env;
+}
+
+static int
+send_env(struct worker_conn *c, const Instar__Envelope *env, const int *fds,
+    size_t nfds)
+{
+	if (frame_send(c->sock, env, fds, nfds) != 0) {
+		fail_dead(c, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+spawn(struct worker_conn *c)
+{
+	char path[PATH_MAX];
+	int sv[2];
+
+	if (worker_path(path, sizeof(path)) != 0) {
+		conn_error(c, "cannot locate %s", WORKER_NAME);
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		conn_error(c, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	if ((c->pid = fork()) < 0) {
+		conn_error(c, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (c->pid == 0)
+		exec_worker(path, sv[1]);
+	close(sv[1]);
+	c->sock = sv[0];
+	return 0;
+}
+
+int
+worker_start(struct worker_conn *c, Instar__Op op, uint32_t guest_timeout_ms)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__Job job = INSTAR__JOB__INIT;
+	Instar__Envelope *reply;
+
+	memset(c, 0, sizeof(*c));
+	c->pid = -1;
+	c->sock = -1;
+	c->reply_timeout_ms = (int)guest_timeout_ms + WORKER_GRACE_MS;
+	if (spawn(c) != 0)
+		return -1;
+	c->state = WS_STARTING;
+	job.op = op;
+	job.guest_timeout_ms = guest_timeout_ms;
+	env.body_case = INSTAR__ENVELOPE__BODY_JOB;
+	env.job = &job;
+	if (send_env(c, &env, NULL, 0) != 0)
+		return -1;
+	if ((reply = receive(c)) == NULL)
+		return -1;
+	if (reply->body_case == INSTAR__ENVELOPE__BODY_FAILURE) {
+		conn_error(c, "%s", reply->failure->message);
+		instar__envelope__free_unpacked(reply, NULL);
+		worker_abort(c);
+		return -1;
+	}
+	instar__envelope__free_unpacked(reply, NULL);
+	c->state = WS_IDLE;
+	return 0;
+}
+
+Instar__Envelope *
+worker_image_info(struct worker_conn *c, int fd, Instar__Format fmt,
+    int *image_error)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__OpenImage open_image = INSTAR__OPEN_IMAGE__INIT;
+	Instar__Envelope *reply;
+
+	*image_error = 0;
+	if (c->state != WS_IDLE) {
+		conn_error(c, "the worker is not ready");
+		return NULL;
+	}
+	open_image.format = fmt;
+	env.body_case = INSTAR__ENVELOPE__BODY_OPEN_IMAGE;
+	env.open_image = &open_image;
+	if (send_env(c, &env, &fd, 1) != 0)
+		return NULL;
+	c->state = WS_AWAIT_INFO;
+	if ((reply = receive(c)) == NULL)
+		return NULL;
+	c->state = WS_IDLE;
+	if (reply->body_case == INSTAR__ENVELOPE__BODY_FAILURE) {
+		conn_error(c, "%s", reply->failure->message);
+		instar__envelope__free_unpacked(reply, NULL);
+		*image_error = 1;
+		return NULL;
+	}
+	return reply;
+}
+
+int
+worker_finish(struct worker_conn *c)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__Done done = INSTAR__DONE__INIT;
+	char why[256];
+
+	if (c->state == WS_DEAD)
+		return -1;
+	env.body_case = INSTAR__ENVELOPE__BODY_DONE;
+	env.done = &done;
+	if (send_env(c, &env, NULL, 0) != 0)
+		return -1;
+	close(c->sock);
+	c->sock = -1;
+	reap(c, false, why, sizeof(why));
+	c->state = WS_DEAD;
+	if (why[0] != '\0') {
+		conn_error(c, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+void
+worker_abort(struct worker_conn *c)
+{
+	char why[256];
+
+	if (c->sock >= 0)
+		close(c->sock);
+	c->sock = -1;
+	reap(c, true, why, sizeof(why));
+	c->state = WS_DEAD;
+}

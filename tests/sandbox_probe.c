@@ -1,0 +1,84 @@
+/*
+ * sandbox-probe: start a real instar-worker the way the monitor does and,
+ * once it reports ready (sandbox on, waiting for images), print what the
+ * kernel says about its confinement.  regress/sandbox.sh checks the
+ * output.  Built next to instar-worker so it finds the same binary.
+ */
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "worker_client.h"
+
+static void
+print_status(pid_t pid)
+{
+	static const char *const keys[] = {
+		"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:",
+		"NoNewPrivs:", "Seccomp:",
+	};
+	char path[64], line[256];
+	FILE *f;
+	size_t i;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL) {
+		perror(path);
+		exit(1);
+	}
+	while (fgets(line, sizeof(line), f) != NULL)
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strncmp(line, keys[i], strlen(keys[i])) == 0)
+				fputs(line, stdout);
+	fclose(f);
+}
+
+static void
+print_fds(pid_t pid)
+{
+	char dir[64], path[PATH_MAX + 64], target[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(dir)) == NULL) {
+		perror(dir);
+		exit(1);
+	}
+	while ((de = readdir(d)) != NULL) {
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		printf("fd %s: %s\n", de->d_name, target);
+	}
+	closedir(d);
+}
+
+int
+main(void)
+{
+	struct worker_conn w;
+
+	if (worker_start(&w, INSTAR__OP__OP_INFO, 5000) != 0) {
+		fprintf(stderr, "sandbox-probe: %s\n", w.error);
+		return 1;
+	}
+	print_status(w.pid);
+	print_fds(w.pid);
+	if (worker_finish(&w) != 0) {
+		fprintf(stderr, "sandbox-probe: %s\n", w.error);
+		return 1;
+	}
+	return 0;
+}

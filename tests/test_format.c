@@ -1,0 +1,2015 @@
+/*
+ * Unit tests for the pure format code: probing, and "info" for qcow2,
+ * VMDK and raw, over synthetic images, including hostile ones.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "format.h"
+#include "image_builder.h"
+
+#define MiB	(1024ull * 1024)
+#define GiB	(1024ull * MiB)
+
+static int
+info_of(struct mem_img *m, uint32_t fmt, struct instar_image_info *info,
+    struct fmt_err *err)
+{
+	struct fmt_io io;
+
+	mem_img_io(m, &io);
+	memset(err, 0, sizeof(*err));
+	return fmt_info(&io, fmt, info, err);
+}
+
+static void
+ok_info(struct mem_img *m, uint32_t fmt, struct instar_image_info *info)
+{
+	struct fmt_err err;
+
+	if (info_of(m, fmt, info, &err) != 0)
+		fail_msg("unexpected error: %s", err.msg);
+	assert_int_equal(info->format, fmt);
+	assert_int_equal(info->flags & ~IMG_FLAGS_ALL, 0);
+}
+
+/* The call fails, names the problem, and leaves no half-filled record. */
+static void
+expect_error(struct mem_img *m, uint32_t fmt, const char *want)
+{
+	struct instar_image_info info, zero;
+	struct fmt_err err;
+
+	memset(&zero, 0, sizeof(zero));
+	if (info_of(m, fmt, &info, &err) != -1)
+		fail_msg("expected error '%s', got success", want);
+	if (strstr(err.msg, want) == NULL)
+		fail_msg("expected error '%s', got '%s'", want, err.msg);
+	assert_memory_equal(&info, &zero, sizeof(info));
+	assert_null(strchr(err.msg, '\n'));
+}
+
+static void
+qcow2_expect_error(const struct qcow2_opts *o, const char *want)
+{
+	struct mem_img m;
+
+	build_qcow2(&m, o);
+	expect_error(&m, INSTAR_FMT_QCOW2, want);
+	mem_img_free(&m);
+}
+
+static void
+qcow2_ok(const struct qcow2_opts *o, struct instar_image_info *info)
+{
+	struct mem_img m;
+
+	build_qcow2(&m, o);
+	ok_info(&m, INSTAR_FMT_QCOW2, info);
+	mem_img_free(&m);
+}
+
+/* ---------------------------------------------------------------- qcow2 */
+
+static void
+test_qcow2_v3_default(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.virtual_size, 10 * MiB);
+	assert_int_equal(i.cluster_size, 65536);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE);
+	assert_int_equal(i.qcow2_version, 3);
+	assert_int_equal(i.refcount_bits, 16);
+	assert_int_equal(i.compression_type, IMG_COMPRESSION_ZLIB);
+	assert_string_equal(i.backing_name, "");
+	assert_string_equal(i.data_file, "");
+}
+
+static void
+test_qcow2_v2(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.version = 2;
+	build_qcow2(&m, &o);
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	mem_img_free(&m);
+	assert_int_equal(i.qcow2_version, 2);
+	assert_int_equal(i.refcount_bits, 16);
+	assert_int_equal(i.compression_type, IMG_COMPRESSION_ZLIB);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE);
+	assert_int_equal(i.virtual_size, 1 * MiB);
+}
+
+static void
+test_qcow2_cluster_sizes(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+	uint32_t bits;
+
+	(void)state;
+	for (bits = 9; bits <= 21; bits++) {
+		qcow2_default_opts(&o, 100 * MiB);
+		o.cluster_bits = bits;
+		qcow2_ok(&o, &i);
+		assert_int_equal(i.cluster_size, 1ull << bits);
+		assert_int_equal(i.virtual_size, 100 * MiB);
+	}
+}
+
+static void
+test_qcow2_v2_small_cluster(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.version = 2;
+	o.cluster_bits = 9;
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.cluster_size, 512);
+}
+
+static void
+test_qcow2_refcount_widths(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+	uint32_t order;
+
+	(void)state;
+	for (order = 0; order <= 6; order++) {
+		qcow2_default_opts(&o, 10 * MiB);
+		o.refcount_order = order;
+		qcow2_ok(&o, &i);
+		assert_int_equal(i.refcount_bits, 1u << order);
+	}
+}
+
+static void
+test_qcow2_lazy_refcounts(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * GiB);
+	o.compat = 1;
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_LAZY_REFCOUNTS);
+}
+
+static void
+test_qcow2_unknown_compat_autoclear_ignored(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.compat = 0xff00;
+	o.autoclear = 0xff00;
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE);
+}
+
+static void
+test_qcow2_extended_l2(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.cluster_bits = 14;
+	o.incompat = 1u << 4;
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_EXTENDED_L2);
+	assert_int_equal(i.cluster_size, 16384);
+}
+
+static void
+test_qcow2_extended_l2_subcluster_too_small(void **state)
+{
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.cluster_bits = 13;
+	o.incompat = 1u << 4;
+	qcow2_expect_error(&o, "Unsupported subcluster size: 256");
+}
+
+static void
+test_qcow2_zstd(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * GiB);
+	o.compression_type = 1;
+	o.incompat = 1u << 3;
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.compression_type, IMG_COMPRESSION_ZSTD);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE);
+}
+
+static void
+test_qcow2_zstd_without_bit(void **state)
+{
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.compression_type = 1;
+	qcow2_expect_error(&o, "Compression type incompatible feature bit "
+	    "must be set");
+}
+
+static void
+test_qcow2_zlib_with_bit(void **state)
+{
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.incompat = 1u << 3;
+	qcow2_expect_error(&o, "Compression type incompatible feature bit "
+	    "must not be set");
+}
+
+static void
+test_qcow2_unknown_compression(void **state)
+{
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.compression_type = 2;
+	o.incompat = 1u << 3;
+	qcow2_expect_error(&o, "qcow2: unknown compression type: 2");
+}
+
+/* A 104-byte header has no compression byte: zlib, whatever is there. */
+static void
+test_qcow2_header_length_104(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.header_length = 104;
+	o.compression_type = 1;
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.compression_type, IMG_COMPRESSION_ZLIB);
+}
+
+static void
+test_qcow2_long_header_with_ext(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.header_length = 200;
+	o.backing = "base.img";
+	o.backing_fmt = "raw";
+	qcow2_ok(&o, &i);
+	assert_string_equal(i.backing_name, "base.img");
+	assert_string_equal(i.backing_format, "raw");
+}
+
+static void
+test_qcow2_dirty(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.incompat = 1;
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_DIRTY);
+}
+
+static void
+test_qcow2_corrupt(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.incompat = 2;
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_CORRUPT);
+}
+
+static void
+test_qcow2_backing_no_format(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.backing = "base.qcow2";
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_HAS_BACKING);
+	assert_string_equal(i.backing_name, "base.qcow2");
+	assert_string_equal(i.backing_format, "");
+}
+
+static void
+test_qcow2_backing_with_format(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.backing = "/images/dir with space/base.qcow2";
+	o.backing_fmt = "qcow2";
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags,
+	    IMG_HAS_CLUSTER_SIZE | IMG_HAS_BACKING | IMG_HAS_BACKING_FMT);
+	assert_string_equal(i.backing_name, "/images/dir with space/base.qcow2");
+	assert_string_equal(i.backing_format, "qcow2");
+}
+
+static void
+test_qcow2_v2_backing_with_format(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.version = 2;
+	o.backing = "base.qcow2";
+	o.backing_fmt = "qcow2";
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags,
+	    IMG_HAS_CLUSTER_SIZE | IMG_HAS_BACKING | IMG_HAS_BACKING_FMT);
+	assert_string_equal(i.backing_name, "base.qcow2");
+	assert_string_equal(i.backing_format, "qcow2");
+}
+
+/* qemu shows a backing format only next to a backing file. */
+static void
+test_qcow2_backing_format_alone(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.backing_fmt = "raw";
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE);
+	assert_string_equal(i.backing_format, "");
+}
+
+static void
+test_qcow2_backing_empty_name(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.backing = "";
+	o.backing_fmt = "raw";
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE);
+	assert_string_equal(i.backing_name, "");
+}
+
+static void
+test_qcow2_backing_name_1023(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+	char name[1024];
+
+	(void)state;
+	memset(name, 'a', 1023);
+	name[1023] = '\0';
+	qcow2_default_opts(&o, 10 * MiB);
+	o.backing = name;
+	qcow2_ok(&o, &i);
+	assert_string_equal(i.backing_name, name);
+}
+
+static void
+test_qcow2_backing_name_too_long(void **state)
+{
+	struct qcow2_opts o;
+	char name[1025];
+
+	(void)state;
+	memset(name, 'a', 1024);
+	name[1024] = '\0';
+	qcow2_default_opts(&o, 10 * MiB);
+	o.backing = name;
+	qcow2_expect_error(&o, "Backing file name too long");
+}
+
+/* The name must end inside the header cluster. */
+static void
+test_qcow2_backing_name_past_cluster(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.cluster_bits = 9;
+	o.backing = "base";
+	build_qcow2(&m, &o);
+	put_be64(&m, 8, 500);
+	put_be32(&m, 16, 13);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Backing file name too long");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_backing_name_nul(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.backing = "base.qcow2";
+	build_qcow2(&m, &o);
+	m.buf[qcow2_backing_offset(&m) + 4] = '\0';
+	expect_error(&m, INSTAR_FMT_QCOW2, "Backing file name contains a NUL");
+	mem_img_free(&m);
+}
+
+/* Past the end of the file the name reads as zeros: refused, not empty. */
+static void
+test_qcow2_backing_name_beyond_eof(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.backing = "base.qcow2";
+	build_qcow2(&m, &o);
+	mem_img_resize(&m, qcow2_backing_offset(&m) + 3);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Backing file name contains a NUL");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_backing_offset_invalid(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	build_qcow2(&m, &o);
+	put_be64(&m, 8, 65537);
+	put_be32(&m, 16, 4);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Invalid backing file offset");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_backing_format_too_long(void **state)
+{
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.backing = "b";
+	o.backing_fmt = "0123456789abcdef";
+	qcow2_expect_error(&o, "Backing format name too long");
+}
+
+static void
+test_qcow2_backing_format_nul(void **state)
+{
+	static const char fmt[] = { 'q', 'c', 'o', 'w', '\0', '2' };
+	struct qcow2_ext ext = { 0xe2792acau, sizeof(fmt), fmt };
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 10 * MiB);
+	o.backing = "b";
+	o.exts = &ext;
+	o.nexts = 1;
+	qcow2_expect_error(&o, "Backing format name contains a NUL");
+}
+
+static void
+test_qcow2_data_file(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.data_file = "d.raw";
+	o.incompat = 1u << 2;
+	o.autoclear = 1u << 1;
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_HAS_DATA_FILE |
+	    IMG_DATA_FILE_RAW);
+	assert_string_equal(i.data_file, "d.raw");
+}
+
+static void
+test_qcow2_data_file_not_raw(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.data_file = "/abs/data.img";
+	o.incompat = 1u << 2;
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_HAS_DATA_FILE);
+	assert_string_equal(i.data_file, "/abs/data.img");
+}
+
+static void
+test_qcow2_data_file_required(void **state)
+{
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.incompat = 1u << 2;
+	qcow2_expect_error(&o, "'data-file' is required for this image");
+}
+
+static void
+test_qcow2_data_file_raw_without_file(void **state)
+{
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.autoclear = 1u << 1;
+	qcow2_expect_error(&o, "data-file-raw requires a data file");
+}
+
+static void
+test_qcow2_data_file_name_nul(void **state)
+{
+	static const char name[] = { 'd', '\0', 'x' };
+	struct qcow2_ext ext = { 0x44415441u, sizeof(name), name };
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.incompat = 1u << 2;
+	o.exts = &ext;
+	o.nexts = 1;
+	qcow2_expect_error(&o, "Data file name contains a NUL");
+}
+
+static void
+test_qcow2_data_file_name_too_long(void **state)
+{
+	struct qcow2_opts o;
+	char name[1025];
+
+	(void)state;
+	memset(name, 'd', 1024);
+	name[1024] = '\0';
+	qcow2_default_opts(&o, 1 * MiB);
+	o.incompat = 1u << 2;
+	o.data_file = name;
+	qcow2_expect_error(&o, "Data file name too long");
+}
+
+static void
+test_qcow2_encrypted_aes(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.crypt_method = 1;
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_ENCRYPTED);
+}
+
+static void
+luks_image(struct mem_img *m, uint64_t hdr_off, const char *magic)
+{
+	uint8_t ext[16];
+	struct qcow2_ext e = { 0x0537be77u, sizeof(ext), ext };
+	struct qcow2_opts o;
+	size_t i;
+
+	for (i = 0; i < 8; i++) {
+		ext[i] = (uint8_t)(hdr_off >> (56 - 8 * i));
+		ext[8 + i] = 0;
+	}
+	ext[14] = 0x10;		/* length 4096 */
+	qcow2_default_opts(&o, 1 * MiB);
+	o.crypt_method = 2;
+	o.exts = &e;
+	o.nexts = 1;
+	build_qcow2(m, &o);
+	if (magic != NULL && hdr_off < m->size)
+		put_bytes(m, (size_t)hdr_off, magic, 8);
+}
+
+static void
+test_qcow2_encrypted_luks(void **state)
+{
+	struct instar_image_info i;
+	struct mem_img m;
+
+	(void)state;
+	luks_image(&m, 65536, "LUKS\xba\xbe\x00\x01");
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_ENCRYPTED);
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_luks_bad_header(void **state)
+{
+	struct mem_img m;
+
+	(void)state;
+	luks_image(&m, 65536, "NOTLUKS!");
+	expect_error(&m, INSTAR_FMT_QCOW2, "Volume is not in LUKS format");
+	mem_img_free(&m);
+	luks_image(&m, 65536, "LUKS\xba\xbe\x00\x02");
+	expect_error(&m, INSTAR_FMT_QCOW2, "LUKS version 2 is not supported");
+	mem_img_free(&m);
+	luks_image(&m, 65536 + 512, NULL);
+	expect_error(&m, INSTAR_FMT_QCOW2, "is not a multiple of cluster size");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_crypto_ext_without_luks(void **state)
+{
+	static const uint8_t ext[16];
+	struct qcow2_ext e = { 0x0537be77u, sizeof(ext), ext };
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.crypt_method = 1;
+	o.exts = &e;
+	o.nexts = 1;
+	qcow2_expect_error(&o, "only expected with LUKS encryption method");
+	o.crypt_method = 2;
+	e.len = 8;
+	qcow2_expect_error(&o, "CRYPTO header extension size 8, but expected "
+	    "size 16");
+}
+
+static void
+test_qcow2_bad_crypt_method(void **state)
+{
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.crypt_method = 3;
+	qcow2_expect_error(&o, "Unsupported encryption method 3");
+}
+
+static void
+test_qcow2_unknown_extension_skipped(void **state)
+{
+	static const char junk[13] = "unknown data";
+	struct qcow2_ext e[2] = {
+		{ 0x12345678u, sizeof(junk), junk },
+		{ 0x6803f857u, 0, NULL },
+	};
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.exts = e;
+	o.nexts = 2;
+	o.backing = "b.img";
+	qcow2_ok(&o, &i);
+	assert_string_equal(i.backing_name, "b.img");
+}
+
+static void
+test_qcow2_extension_too_large(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	build_qcow2(&m, &o);
+	put_be32(&m, 112, 0x12345678u);
+	put_be32(&m, 116, 65536 - 112 - 8 + 1);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Header extension too large");
+	/* exactly filling the cluster is fine */
+	put_be32(&m, 116, 65536 - 112 - 8);
+	{
+		struct instar_image_info i;
+
+		ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	}
+	put_be32(&m, 116, 0xffffffffu);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Header extension too large");
+	mem_img_free(&m);
+}
+
+/* With a backing name the extensions must stop before it. */
+static void
+test_qcow2_extension_overlaps_backing(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+	size_t boff;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.backing = "base";
+	o.backing_fmt = "raw";
+	build_qcow2(&m, &o);
+	boff = qcow2_backing_offset(&m);
+	put_be32(&m, 116, (uint32_t)(boff - 120 + 1));
+	expect_error(&m, INSTAR_FMT_QCOW2, "Header extension too large");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_bitmaps_ext(void **state)
+{
+	uint8_t b[24];
+	struct qcow2_ext e = { 0x23852875u, sizeof(b), b };
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	memset(b, 0, sizeof(b));
+	b[3] = 1;			/* one bitmap */
+	b[21] = 0x04;			/* directory at 0x40000 */
+	qcow2_default_opts(&o, 1 * MiB);
+	o.autoclear = 1;
+	o.exts = &e;
+	o.nexts = 1;
+	qcow2_ok(&o, &i);
+
+	b[3] = 0;
+	qcow2_expect_error(&o, "found bitmaps extension with zero bitmaps");
+	b[3] = 1;
+	b[7] = 1;
+	qcow2_expect_error(&o, "Reserved field is not zero");
+	b[7] = 0;
+	b[23] = 1;
+	qcow2_expect_error(&o, "invalid bitmap directory offset");
+	b[23] = 0;
+	b[0] = 1;
+	qcow2_expect_error(&o, "exceeding the QEMU supported maximum");
+	/* stale bitmaps (autoclear bit clear) are ignored */
+	o.autoclear = 0;
+	qcow2_ok(&o, &i);
+	e.len = 16;
+	qcow2_expect_error(&o, "bitmaps_ext: Invalid extension length");
+}
+
+static void
+test_qcow2_odd_size_rounds_down(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	qcow2_default_opts(&o, 1000);
+	qcow2_ok(&o, &i);
+	assert_int_equal(i.virtual_size, 512);
+}
+
+static void
+test_qcow2_zero_size(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 0);
+	build_qcow2(&m, &o);
+	put_be32(&m, 36, 0);
+	put_be64(&m, 40, 0);
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	assert_int_equal(i.virtual_size, 0);
+	mem_img_free(&m);
+}
+
+/* ---------------------------------------------------- qcow2, malformed */
+
+static void
+test_qcow2_bad_magic(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	build_qcow2(&m, &o);
+	m.buf[3] = 0xfa;
+	expect_error(&m, INSTAR_FMT_QCOW2, "Image is not in qcow2 format");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_bad_versions(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	build_qcow2(&m, &o);
+	put_be32(&m, 4, 4);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Unsupported qcow2 version 4");
+	put_be32(&m, 4, 1);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Unsupported qcow2 version 1");
+	put_be32(&m, 4, 0xffffffffu);
+	expect_error(&m, INSTAR_FMT_QCOW2,
+	    "Unsupported qcow2 version 4294967295");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_truncated_header(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	build_qcow2(&m, &o);
+	mem_img_resize(&m, 20);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Unsupported cluster size: 2^0");
+	mem_img_resize(&m, 2);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Image is not in qcow2 format");
+	mem_img_resize(&m, 0);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Image is not in qcow2 format");
+	mem_img_free(&m);
+}
+
+/* A v3 header cut short still has to make sense up to header_length. */
+static void
+test_qcow2_truncated_v3_fields(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	build_qcow2(&m, &o);
+	mem_img_resize(&m, 90);
+	expect_error(&m, INSTAR_FMT_QCOW2, "qcow2 header too short");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_cluster_bits_out_of_range(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	build_qcow2(&m, &o);
+	put_be32(&m, 20, 8);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Unsupported cluster size: 2^8");
+	put_be32(&m, 20, 22);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Unsupported cluster size: 2^22");
+	put_be32(&m, 20, 0x80000010u);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Unsupported cluster size");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_header_length(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.cluster_bits = 9;
+	build_qcow2(&m, &o);
+	put_be32(&m, 100, 103);
+	expect_error(&m, INSTAR_FMT_QCOW2, "qcow2 header too short");
+	put_be32(&m, 100, 513);
+	expect_error(&m, INSTAR_FMT_QCOW2, "qcow2 header exceeds cluster size");
+	put_be32(&m, 100, 0xffffffffu);
+	expect_error(&m, INSTAR_FMT_QCOW2, "qcow2 header exceeds cluster size");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_unknown_incompat(void **state)
+{
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.incompat = 1u << 5;
+	qcow2_expect_error(&o, "Unsupported qcow2 feature(s): Unknown "
+	    "incompatible feature: 20");
+	o.incompat = 1ull << 63 | 1;
+	qcow2_expect_error(&o, "Unsupported qcow2 feature(s): Unknown "
+	    "incompatible feature: 8000000000000000");
+}
+
+static void
+test_qcow2_unknown_incompat_named(void **state)
+{
+	static const struct qcow2_feature f[] = {
+		{ 0, 0, "dirty bit" },
+		{ 1, 5, "compat five" },	/* not incompatible: ignored */
+		{ 0, 5, "feature five" },
+		{ 0, 70, "bit beyond 63" },
+		{ 0, 6, "\x01\x02weird\x7f" },
+	};
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.features = f;
+	o.nfeatures = 5;
+	o.incompat = 1u << 5;
+	qcow2_expect_error(&o, "Unsupported qcow2 feature(s): feature five");
+	o.incompat = 1u << 5 | 1u << 6 | 1u << 9;
+	qcow2_expect_error(&o, "Unsupported qcow2 feature(s): feature five, "
+	    "??weird?, Unknown incompatible feature: 200");
+}
+
+/* Long names cannot overflow the message; it is cut, not overrun. */
+static void
+test_qcow2_unknown_incompat_many_names(void **state)
+{
+	struct qcow2_feature f[40];
+	struct qcow2_opts o;
+	char names[40][47];
+	int k;
+
+	(void)state;
+	for (k = 0; k < 40; k++) {
+		memset(names[k], 'A' + k % 26, 46);
+		names[k][46] = '\0';
+		f[k].type = 0;
+		f[k].bit = (uint8_t)(8 + k);
+		f[k].name = names[k];
+	}
+	qcow2_default_opts(&o, 1 * MiB);
+	o.features = f;
+	o.nfeatures = 40;
+	o.incompat = ~0ull << 8;
+	qcow2_expect_error(&o, "Unsupported qcow2 feature(s): AAAA");
+}
+
+static void
+test_qcow2_refcount_order_too_big(void **state)
+{
+	struct qcow2_opts o;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.refcount_order = 7;
+	qcow2_expect_error(&o, "Reference count entry width too large; may "
+	    "not exceed 64 bits");
+}
+
+static void
+test_qcow2_refcount_table(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	build_qcow2(&m, &o);
+	put_be32(&m, 56, 0);
+	expect_error(&m, INSTAR_FMT_QCOW2,
+	    "Image does not contain a reference count table");
+	put_be32(&m, 56, 1);
+	put_be64(&m, 48, 65536 + 8);
+	expect_error(&m, INSTAR_FMT_QCOW2,
+	    "Reference count table offset invalid");
+	put_be64(&m, 48, 0x7fffffffffff0000ull);
+	expect_error(&m, INSTAR_FMT_QCOW2,
+	    "Reference count table offset invalid");
+	put_be64(&m, 48, 65536);
+	put_be32(&m, 56, 129);		/* 8 MiB + 64 KiB */
+	expect_error(&m, INSTAR_FMT_QCOW2, "Reference count table too large");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_snapshot_table(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	build_qcow2(&m, &o);
+	put_be32(&m, 60, 65537);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Snapshot table too large");
+	put_be32(&m, 60, 1);
+	put_be64(&m, 64, 12345);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Snapshot table offset invalid");
+	put_be64(&m, 64, 4 * 65536);
+	expect_error(&m, INSTAR_FMT_QCOW2, "internal snapshots are not "
+	    "supported");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_l1_table(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * GiB);
+	build_qcow2(&m, &o);
+	put_be64(&m, 40, 3 * 65536 + 512);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Active L1 table offset invalid");
+	put_be64(&m, 40, 0xfffffffffff00000ull);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Active L1 table offset invalid");
+	put_be64(&m, 40, 3 * 65536);
+	put_be32(&m, 36, 4 * 1024 * 1024 + 1);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Active L1 table too large");
+	put_be32(&m, 36, 1);		/* 1 GiB needs 2 entries */
+	expect_error(&m, INSTAR_FMT_QCOW2, "L1 table is too small");
+	put_be32(&m, 36, 0);
+	expect_error(&m, INSTAR_FMT_QCOW2, "L1 table is too small");
+	mem_img_free(&m);
+}
+
+/* L1 and refcount tables may lie past the end of the file, as in qemu. */
+static void
+test_qcow2_tables_past_eof(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * GiB);
+	build_qcow2(&m, &o);
+	put_be64(&m, 40, 1000 * 65536);
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_image_too_big(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	o.cluster_bits = 9;
+	build_qcow2(&m, &o);
+	put_be64(&m, 24, ~0ull);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Image is too big");
+	put_be64(&m, 24, 1ull << 47);	/* needs 2^32 L1 entries */
+	expect_error(&m, INSTAR_FMT_QCOW2, "Image is too big");
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_big_image(void **state)
+{
+	struct qcow2_opts o;
+	struct instar_image_info i;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	build_qcow2(&m, &o);
+	put_be64(&m, 24, 100ull << 40);	/* 100 TiB: 204800 L1 entries */
+	put_be32(&m, 36, 204799);
+	expect_error(&m, INSTAR_FMT_QCOW2, "L1 table is too small");
+	put_be32(&m, 36, 204800);
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	assert_int_equal(i.virtual_size, 100ull << 40);
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_read_error(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	build_qcow2(&m, &o);
+	m.fail_reads = true;
+	expect_error(&m, INSTAR_FMT_QCOW2, "Could not read qcow2 header");
+	mem_img_free(&m);
+}
+
+/* ------------------------------------------------------------------ VMDK */
+
+static void
+vmdk_ok(const struct vmdk_opts *o, struct instar_image_info *info)
+{
+	struct mem_img m;
+
+	build_vmdk(&m, o);
+	ok_info(&m, INSTAR_FMT_VMDK, info);
+	mem_img_free(&m);
+}
+
+static void
+vmdk_expect_error(const struct vmdk_opts *o, const char *want)
+{
+	struct mem_img m;
+
+	build_vmdk(&m, o);
+	expect_error(&m, INSTAR_FMT_VMDK, want);
+	mem_img_free(&m);
+}
+
+static void
+test_vmdk_sparse(void **state)
+{
+	struct vmdk_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	vmdk_default_opts(&o, 20480);
+	o.cid = 0xf3afd150;
+	vmdk_ok(&o, &i);
+	assert_int_equal(i.virtual_size, 10 * MiB);
+	assert_int_equal(i.cluster_size, 65536);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE);
+	assert_int_equal(i.vmdk_cid, 0xf3afd150);
+	assert_int_equal(i.vmdk_parent_cid, 0xffffffff);
+	assert_string_equal(i.create_type, "monolithicSparse");
+	assert_string_equal(i.backing_name, "");
+}
+
+static void
+test_vmdk_parent(void **state)
+{
+	struct vmdk_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	vmdk_default_opts(&o, 20480);
+	o.parent = "a.vmdk";
+	o.parent_cid = 0x7be3e4ae;
+	vmdk_ok(&o, &i);
+	assert_int_equal(i.flags,
+	    IMG_HAS_CLUSTER_SIZE | IMG_HAS_BACKING | IMG_HAS_BACKING_FMT);
+	assert_string_equal(i.backing_name, "a.vmdk");
+	assert_string_equal(i.backing_format, "vmdk");
+	assert_int_equal(i.vmdk_parent_cid, 0x7be3e4ae);
+}
+
+static void
+test_vmdk_empty_parent(void **state)
+{
+	struct vmdk_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	vmdk_default_opts(&o, 20480);
+	o.parent = "";
+	vmdk_ok(&o, &i);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE);
+}
+
+static void
+test_vmdk_parent_1023(void **state)
+{
+	struct vmdk_opts o;
+	struct instar_image_info i;
+	char name[1024];
+
+	(void)state;
+	memset(name, 'p', 1023);
+	name[1023] = '\0';
+	vmdk_default_opts(&o, 20480);
+	o.parent = name;
+	vmdk_ok(&o, &i);
+	assert_string_equal(i.backing_name, name);
+}
+
+static void
+test_vmdk_parent_too_long(void **state)
+{
+	struct vmdk_opts o;
+	char name[5000];
+
+	(void)state;
+	memset(name, 'p', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	vmdk_default_opts(&o, 20480);
+	o.parent = name;
+	vmdk_expect_error(&o, "VMDK parent file name too long");
+}
+
+static void
+test_vmdk_parent_unterminated(void **state)
+{
+	struct vmdk_opts o;
+
+	(void)state;
+	vmdk_default_opts(&o, 20480);
+	o.descriptor = "CID=1\nparentCID=2\nparentFileNameHint=\"abc\n";
+	vmdk_expect_error(&o, "Invalid parentFileNameHint");
+	o.descriptor = "CID=1\nparentCID=2\nparentFileNameHint";
+	vmdk_expect_error(&o, "Invalid parentFileNameHint");
+}
+
+static void
+test_vmdk_stream_optimized(void **state)
+{
+	struct vmdk_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	vmdk_default_opts(&o, 20480);
+	o.compress = 1;
+	o.version = 3;
+	vmdk_ok(&o, &i);
+	assert_string_equal(i.create_type, "streamOptimized");
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_VMDK_COMPRESSED);
+}
+
+static void
+test_vmdk_footer(void **state)
+{
+	struct vmdk_opts o;
+	struct instar_image_info i;
+	struct mem_img m;
+
+	(void)state;
+	vmdk_default_opts(&o, 20480);
+	o.compress = 1;
+	o.gd_at_end = true;
+	build_vmdk(&m, &o);
+	/* The header's own fields are placeholders; the footer counts. */
+	put_le64(&m, 12, 7);
+	ok_info(&m, INSTAR_FMT_VMDK, &i);
+	assert_int_equal(i.virtual_size, 10 * MiB);
+	assert_string_equal(i.create_type, "streamOptimized");
+	m.buf[m.size - 512 + 12] = 1;		/* end-of-stream marker type */
+	expect_error(&m, INSTAR_FMT_VMDK, "Invalid footer");
+	mem_img_resize(&m, 1024);
+	expect_error(&m, INSTAR_FMT_VMDK, "Failed to read footer");
+	mem_img_free(&m);
+}
+
+static void
+test_vmdk_cid_forms(void **state)
+{
+	struct vmdk_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	vmdk_default_opts(&o, 2048);
+	o.descriptor = "version=1\nCID= 0XAbCd\nparentCID=fffffffe\n";
+	vmdk_ok(&o, &i);
+	assert_int_equal(i.vmdk_cid, 0xabcd);
+	assert_int_equal(i.vmdk_parent_cid, 0xfffffffe);
+	/* scanf("%x") saturates, then keeps 32 bits */
+	o.descriptor = "CID=123456789abcdef0123\nparentCID=-1\n";
+	vmdk_ok(&o, &i);
+	assert_int_equal(i.vmdk_cid, 0xffffffff);
+	assert_int_equal(i.vmdk_parent_cid, 0xffffffff);
+	o.descriptor = "CID=1ffffffff\nparentCID=12xyz\n";
+	vmdk_ok(&o, &i);
+	assert_int_equal(i.vmdk_cid, 0xffffffff);
+	assert_int_equal(i.vmdk_parent_cid, 0x12);
+	/* qemu takes the first "CID", even inside parentCID */
+	o.descriptor = "parentCID=abc\nCID=def\n";
+	vmdk_ok(&o, &i);
+	assert_int_equal(i.vmdk_cid, 0xabc);
+	assert_int_equal(i.vmdk_parent_cid, 0xabc);
+}
+
+static void
+test_vmdk_cid_missing(void **state)
+{
+	struct vmdk_opts o;
+
+	(void)state;
+	vmdk_default_opts(&o, 2048);
+	o.descriptor = "version=1\nparentXID=1\n";
+	vmdk_expect_error(&o, "VMDK descriptor has no valid CID");
+	o.descriptor = "version=1\nCID=zz\nparentCID=1\n";
+	vmdk_expect_error(&o, "VMDK descriptor has no valid CID");
+	o.descriptor = "version=1\nCID=12\n";
+	vmdk_expect_error(&o, "VMDK descriptor has no valid parentCID");
+	o.descriptor = "version=1\nparentCID";
+	vmdk_expect_error(&o, "VMDK descriptor has no valid");
+}
+
+/* A descriptor with no NUL at all is cut at qemu's 10 KiB window. */
+static void
+test_vmdk_descriptor_unterminated(void **state)
+{
+	struct vmdk_opts o;
+	struct instar_image_info i;
+	char *d;
+	size_t n = 20 * 512;
+
+	(void)state;
+	d = malloc(n);
+	assert_non_null(d);
+	memset(d, 'x', n);
+	memcpy(d, "CID=5\nparentCID=6\n", 18);
+	vmdk_default_opts(&o, 2048);
+	o.descriptor = d;
+	o.descriptor_len = n;
+	vmdk_ok(&o, &i);
+	assert_int_equal(i.vmdk_cid, 5);
+	/* a parentFileNameHint whose quote falls past the window */
+	memcpy(d + n - 30, "parentFileNameHint=\"abcdefghi\"", 30);
+	vmdk_expect_error(&o, "Invalid parentFileNameHint");
+	/* fields past the window do not exist */
+	memset(d, 'x', n);
+	memcpy(d + n - 3, "CID", 3);
+	vmdk_expect_error(&o, "no valid CID");
+	free(d);
+}
+
+/* The descriptor lies beyond the end of the file: zeros, no CID. */
+static void
+test_vmdk_descriptor_beyond_eof(void **state)
+{
+	struct vmdk_opts o;
+	struct mem_img m;
+
+	(void)state;
+	vmdk_default_opts(&o, 2048);
+	build_vmdk(&m, &o);
+	put_le64(&m, 64, 1);		/* grains start at sector 1 */
+	mem_img_resize(&m, 512);
+	expect_error(&m, INSTAR_FMT_VMDK, "no valid CID");
+	mem_img_free(&m);
+}
+
+static void
+test_vmdk_bad_magic(void **state)
+{
+	struct mem_img m;
+
+	(void)state;
+	build_text(&m, "this is not a vmdk at all");
+	expect_error(&m, INSTAR_FMT_VMDK, "invalid VMDK image descriptor");
+	mem_img_free(&m);
+	build_text(&m, "abc");
+	expect_error(&m, INSTAR_FMT_VMDK, "File is too small");
+	mem_img_free(&m);
+}
+
+static void
+test_vmdk_cowd(void **state)
+{
+	struct mem_img m;
+
+	(void)state;
+	build_text(&m, "COWD\x01\x00\x00\x00 rest of a vmfsSparse header");
+	expect_error(&m, INSTAR_FMT_VMDK, "COWD");
+	mem_img_free(&m);
+}
+
+static void
+test_vmdk_version(void **state)
+{
+	struct vmdk_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	vmdk_default_opts(&o, 2048);
+	o.version = 4;
+	vmdk_expect_error(&o, "Unsupported VMDK version 4");
+	o.version = 3;
+	vmdk_ok(&o, &i);
+	o.version = 2;
+	vmdk_ok(&o, &i);
+}
+
+static void
+test_vmdk_granularity(void **state)
+{
+	struct vmdk_opts o;
+	struct instar_image_info i;
+
+	(void)state;
+	vmdk_default_opts(&o, 2048);
+	o.granularity = 0;
+	vmdk_expect_error(&o, "L1 entry size is invalid");
+	o.granularity = 3;
+	vmdk_expect_error(&o, "not a power of two");
+	o.granularity = 0x400000;
+	vmdk_expect_error(&o, "Invalid granularity, image may be corrupt");
+	o.granularity = 1ull << 32;	/* 32-bit product is zero, as qemu */
+	vmdk_expect_error(&o, "L1 entry size is invalid");
+	o.granularity = 1;
+	vmdk_ok(&o, &i);
+	assert_int_equal(i.cluster_size, 512);
+	o.granularity = 0x200000;
+	o.capacity = 0x200000;
+	vmdk_ok(&o, &i);
+	assert_int_equal(i.cluster_size, 1 * GiB);
+}
+
+static void
+test_vmdk_gtes(void **state)
+{
+	struct vmdk_opts o;
+
+	(void)state;
+	vmdk_default_opts(&o, 2048);
+	o.num_gtes = 513;
+	vmdk_expect_error(&o, "L2 table size too big");
+	o.num_gtes = 0;
+	vmdk_expect_error(&o, "L1 entry size is invalid");
+}
+
+static void
+test_vmdk_capacity(void **state)
+{
+	struct vmdk_opts o;
+	struct instar_image_info i;
+	struct mem_img m;
+
+	(void)state;
+	vmdk_default_opts(&o, 2048);
+	build_vmdk(&m, &o);
+	put_le64(&m, 12, 1ull << 62);
+	expect_error(&m, INSTAR_FMT_VMDK, "L1 size too big");
+	put_le64(&m, 12, ~0ull);
+	expect_error(&m, INSTAR_FMT_VMDK, "L1 size too big");
+	/* with the largest grains the L1 fits but the bytes overflow */
+	put_le64(&m, 20, 0x200000);
+	put_le64(&m, 12, 1ull << 55);
+	expect_error(&m, INSTAR_FMT_VMDK, "Image is too big");
+	put_le64(&m, 12, 1ull << 40);
+	ok_info(&m, INSTAR_FMT_VMDK, &i);
+	assert_int_equal(i.virtual_size, 1ull << 49);
+	put_le64(&m, 20, 128);
+	put_le64(&m, 12, 0);
+	put_le64(&m, 28, 0);	/* capacity 0 and no descriptor offset */
+	ok_info(&m, INSTAR_FMT_VMDK, &i);
+	assert_int_equal(i.virtual_size, 0);
+	mem_img_free(&m);
+}
+
+static void
+test_vmdk_truncated(void **state)
+{
+	struct vmdk_opts o;
+	struct mem_img m;
+
+	(void)state;
+	vmdk_default_opts(&o, 2048);
+	build_vmdk(&m, &o);
+	mem_img_resize(&m, m.size - 1);
+	{
+		struct instar_image_info i;
+
+		/* a partial last sector still counts, as in qemu */
+		ok_info(&m, INSTAR_FMT_VMDK, &i);
+	}
+	mem_img_resize(&m, m.size - 512);
+	expect_error(&m, INSTAR_FMT_VMDK, "File truncated, expecting at least");
+	put_le64(&m, 64, ~0ull);
+	expect_error(&m, INSTAR_FMT_VMDK, "File truncated");
+	mem_img_free(&m);
+}
+
+static void
+test_vmdk_gd_offset_overflow(void **state)
+{
+	struct vmdk_opts o;
+	struct mem_img m;
+
+	(void)state;
+	vmdk_default_opts(&o, 2048);
+	build_vmdk(&m, &o);
+	put_le64(&m, 56, 1ull << 60);
+	expect_error(&m, INSTAR_FMT_VMDK, "Could not read l1 table");
+	mem_img_free(&m);
+}
+
+static void
+test_vmdk_text_descriptors(void **state)
+{
+	static const char *const types[] = {
+		"monolithicFlat", "vmfs", "vmfsSparse", "seSparse",
+		"twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
+	};
+	char text[256], want[128];
+	struct mem_img m;
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+		snprintf(text, sizeof(text), "# Disk DescriptorFile\n"
+		    "version=1\nCID=fffffffe\nparentCID=ffffffff\n"
+		    "createType=\"%s\"\nRW 2048 FLAT \"f.raw\" 0\n", types[k]);
+		snprintf(want, sizeof(want),
+		    "VMDK create type '%s' is not supported", types[k]);
+		build_text(&m, text);
+		expect_error(&m, INSTAR_FMT_VMDK, want);
+		mem_img_free(&m);
+	}
+}
+
+static void
+test_vmdk_text_bad_type(void **state)
+{
+	struct mem_img m;
+
+	(void)state;
+	build_text(&m, "version=1\ncreateType=\"monolithicSparse\"\n");
+	expect_error(&m, INSTAR_FMT_VMDK,
+	    "Unsupported image type 'monolithicSparse'");
+	mem_img_free(&m);
+	build_text(&m, "version=1\ncreateType=\"a\tb\x1b\"\n");
+	expect_error(&m, INSTAR_FMT_VMDK, "Unsupported image type 'a?b?'");
+	mem_img_free(&m);
+	build_text(&m, "version=1\ncreateType=\"unterminated\n");
+	expect_error(&m, INSTAR_FMT_VMDK, "invalid VMDK image descriptor");
+	mem_img_free(&m);
+	build_text(&m, "version=1\ncreateType");
+	expect_error(&m, INSTAR_FMT_VMDK, "invalid VMDK image descriptor");
+	mem_img_free(&m);
+	build_text(&m, "version=1\n");
+	expect_error(&m, INSTAR_FMT_VMDK, "invalid VMDK image descriptor");
+	mem_img_free(&m);
+}
+
+static void
+test_vmdk_text_type_too_long(void **state)
+{
+	char text[400];
+	struct mem_img m;
+
+	(void)state;
+	memset(text, 0, sizeof(text));
+	memcpy(text, "createType=\"", 12);
+	memset(text + 12, 'x', 128);
+	text[140] = '"';
+	build_text(&m, text);
+	expect_error(&m, INSTAR_FMT_VMDK, "invalid VMDK image descriptor");
+	mem_img_free(&m);
+	text[139] = '"';	/* 127 bytes fit qemu's buffer */
+	build_text(&m, text);
+	expect_error(&m, INSTAR_FMT_VMDK, "Unsupported image type 'xxx");
+	mem_img_free(&m);
+}
+
+/* capacity 0 with a descriptor offset: an embedded descriptor file. */
+static void
+test_vmdk_embedded_descriptor(void **state)
+{
+	struct vmdk_opts o;
+	struct mem_img m;
+
+	(void)state;
+	vmdk_default_opts(&o, 0);
+	o.descriptor = "createType=\"vmfs\"\n";
+	build_vmdk(&m, &o);
+	expect_error(&m, INSTAR_FMT_VMDK,
+	    "VMDK create type 'vmfs' is not supported");
+	put_le64(&m, 28, 1ull << 60);
+	expect_error(&m, INSTAR_FMT_VMDK, "invalid VMDK image descriptor");
+	mem_img_free(&m);
+}
+
+/* ----------------------------------------------------------------- raw */
+
+static void
+test_raw(void **state)
+{
+	struct instar_image_info i;
+	struct mem_img m;
+
+	(void)state;
+	mem_img_alloc(&m, 1 * MiB);
+	ok_info(&m, INSTAR_FMT_RAW, &i);
+	assert_int_equal(i.virtual_size, 1 * MiB);
+	assert_int_equal(i.flags, 0);
+	assert_int_equal(i.cluster_size, 0);
+	mem_img_resize(&m, 1000);
+	ok_info(&m, INSTAR_FMT_RAW, &i);
+	assert_int_equal(i.virtual_size, 1024);
+	mem_img_resize(&m, 0);
+	ok_info(&m, INSTAR_FMT_RAW, &i);
+	assert_int_equal(i.virtual_size, 0);
+	mem_img_free(&m);
+}
+
+static void
+test_raw_huge(void **state)
+{
+	struct instar_image_info i;
+	struct fmt_err err;
+	struct mem_img m;
+	struct fmt_io io;
+
+	(void)state;
+	mem_img_alloc(&m, 16);
+	mem_img_io(&m, &io);
+	io.size = ~0ull;
+	assert_int_equal(raw_info(&io, &i, &err), -1);
+	assert_string_equal(err.msg, "Image is too big");
+	mem_img_free(&m);
+}
+
+static void
+test_info_bad_format(void **state)
+{
+	struct mem_img m;
+
+	(void)state;
+	mem_img_alloc(&m, 512);
+	expect_error(&m, INSTAR_FMT_PROBE, "Unknown image format 0");
+	expect_error(&m, 77, "Unknown image format 77");
+	mem_img_free(&m);
+}
+
+/* --------------------------------------------------------------- probe */
+
+static int
+probe(struct mem_img *m, uint32_t *fmt, struct fmt_err *err)
+{
+	struct fmt_io io;
+
+	mem_img_io(m, &io);
+	memset(err, 0, sizeof(*err));
+	*fmt = 999;
+	return fmt_probe(&io, fmt, err);
+}
+
+static void
+expect_probe(struct mem_img *m, uint32_t want)
+{
+	struct fmt_err err;
+	uint32_t fmt;
+
+	if (probe(m, &fmt, &err) != 0)
+		fail_msg("probe failed: %s", err.msg);
+	assert_int_equal(fmt, want);
+}
+
+static void
+expect_probe_refused(struct mem_img *m, const char *name)
+{
+	struct fmt_err err;
+	char want[64];
+	uint32_t fmt;
+
+	snprintf(want, sizeof(want), "Image format '%s' is not supported",
+	    name);
+	assert_int_equal(probe(m, &fmt, &err), -1);
+	assert_string_equal(err.msg, want);
+}
+
+static void
+test_probe_qcow2(void **state)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 1 * MiB);
+	build_qcow2(&m, &o);
+	expect_probe(&m, INSTAR_FMT_QCOW2);
+	put_be32(&m, 4, 2);
+	expect_probe(&m, INSTAR_FMT_QCOW2);
+	/* any version >= 2 probes as qcow2; info then refuses it */
+	put_be32(&m, 4, 4);
+	expect_probe(&m, INSTAR_FMT_QCOW2);
+	put_be32(&m, 4, 1);
+	expect_probe_refused(&m, "qcow");
+	put_be32(&m, 4, 0);
+	expect_probe(&m, INSTAR_FMT_RAW);
+	mem_img_free(&m);
+}
+
+static void
+test_probe_vmdk(void **state)
+{
+	struct vmdk_opts o;
+	struct mem_img m;
+
+	(void)state;
+	vmdk_default_opts(&o, 2048);
+	build_vmdk(&m, &o);
+	expect_probe(&m, INSTAR_FMT_VMDK);
+	mem_img_free(&m);
+	build_text(&m, "COWD....");
+	expect_probe(&m, INSTAR_FMT_VMDK);
+	mem_img_free(&m);
+	build_text(&m, "# Disk DescriptorFile\nversion=1\nCID=1\n");
+	expect_probe(&m, INSTAR_FMT_VMDK);
+	mem_img_free(&m);
+	build_text(&m, "# c\r\n   \r\n   \nversion=3\r\ncreateType=\"x\"\n");
+	expect_probe(&m, INSTAR_FMT_VMDK);
+	mem_img_free(&m);
+}
+
+static void
+test_probe_vmdk_text_rejects(void **state)
+{
+	static const char *const texts[] = {
+		"version=4\n", "version=1", "version=1\r", "x\nversion=1\n",
+		"  x\nversion=1\n", "\nversion=1\n", "# only a comment",
+		"# c\n\nversion=1\n",
+		"version=1 \n",
+	};
+	struct mem_img m;
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+		build_text(&m, texts[k]);
+		expect_probe(&m, INSTAR_FMT_RAW);
+		mem_img_free(&m);
+	}
+}
+
+/* A comment filling the whole probe sector, then the version line. */
+static void
+test_probe_vmdk_text_long_comment(void **state)
+{
+	char text[700];
+	struct mem_img m;
+
+	(void)state;
+	memset(text, 0, sizeof(text));
+	text[0] = '#';
+	memset(text + 1, 'c', 600);
+	memcpy(text + 601, "\nversion=1\n", 11);
+	build_text(&m, text);
+	expect_probe(&m, INSTAR_FMT_RAW);
+	mem_img_free(&m);
+}
+
+static void
+sig_image(struct mem_img *m, size_t off, const void *sig, size_t len)
+{
+	mem_img_alloc(m, 4096);
+	put_bytes(m, off, sig, len);
+}
+
+static void
+test_probe_refused_formats(void **state)
+{
+	static const char cloop[] = "#!/bin/sh\n#V2.0 Format\n"
+	    "modprobe cloop file=$0 && mount -r -t iso9660 /dev/cloop $1\n";
+	struct mem_img m;
+
+	(void)state;
+	sig_image(&m, 0, "QED\0", 4);
+	expect_probe_refused(&m, "qed");
+	mem_img_free(&m);
+	sig_image(&m, 0, "conectix", 8);
+	expect_probe_refused(&m, "vpc");
+	mem_img_free(&m);
+	sig_image(&m, 0, "vhdxfile", 8);
+	expect_probe_refused(&m, "vhdx");
+	mem_img_free(&m);
+	sig_image(&m, 0x40, "\x7f\x10\xda\xbe", 4);
+	expect_probe_refused(&m, "vdi");
+	mem_img_free(&m);
+	sig_image(&m, 0, "LUKS\xba\xbe\x00\x01", 8);
+	expect_probe_refused(&m, "luks");
+	mem_img_free(&m);
+	sig_image(&m, 0, cloop, strlen(cloop));
+	expect_probe_refused(&m, "cloop");
+	mem_img_free(&m);
+}
+
+static void
+test_probe_parallels_bochs(void **state)
+{
+	struct mem_img m;
+
+	(void)state;
+	sig_image(&m, 0, "WithoutFreeSpace\x02\0\0\0", 20);
+	expect_probe_refused(&m, "parallels");
+	mem_img_free(&m);
+	sig_image(&m, 0, "WithouFreSpacExt\x02\0\0\0", 20);
+	expect_probe_refused(&m, "parallels");
+	mem_img_free(&m);
+	sig_image(&m, 0, "WithoutFreeSpace\x03\0\0\0", 20);
+	expect_probe(&m, INSTAR_FMT_RAW);
+	mem_img_free(&m);
+
+	sig_image(&m, 0, "Bochs Virtual HD Image", 23);
+	put_bytes(&m, 32, "Redolog", 8);
+	put_bytes(&m, 48, "Growing", 8);
+	put_le32(&m, 64, 0x00020000);
+	expect_probe_refused(&m, "bochs");
+	put_le32(&m, 64, 0x00030000);
+	expect_probe(&m, INSTAR_FMT_RAW);
+	mem_img_free(&m);
+}
+
+static void
+test_probe_raw(void **state)
+{
+	struct mem_img m;
+	size_t k;
+
+	(void)state;
+	mem_img_alloc(&m, 0);
+	expect_probe(&m, INSTAR_FMT_RAW);
+	mem_img_free(&m);
+	build_text(&m, "QF");
+	expect_probe(&m, INSTAR_FMT_RAW);
+	mem_img_free(&m);
+	mem_img_alloc(&m, 8192);
+	for (k = 0; k < m.size; k++)
+		m.buf[k] = (uint8_t)(k * 7 + 3);
+	expect_probe(&m, INSTAR_FMT_RAW);
+	/* a VDI signature past the probe sector is not looked at */
+	mem_img_free(&m);
+	sig_image(&m, 600, "conectix", 8);
+	expect_probe(&m, INSTAR_FMT_RAW);
+	mem_img_free(&m);
+}
+
+static void
+test_probe_read_error(void **state)
+{
+	struct fmt_err err;
+	struct mem_img m;
+	uint32_t fmt;
+
+	(void)state;
+	mem_img_alloc(&m, 4096);
+	m.fail_reads = true;
+	assert_int_equal(probe(&m, &fmt, &err), -1);
+	assert_non_null(strstr(err.msg, "Could not read image"));
+	mem_img_free(&m);
+}
+
+static void
+test_seterr_truncates(void **state)
+{
+	struct fmt_err err;
+	char big[1000];
+
+	(void)state;
+	memset(big, 'e', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	fmt_seterr(&err, "%s", big);
+	assert_int_equal(strlen(err.msg), INSTAR_ERROR_MAX - 1);
+	fmt_seterr(NULL, "ignored %d", 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_qcow2_v3_default),
+		cmocka_unit_test(test_qcow2_v2),
+		cmocka_unit_test(test_qcow2_cluster_sizes),
+		cmocka_unit_test(test_qcow2_v2_small_cluster),
+		cmocka_unit_test(test_qcow2_refcount_widths),
+		cmocka_unit_test(test_qcow2_lazy_refcounts),
+		cmocka_unit_test(test_qcow2_unknown_compat_autoclear_ignored),
+		cmocka_unit_test(test_qcow2_extended_l2),
+		cmocka_unit_test(test_qcow2_extended_l2_subcluster_too_small),
+		cmocka_unit_test(test_qcow2_zstd),
+		cmocka_unit_test(test_qcow2_zstd_without_bit),
+		cmocka_unit_test(test_qcow2_zlib_with_bit),
+		cmocka_unit_test(test_qcow2_unknown_compression),
+		cmocka_unit_test(test_qcow2_header_length_104),
+		cmocka_unit_test(test_qcow2_long_header_with_ext),
+		cmocka_unit_test(test_qcow2_dirty),
+		cmocka_unit_test(test_qcow2_corrupt),
+		cmocka_unit_test(test_qcow2_backing_no_format),
+		cmocka_unit_test(test_qcow2_backing_with_format),
+		cmocka_unit_test(test_qcow2_v2_backing_with_format),
+		cmocka_unit_test(test_qcow2_backing_format_alone),
+		cmocka_unit_test(test_qcow2_backing_empty_name),
+		cmocka_unit_test(test_qcow2_backing_name_1023),
+		cmocka_unit_test(test_qcow2_backing_name_too_long),
+		cmocka_unit_test(test_qcow2_backing_name_past_cluster),
+		cmocka_unit_test(test_qcow2_backing_name_nul),
+		cmocka_unit_test(test_qcow2_backing_name_beyond_eof),
+		cmocka_unit_test(test_qcow2_backing_offset_invalid),
+		cmocka_unit_test(test_qcow2_backing_format_too_long),
+		cmocka_unit_test(test_qcow2_backing_format_nul),
+		cmocka_unit_test(test_qcow2_data_file),
+		cmocka_unit_test(test_qcow2_data_file_not_raw),
+		cmocka_unit_test(test_qcow2_data_file_required),
+		cmocka_unit_test(test_qcow2_data_file_raw_without_file),
+		cmocka_unit_test(test_qcow2_data_file_name_nul),
+		cmocka_unit_test(test_qcow2_data_file_name_too_long),
+		cmocka_unit_test(test_qcow2_encrypted_aes),
+		cmocka_unit_test(test_qcow2_encrypted_luks),
+		cmocka_unit_test(test_qcow2_luks_bad_header),
+		cmocka_unit_test(test_qcow2_crypto_ext_without_luks),
+		cmocka_unit_test(test_qcow2_bad_crypt_method),
+		cmocka_unit_test(test_qcow2_unknown_extension_skipped),
+		cmocka_unit_test(test_qcow2_extension_too_large),
+		cmocka_unit_test(test_qcow2_extension_overlaps_backing),
+		cmocka_unit_test(test_qcow2_bitmaps_ext),
+		cmocka_unit_test(test_qcow2_odd_size_rounds_down),
+		cmocka_unit_test(test_qcow2_zero_size),
+		cmocka_unit_test(test_qcow2_bad_magic),
+		cmocka_unit_test(test_qcow2_bad_versions),
+		cmocka_unit_test(test_qcow2_truncated_header),
+		cmocka_unit_test(test_qcow2_truncated_v3_fields),
+		cmocka_unit_test(test_qcow2_cluster_bits_out_of_range),
+		cmocka_unit_test(test_qcow2_header_length),
+		cmocka_unit_test(test_qcow2_unknown_incompat),
+		cmocka_unit_test(test_qcow2_unknown_incompat_named),
+		cmocka_unit_test(test_qcow2_unknown_incompat_many_names),
+		cmocka_unit_test(test_qcow2_refcount_order_too_big),
+		cmocka_unit_test(test_qcow2_refcount_table),
+		cmocka_unit_test(test_qcow2_snapshot_table),
+		cmocka_unit_test(test_qcow2_l1_table),
+		cmocka_unit_test(test_qcow2_tables_past_eof),
+		cmocka_unit_test(test_qcow2_image_too_big),
+		cmocka_unit_test(test_qcow2_big_image),
+		cmocka_unit_test(test_qcow2_read_error),
+		cmocka_unit_test(test_vmdk_sparse),
+		cmocka_unit_test(test_vmdk_parent),
+		cmocka_unit_test(test_vmdk_empty_parent),
+		cmocka_unit_test(test_vmdk_parent_1023),
+		cmocka_unit_test(test_vmdk_parent_too_long),
+		cmocka_unit_test(test_vmdk_parent_unterminated),
+		cmocka_unit_test(test_vmdk_stream_optimized),
+		cmocka_unit_test(test_vmdk_footer),
+		cmocka_unit_test(test_vmdk_cid_forms),
+		cmocka_unit_test(test_vmdk_cid_missing),
+		cmocka_unit_test(test_vmdk_descriptor_unterminated),
+		cmocka_unit_test(test_vmdk_descriptor_beyond_eof),
+		cmocka_unit_test(test_vmdk_bad_magic),
+		cmocka_unit_test(test_vmdk_cowd),
+		cmocka_unit_test(test_vmdk_version),
+		cmocka_unit_test(test_vmdk_granularity),
+		cmocka_unit_test(test_vmdk_gtes),
+		cmocka_unit_test(test_vmdk_capacity),
+		cmocka_unit_test(test_vmdk_truncated),
+		cmocka_unit_test(test_vmdk_gd_offset_overflow),
+		cmocka_unit_test(test_vmdk_text_descriptors),
+		cmocka_unit_test(test_vmdk_text_bad_type),
+		cmocka_unit_test(test_vmdk_text_type_too_long),
+		cmocka_unit_test(test_vmdk_embedded_descriptor),
+		cmocka_unit_test(test_raw),
+		cmocka_unit_test(test_raw_huge),
+		cmocka_unit_test(test_info_bad_format),
+		cmocka_unit_test(test_probe_qcow2),
+		cmocka_unit_test(test_probe_vmdk),
+		cmocka_unit_test(test_probe_vmdk_text_rejects),
+		cmocka_unit_test(test_probe_vmdk_text_long_comment),
+		cmocka_unit_test(test_probe_refused_formats),
+		cmocka_unit_test(test_probe_parallels_bochs),
+		cmocka_unit_test(test_probe_raw),
+		cmocka_unit_test(test_probe_read_error),
+		cmocka_unit_test(test_seterr_truncates),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

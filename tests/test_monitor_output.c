@@ -1,0 +1,1632 @@
+/*
+ * Tests for the monitor's "info" rendering.  Every expected text below
+ * was captured from Debian 12's qemu-img 7.2.22 ("qemu-img info" and
+ * "qemu-img info --output=json", with and without --backing-chain) on
+ * images of the same shape; the entries built here carry the same
+ * facts (sizes, CIDs, disk usage) so the texts are pasted unchanged.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "info_print.h"
+#include "json.h"
+#include "path.h"
+#include "sizestr.h"
+
+/* Default qcow2 v3 header facts, as "qemu-img create -f qcow2" makes. */
+static Instar__Qcow2Info
+qcow2_v3(void)
+{
+	Instar__Qcow2Info q = INSTAR__QCOW2_INFO__INIT;
+
+	q.version = 3;
+	q.refcount_bits = 16;
+	q.compression_type = (char *)"zlib";
+	return q;
+}
+
+static Instar__ImageInfo
+image(Instar__Format fmt, uint64_t vsize, uint64_t csize)
+{
+	Instar__ImageInfo i = INSTAR__IMAGE_INFO__INIT;
+
+	i.format = fmt;
+	i.virtual_size = vsize;
+	if (csize != 0) {
+		i.has_cluster_size = 1;
+		i.cluster_size = csize;
+	}
+	return i;
+}
+
+static void
+set_backing(Instar__ImageInfo *i, const char *name, size_t len,
+    const char *fmt)
+{
+	i->has_backing_filename = 1;
+	i->backing_filename.data = (uint8_t *)(uintptr_t)name;
+	i->backing_filename.len = len;
+	i->backing_format = (char *)(uintptr_t)fmt;
+}
+
+/* Render into a string: human, or JSON (chain or not). */
+static char *
+render(const struct info_entry *e, size_t n, int json, int chain)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	if (json)
+		r = info_print_json(f, e, n, chain);
+	else
+		r = info_print_human(f, e, n);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(r, 0);
+	assert_int_equal(strlen(buf), len);
+	return buf;
+}
+
+static void
+check(const struct info_entry *e, size_t n, int json, int chain,
+    const char *want)
+{
+	char *got = render(e, n, json, chain);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* One image, no chain: human and JSON. */
+static void
+check_one(const char *filename, const Instar__ImageInfo *info,
+    int64_t actual, const char *human, const char *json)
+{
+	struct info_entry e = { filename, info, actual, NULL };
+	char *full = NULL;
+
+	if (info->has_backing_filename) {
+		full = path_backing_full(filename,
+		    (const char *)info->backing_filename.data);
+		assert_non_null(full);
+		e.full_backing_filename = full;
+	}
+	check(&e, 1, 0, 0, human);
+	check(&e, 1, 1, 0, json);
+	free(full);
+}
+
+/*
+ * A backing chain as the caller builds it: each entry below the top is
+ * named by the previous entry's full backing filename.
+ */
+static void
+check_chain(const char *top, const Instar__ImageInfo *const *infos,
+    const int64_t *actual, size_t n, const char *human, const char *json)
+{
+	struct info_entry e[8];
+	char *full[8] = { NULL };
+	size_t i;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++) {
+		e[i].filename = i == 0 ? top : full[i - 1];
+		e[i].info = infos[i];
+		e[i].actual_size = actual[i];
+		e[i].full_backing_filename = NULL;
+		if (infos[i]->has_backing_filename) {
+			full[i] = path_backing_full(e[i].filename,
+			    (const char *)infos[i]->backing_filename.data);
+			assert_non_null(full[i]);
+			e[i].full_backing_filename = full[i];
+		}
+	}
+	check(e, n, 0, 1, human);
+	check(e, n, 1, 1, json);
+	for (i = 0; i < n; i++)
+		free(full[i]);
+}
+
+/* qemu-img create -f qcow2 base.qcow2 64M */
+static void
+test_qcow2_v3(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 67108864,
+	    65536);
+
+	(void)state;
+	i.qcow2 = &q;
+	check_one("base.qcow2", &i, 200704,
+	    "image: base.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 64 MiB (67108864 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 67108864,\n"
+	    "    \"filename\": \"base.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* qemu-img create -f qcow2 -o compat=0.10 v2.qcow2 1G */
+static void
+test_qcow2_v2(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1073741824,
+	    65536);
+
+	(void)state;
+	q.version = 2;
+	i.qcow2 = &q;
+	check_one("v2.qcow2", &i, 200704,
+	    "image: v2.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 1 GiB (1073741824 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 0.10\n"
+	    "    compression type: zlib\n"
+	    "    refcount bits: 16\n",
+	    "{\n"
+	    "    \"virtual-size\": 1073741824,\n"
+	    "    \"filename\": \"v2.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"0.10\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"refcount-bits\": 16\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* qemu-img create -f qcow2 -b base.qcow2 -F qcow2 top.qcow2 */
+static void
+test_qcow2_backing(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 67108864,
+	    65536);
+
+	(void)state;
+	i.qcow2 = &q;
+	set_backing(&i, "base.qcow2", 10, "qcow2");
+	check_one("top.qcow2", &i, 200704,
+	    "image: top.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 64 MiB (67108864 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "backing file: base.qcow2\n"
+	    "backing file format: qcow2\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"backing-filename-format\": \"qcow2\",\n"
+	    "    \"virtual-size\": 67108864,\n"
+	    "    \"filename\": \"top.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"full-backing-filename\": \"base.qcow2\",\n"
+	    "    \"backing-filename\": \"base.qcow2\",\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* v2 with backing whose format extension was removed (qemu probes). */
+static void
+test_qcow2_backing_no_format(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 67108864,
+	    65536);
+
+	(void)state;
+	q.version = 2;
+	i.qcow2 = &q;
+	set_backing(&i, "base.qcow2", 10, NULL);
+	check_one("v2nofmt.qcow2", &i, 200704,
+	    "image: v2nofmt.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 64 MiB (67108864 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "backing file: base.qcow2\n"
+	    "Format specific information:\n"
+	    "    compat: 0.10\n"
+	    "    compression type: zlib\n"
+	    "    refcount bits: 16\n",
+	    "{\n"
+	    "    \"virtual-size\": 67108864,\n"
+	    "    \"filename\": \"v2nofmt.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"0.10\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"refcount-bits\": 16\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"full-backing-filename\": \"base.qcow2\",\n"
+	    "    \"backing-filename\": \"base.qcow2\",\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/*
+ * -o lazy_refcounts=on,extended_l2=on,compression_type=zstd,
+ * refcount_bits=1
+ */
+static void
+test_qcow2_features(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 104857600,
+	    65536);
+
+	(void)state;
+	q.lazy_refcounts = 1;
+	q.extended_l2 = 1;
+	q.compression_type = (char *)"zstd";
+	q.refcount_bits = 1;
+	i.qcow2 = &q;
+	check_one("fancy.qcow2", &i, 200704,
+	    "image: fancy.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 100 MiB (104857600 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zstd\n"
+	    "    lazy refcounts: true\n"
+	    "    refcount bits: 1\n"
+	    "    corrupt: false\n"
+	    "    extended l2: true\n",
+	    "{\n"
+	    "    \"virtual-size\": 104857600,\n"
+	    "    \"filename\": \"fancy.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zstd\",\n"
+	    "            \"lazy-refcounts\": true,\n"
+	    "            \"refcount-bits\": 1,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": true\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* -o refcount_bits=64,data_file=data.raw,data_file_raw=on */
+static void
+test_qcow2_data_file_raw(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 10485760,
+	    65536);
+
+	(void)state;
+	q.refcount_bits = 64;
+	q.has_data_file = 1;
+	q.data_file.data = (uint8_t *)(uintptr_t)"data.raw";
+	q.data_file.len = 8;
+	q.data_file_raw = 1;
+	i.qcow2 = &q;
+	check_one("df.qcow2", &i, 266240,
+	    "image: df.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 10 MiB (10485760 bytes)\n"
+	    "disk size: 260 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 64\n"
+	    "    data file: data.raw\n"
+	    "    data file raw: true\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 10485760,\n"
+	    "    \"filename\": \"df.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 266240,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 64,\n"
+	    "            \"data-file\": \"data.raw\",\n"
+	    "            \"data-file-raw\": true,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* -o data_file=data2.raw (not raw) */
+static void
+test_qcow2_data_file(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1073741824,
+	    65536);
+
+	(void)state;
+	q.has_data_file = 1;
+	q.data_file.data = (uint8_t *)(uintptr_t)"data2.raw";
+	q.data_file.len = 9;
+	i.qcow2 = &q;
+	check_one("df2.qcow2", &i, 200704,
+	    "image: df2.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 1 GiB (1073741824 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    data file: data2.raw\n"
+	    "    data file raw: false\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 1073741824,\n"
+	    "    \"filename\": \"df2.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"data-file\": \"data2.raw\",\n"
+	    "            \"data-file-raw\": false,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* Dirty bit set with dd (incompatible feature bit 0). */
+static void
+test_qcow2_dirty(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 67108864,
+	    65536);
+
+	(void)state;
+	i.qcow2 = &q;
+	i.dirty = 1;
+	check_one("dirty.qcow2", &i, 200704,
+	    "image: dirty.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 64 MiB (67108864 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "cleanly shut down: no\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 67108864,\n"
+	    "    \"filename\": \"dirty.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": true\n"
+	    "}\n");
+}
+
+/* lazy_refcounts=on, qemu-io killed after a write: dirty. */
+static void
+test_qcow2_lazy_killed(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 8388608,
+	    65536);
+
+	(void)state;
+	q.lazy_refcounts = 1;
+	i.qcow2 = &q;
+	i.dirty = 1;
+	check_one("lazy.qcow2", &i, 331776,
+	    "image: lazy.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 8 MiB (8388608 bytes)\n"
+	    "disk size: 324 KiB\n"
+	    "cluster_size: 65536\n"
+	    "cleanly shut down: no\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: true\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 8388608,\n"
+	    "    \"filename\": \"lazy.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 331776,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": true,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": true\n"
+	    "}\n");
+}
+
+/* Corrupt bit set with dd (incompatible feature bit 1). */
+static void
+test_qcow2_corrupt(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 67108864,
+	    65536);
+
+	(void)state;
+	q.corrupt = 1;
+	i.qcow2 = &q;
+	check_one("corrupt.qcow2", &i, 200704,
+	    "image: corrupt.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 64 MiB (67108864 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: true\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 67108864,\n"
+	    "    \"filename\": \"corrupt.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"corrupt\": true,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/*
+ * Legacy AES encryption.  qemu also prints an "encrypt" block with the
+ * method, which the sandbox does not report; the expected text is
+ * qemu's with those lines (human: 2, JSON: 3) removed.
+ */
+static void
+test_qcow2_encrypted(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1048576,
+	    65536);
+
+	(void)state;
+	q.encrypted = 1;
+	i.qcow2 = &q;
+	check_one("aes.qcow2", &i, 200704,
+	    "image: aes.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 1 MiB (1048576 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "encrypted: yes\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 1048576,\n"
+	    "    \"filename\": \"aes.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"encrypted\": true,\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/*
+ * A backing name with control characters, quotes, backslash, valid
+ * UTF-8 (2, 3 and 4 bytes), and invalid sequences: 0xFF, 0xFE, the
+ * modified-UTF-8 NUL C0 80, overlong C0 AF, a surrogate, noncharacters
+ * U+FDD0 and U+FFFE, a truncated sequence, a stray continuation byte,
+ * beyond U+10FFFF, and 5- and 6-byte forms.  Human output is raw.
+ */
+static const char esc_name[] = "a\001\037\"\\\b\f\n\r\t\177\303\251"
+    "\342\202\254\360\237\230\200\377\376\300\200\300\257\355\240\200"
+    "\357\267\220\357\277\276\342\202Z\200\364\220\200\200\370\210\200"
+    "\200\200\374\204\200\200\200\200end";
+
+static void
+test_qcow2_escaping(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1048576,
+	    65536);
+
+	(void)state;
+	i.qcow2 = &q;
+	set_backing(&i, esc_name, sizeof(esc_name) - 1, "raw");
+	check_one("esc.qcow2", &i, 200704,
+	    "image: esc.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 1 MiB (1048576 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "backing file: a\001\037\"\\\010\014\n"
+	    "\015\011\177\303\251\342\202\254\360\237\230\200\377\376\300\200"
+	    "\300\257\355\240\200\357\267\220\357\277\276\342\202Z\200\364"
+	    "\220\200\200\370\210\200\200\200\374\204\200\200\200\200end\n"
+	    "backing file format: raw\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"backing-filename-format\": \"raw\",\n"
+	    "    \"virtual-size\": 1048576,\n"
+	    "    \"filename\": \"esc.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"full-backing-filename\": \"a\\u0001\\u001F\\\"\\\\\\b\\f\\"
+	    "n\\r\\t\\u007F\\u00E9\\u20AC\\uD83D\\uDE00\\uFFFD\\uFFFD\\u0000"
+	    "\\uFFFD\\uFFFD\\uFFFD\\uFFFD\\uFFFDZ\\uFFFD\\uFFFD\\uFFFD\\uFFFD"
+	    "end\",\n"
+	    "    \"backing-filename\": \"a\\u0001\\u001F\\\"\\\\\\b\\f\\n\\r"
+	    "\\t\\u007F\\u00E9\\u20AC\\uD83D\\uDE00\\uFFFD\\uFFFD\\u0000\\uFF"
+	    "FD\\uFFFD\\uFFFD\\uFFFD\\uFFFDZ\\uFFFD\\uFFFD\\uFFFD\\uFFFDend\""
+	    ",\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+static void
+vmdk_info(Instar__VmdkInfo *v, uint32_t cid, uint32_t parent,
+    const char *type)
+{
+	Instar__VmdkInfo init = INSTAR__VMDK_INFO__INIT;
+
+	*v = init;
+	v->cid = cid;
+	v->parent_cid = parent;
+	v->create_type = (char *)(uintptr_t)type;
+}
+
+/* qemu-img create -f vmdk base.vmdk 32M */
+static void
+test_vmdk(void **state)
+{
+	Instar__VmdkInfo v;
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_VMDK, 33554432,
+	    65536);
+
+	(void)state;
+	vmdk_info(&v, 922698283, 4294967295u, "monolithicSparse");
+	i.vmdk = &v;
+	check_one("base.vmdk", &i, 12288,
+	    "image: base.vmdk\n"
+	    "file format: vmdk\n"
+	    "virtual size: 32 MiB (33554432 bytes)\n"
+	    "disk size: 12 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    cid: 922698283\n"
+	    "    parent cid: 4294967295\n"
+	    "    create type: monolithicSparse\n"
+	    "    extents:\n"
+	    "        [0]:\n"
+	    "            virtual size: 33554432\n"
+	    "            filename: base.vmdk\n"
+	    "            cluster size: 65536\n"
+	    "            format: \n",
+	    "{\n"
+	    "    \"virtual-size\": 33554432,\n"
+	    "    \"filename\": \"base.vmdk\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"vmdk\",\n"
+	    "    \"actual-size\": 12288,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"vmdk\",\n"
+	    "        \"data\": {\n"
+	    "            \"cid\": 922698283,\n"
+	    "            \"parent-cid\": 4294967295,\n"
+	    "            \"create-type\": \"monolithicSparse\",\n"
+	    "            \"extents\": [\n"
+	    "                {\n"
+	    "                    \"virtual-size\": 33554432,\n"
+	    "                    \"filename\": \"base.vmdk\",\n"
+	    "                    \"cluster-size\": 65536,\n"
+	    "                    \"format\": \"\"\n"
+	    "                }\n"
+	    "            ]\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* qemu-img create -f vmdk -b base.vmdk -F vmdk top.vmdk */
+static void
+test_vmdk_parent(void **state)
+{
+	Instar__VmdkInfo v;
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_VMDK, 33554432,
+	    65536);
+
+	(void)state;
+	vmdk_info(&v, 201223947, 922698283, "monolithicSparse");
+	i.vmdk = &v;
+	set_backing(&i, "base.vmdk", 9, "vmdk");
+	check_one("top.vmdk", &i, 12288,
+	    "image: top.vmdk\n"
+	    "file format: vmdk\n"
+	    "virtual size: 32 MiB (33554432 bytes)\n"
+	    "disk size: 12 KiB\n"
+	    "cluster_size: 65536\n"
+	    "backing file: base.vmdk\n"
+	    "backing file format: vmdk\n"
+	    "Format specific information:\n"
+	    "    cid: 201223947\n"
+	    "    parent cid: 922698283\n"
+	    "    create type: monolithicSparse\n"
+	    "    extents:\n"
+	    "        [0]:\n"
+	    "            virtual size: 33554432\n"
+	    "            filename: top.vmdk\n"
+	    "            cluster size: 65536\n"
+	    "            format: \n",
+	    "{\n"
+	    "    \"backing-filename-format\": \"vmdk\",\n"
+	    "    \"virtual-size\": 33554432,\n"
+	    "    \"filename\": \"top.vmdk\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"vmdk\",\n"
+	    "    \"actual-size\": 12288,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"vmdk\",\n"
+	    "        \"data\": {\n"
+	    "            \"cid\": 201223947,\n"
+	    "            \"parent-cid\": 922698283,\n"
+	    "            \"create-type\": \"monolithicSparse\",\n"
+	    "            \"extents\": [\n"
+	    "                {\n"
+	    "                    \"virtual-size\": 33554432,\n"
+	    "                    \"filename\": \"top.vmdk\",\n"
+	    "                    \"cluster-size\": 65536,\n"
+	    "                    \"format\": \"\"\n"
+	    "                }\n"
+	    "            ]\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"full-backing-filename\": \"base.vmdk\",\n"
+	    "    \"backing-filename\": \"base.vmdk\",\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* qemu-img create -f vmdk -o subformat=streamOptimized so.vmdk 5M */
+static void
+test_vmdk_stream_optimized(void **state)
+{
+	Instar__VmdkInfo v;
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_VMDK, 5242880,
+	    65536);
+
+	(void)state;
+	vmdk_info(&v, 2556739704u, 4294967295u, "streamOptimized");
+	v.compressed = 1;
+	i.vmdk = &v;
+	check_one("so.vmdk", &i, 12288,
+	    "image: so.vmdk\n"
+	    "file format: vmdk\n"
+	    "virtual size: 5 MiB (5242880 bytes)\n"
+	    "disk size: 12 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    cid: 2556739704\n"
+	    "    parent cid: 4294967295\n"
+	    "    create type: streamOptimized\n"
+	    "    extents:\n"
+	    "        [0]:\n"
+	    "            compressed: true\n"
+	    "            virtual size: 5242880\n"
+	    "            filename: so.vmdk\n"
+	    "            cluster size: 65536\n"
+	    "            format: \n",
+	    "{\n"
+	    "    \"virtual-size\": 5242880,\n"
+	    "    \"filename\": \"so.vmdk\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"vmdk\",\n"
+	    "    \"actual-size\": 12288,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"vmdk\",\n"
+	    "        \"data\": {\n"
+	    "            \"cid\": 2556739704,\n"
+	    "            \"parent-cid\": 4294967295,\n"
+	    "            \"create-type\": \"streamOptimized\",\n"
+	    "            \"extents\": [\n"
+	    "                {\n"
+	    "                    \"compressed\": true,\n"
+	    "                    \"virtual-size\": 5242880,\n"
+	    "                    \"filename\": \"so.vmdk\",\n"
+	    "                    \"cluster-size\": 65536,\n"
+	    "                    \"format\": \"\"\n"
+	    "                }\n"
+	    "            ]\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* qemu-img create -f raw raw.img 1536 */
+static void
+test_raw(void **state)
+{
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_RAW, 1536, 0);
+
+	(void)state;
+	check_one("raw.img", &i, 4096,
+	    "image: raw.img\n"
+	    "file format: raw\n"
+	    "virtual size: 1.5 KiB (1536 bytes)\n"
+	    "disk size: 4 KiB\n",
+	    "{\n"
+	    "    \"virtual-size\": 1536,\n"
+	    "    \"filename\": \"raw.img\",\n"
+	    "    \"format\": \"raw\",\n"
+	    "    \"actual-size\": 4096,\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* No st_blocks: qemu prints "unavailable" and omits actual-size. */
+static void
+test_raw_no_actual_size(void **state)
+{
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_RAW, 1536, 0);
+
+	(void)state;
+	check_one("raw.img", &i, -1,
+	    "image: raw.img\n"
+	    "file format: raw\n"
+	    "virtual size: 1.5 KiB (1536 bytes)\n"
+	    "disk size: unavailable\n",
+	    "{\n"
+	    "    \"virtual-size\": 1536,\n"
+	    "    \"filename\": \"raw.img\",\n"
+	    "    \"format\": \"raw\",\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* bdrv_image_info_dump() when the full backing name is unknown. */
+static void
+test_backing_unknown_path(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 67108864,
+	    65536);
+	struct info_entry e = { "top.qcow2", &i, 200704, NULL };
+	char *got;
+
+	(void)state;
+	i.qcow2 = &q;
+	set_backing(&i, "base.qcow2", 10, "qcow2");
+	got = render(&e, 1, 0, 0);
+	assert_non_null(strstr(got, "\nbacking file: base.qcow2 "
+	    "(cannot determine actual path)\nbacking file format: qcow2\n"));
+	free(got);
+	got = render(&e, 1, 1, 0);
+	assert_null(strstr(got, "full-backing-filename"));
+	free(got);
+}
+
+/* qemu-img info --backing-chain base.qcow2: a one-element array. */
+static void
+test_chain_single(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 67108864,
+	    65536);
+	const Instar__ImageInfo *infos[] = { &i };
+	const int64_t actual[] = { 200704 };
+
+	(void)state;
+	i.qcow2 = &q;
+	check_chain("base.qcow2", infos, actual, 1,
+	    "image: base.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 64 MiB (67108864 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "[\n"
+	    "    {\n"
+	    "        \"virtual-size\": 67108864,\n"
+	    "        \"filename\": \"base.qcow2\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"qcow2\",\n"
+	    "        \"actual-size\": 200704,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"qcow2\",\n"
+	    "            \"data\": {\n"
+	    "                \"compat\": \"1.1\",\n"
+	    "                \"compression-type\": \"zlib\",\n"
+	    "                \"lazy-refcounts\": false,\n"
+	    "                \"refcount-bits\": 16,\n"
+	    "                \"corrupt\": false,\n"
+	    "                \"extended-l2\": false\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"dirty-flag\": false\n"
+	    "    }\n"
+	    "]\n");
+}
+
+/* sub/t.qcow2 backed by "b.qcow2" in the same subdirectory. */
+static void
+test_chain_relative(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo t = image(INSTAR__FORMAT__FORMAT_QCOW2, 16777216,
+	    65536);
+	Instar__ImageInfo b = image(INSTAR__FORMAT__FORMAT_QCOW2, 16777216,
+	    65536);
+	const Instar__ImageInfo *infos[] = { &t, &b };
+	const int64_t actual[] = { 200704, 200704 };
+
+	(void)state;
+	t.qcow2 = b.qcow2 = &q;
+	set_backing(&t, "b.qcow2", 7, "qcow2");
+	check_chain("sub/t.qcow2", infos, actual, 2,
+	    "image: sub/t.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 16 MiB (16777216 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "backing file: b.qcow2 (actual path: sub/b.qcow2)\n"
+	    "backing file format: qcow2\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n"
+	    "\n"
+	    "image: sub/b.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 16 MiB (16777216 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "[\n"
+	    "    {\n"
+	    "        \"backing-filename-format\": \"qcow2\",\n"
+	    "        \"virtual-size\": 16777216,\n"
+	    "        \"filename\": \"sub/t.qcow2\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"qcow2\",\n"
+	    "        \"actual-size\": 200704,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"qcow2\",\n"
+	    "            \"data\": {\n"
+	    "                \"compat\": \"1.1\",\n"
+	    "                \"compression-type\": \"zlib\",\n"
+	    "                \"lazy-refcounts\": false,\n"
+	    "                \"refcount-bits\": 16,\n"
+	    "                \"corrupt\": false,\n"
+	    "                \"extended-l2\": false\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"full-backing-filename\": \"sub/b.qcow2\",\n"
+	    "        \"backing-filename\": \"b.qcow2\",\n"
+	    "        \"dirty-flag\": false\n"
+	    "    },\n"
+	    "    {\n"
+	    "        \"virtual-size\": 16777216,\n"
+	    "        \"filename\": \"sub/b.qcow2\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"qcow2\",\n"
+	    "        \"actual-size\": 200704,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"qcow2\",\n"
+	    "            \"data\": {\n"
+	    "                \"compat\": \"1.1\",\n"
+	    "                \"compression-type\": \"zlib\",\n"
+	    "                \"lazy-refcounts\": false,\n"
+	    "                \"refcount-bits\": 16,\n"
+	    "                \"corrupt\": false,\n"
+	    "                \"extended-l2\": false\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"dirty-flag\": false\n"
+	    "    }\n"
+	    "]\n");
+	check_chain("/tmp/qi/sub/t.qcow2", infos, actual, 2,
+	    "image: /tmp/qi/sub/t.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 16 MiB (16777216 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "backing file: b.qcow2 (actual path: /tmp/qi/sub/b.qcow2)\n"
+	    "backing file format: qcow2\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n"
+	    "\n"
+	    "image: /tmp/qi/sub/b.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 16 MiB (16777216 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "[\n"
+	    "    {\n"
+	    "        \"backing-filename-format\": \"qcow2\",\n"
+	    "        \"virtual-size\": 16777216,\n"
+	    "        \"filename\": \"/tmp/qi/sub/t.qcow2\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"qcow2\",\n"
+	    "        \"actual-size\": 200704,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"qcow2\",\n"
+	    "            \"data\": {\n"
+	    "                \"compat\": \"1.1\",\n"
+	    "                \"compression-type\": \"zlib\",\n"
+	    "                \"lazy-refcounts\": false,\n"
+	    "                \"refcount-bits\": 16,\n"
+	    "                \"corrupt\": false,\n"
+	    "                \"extended-l2\": false\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"full-backing-filename\": \"/tmp/qi/sub/b.qcow2\",\n"
+	    "        \"backing-filename\": \"b.qcow2\",\n"
+	    "        \"dirty-flag\": false\n"
+	    "    },\n"
+	    "    {\n"
+	    "        \"virtual-size\": 16777216,\n"
+	    "        \"filename\": \"/tmp/qi/sub/b.qcow2\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"qcow2\",\n"
+	    "        \"actual-size\": 200704,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"qcow2\",\n"
+	    "            \"data\": {\n"
+	    "                \"compat\": \"1.1\",\n"
+	    "                \"compression-type\": \"zlib\",\n"
+	    "                \"lazy-refcounts\": false,\n"
+	    "                \"refcount-bits\": 16,\n"
+	    "                \"corrupt\": false,\n"
+	    "                \"extended-l2\": false\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"dirty-flag\": false\n"
+	    "    }\n"
+	    "]\n");
+}
+
+/* chain/overv.qcow2 over chain/a/vb.vmdk: extents named by full path. */
+static void
+test_chain_qcow2_over_vmdk(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__VmdkInfo v;
+	Instar__ImageInfo t = image(INSTAR__FORMAT__FORMAT_QCOW2, 3145728,
+	    65536);
+	Instar__ImageInfo b = image(INSTAR__FORMAT__FORMAT_VMDK, 3145728,
+	    65536);
+	const Instar__ImageInfo *infos[] = { &t, &b };
+	const int64_t actual[] = { 200704, 12288 };
+
+	(void)state;
+	vmdk_info(&v, 868533963, 4294967295u, "monolithicSparse");
+	t.qcow2 = &q;
+	b.vmdk = &v;
+	set_backing(&t, "a/vb.vmdk", 9, "vmdk");
+	check_chain("chain/overv.qcow2", infos, actual, 2,
+	    "image: chain/overv.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 3 MiB (3145728 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "backing file: a/vb.vmdk (actual path: chain/a/vb.vmdk)\n"
+	    "backing file format: vmdk\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n"
+	    "\n"
+	    "image: chain/a/vb.vmdk\n"
+	    "file format: vmdk\n"
+	    "virtual size: 3 MiB (3145728 bytes)\n"
+	    "disk size: 12 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    cid: 868533963\n"
+	    "    parent cid: 4294967295\n"
+	    "    create type: monolithicSparse\n"
+	    "    extents:\n"
+	    "        [0]:\n"
+	    "            virtual size: 3145728\n"
+	    "            filename: chain/a/vb.vmdk\n"
+	    "            cluster size: 65536\n"
+	    "            format: \n",
+	    "[\n"
+	    "    {\n"
+	    "        \"backing-filename-format\": \"vmdk\",\n"
+	    "        \"virtual-size\": 3145728,\n"
+	    "        \"filename\": \"chain/overv.qcow2\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"qcow2\",\n"
+	    "        \"actual-size\": 200704,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"qcow2\",\n"
+	    "            \"data\": {\n"
+	    "                \"compat\": \"1.1\",\n"
+	    "                \"compression-type\": \"zlib\",\n"
+	    "                \"lazy-refcounts\": false,\n"
+	    "                \"refcount-bits\": 16,\n"
+	    "                \"corrupt\": false,\n"
+	    "                \"extended-l2\": false\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"full-backing-filename\": \"chain/a/vb.vmdk\",\n"
+	    "        \"backing-filename\": \"a/vb.vmdk\",\n"
+	    "        \"dirty-flag\": false\n"
+	    "    },\n"
+	    "    {\n"
+	    "        \"virtual-size\": 3145728,\n"
+	    "        \"filename\": \"chain/a/vb.vmdk\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"vmdk\",\n"
+	    "        \"actual-size\": 12288,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"vmdk\",\n"
+	    "            \"data\": {\n"
+	    "                \"cid\": 868533963,\n"
+	    "                \"parent-cid\": 4294967295,\n"
+	    "                \"create-type\": \"monolithicSparse\",\n"
+	    "                \"extents\": [\n"
+	    "                    {\n"
+	    "                        \"virtual-size\": 3145728,\n"
+	    "                        \"filename\": \"chain/a/vb.vmdk\",\n"
+	    "                        \"cluster-size\": 65536,\n"
+	    "                        \"format\": \"\"\n"
+	    "                    }\n"
+	    "                ]\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"dirty-flag\": false\n"
+	    "    }\n"
+	    "]\n");
+}
+
+/* chain/q2.qcow2 -> q1.qcow2 -> a/r.raw, three images. */
+static void
+test_chain_three(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo q2 = image(INSTAR__FORMAT__FORMAT_QCOW2, 3145728,
+	    65536);
+	Instar__ImageInfo q1 = image(INSTAR__FORMAT__FORMAT_QCOW2, 3145728,
+	    65536);
+	Instar__ImageInfo r = image(INSTAR__FORMAT__FORMAT_RAW, 3145728, 0);
+	const Instar__ImageInfo *infos[] = { &q2, &q1, &r };
+	const int64_t actual[] = { 200704, 200704, 4096 };
+
+	(void)state;
+	q2.qcow2 = q1.qcow2 = &q;
+	set_backing(&q2, "q1.qcow2", 8, "qcow2");
+	set_backing(&q1, "a/r.raw", 7, "raw");
+	check_chain("chain/q2.qcow2", infos, actual, 3,
+	    "image: chain/q2.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 3 MiB (3145728 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "backing file: q1.qcow2 (actual path: chain/q1.qcow2)\n"
+	    "backing file format: qcow2\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n"
+	    "\n"
+	    "image: chain/q1.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 3 MiB (3145728 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "backing file: a/r.raw (actual path: chain/a/r.raw)\n"
+	    "backing file format: raw\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n"
+	    "\n"
+	    "image: chain/a/r.raw\n"
+	    "file format: raw\n"
+	    "virtual size: 3 MiB (3145728 bytes)\n"
+	    "disk size: 4 KiB\n",
+	    "[\n"
+	    "    {\n"
+	    "        \"backing-filename-format\": \"qcow2\",\n"
+	    "        \"virtual-size\": 3145728,\n"
+	    "        \"filename\": \"chain/q2.qcow2\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"qcow2\",\n"
+	    "        \"actual-size\": 200704,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"qcow2\",\n"
+	    "            \"data\": {\n"
+	    "                \"compat\": \"1.1\",\n"
+	    "                \"compression-type\": \"zlib\",\n"
+	    "                \"lazy-refcounts\": false,\n"
+	    "                \"refcount-bits\": 16,\n"
+	    "                \"corrupt\": false,\n"
+	    "                \"extended-l2\": false\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"full-backing-filename\": \"chain/q1.qcow2\",\n"
+	    "        \"backing-filename\": \"q1.qcow2\",\n"
+	    "        \"dirty-flag\": false\n"
+	    "    },\n"
+	    "    {\n"
+	    "        \"backing-filename-format\": \"raw\",\n"
+	    "        \"virtual-size\": 3145728,\n"
+	    "        \"filename\": \"chain/q1.qcow2\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"qcow2\",\n"
+	    "        \"actual-size\": 200704,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"qcow2\",\n"
+	    "            \"data\": {\n"
+	    "                \"compat\": \"1.1\",\n"
+	    "                \"compression-type\": \"zlib\",\n"
+	    "                \"lazy-refcounts\": false,\n"
+	    "                \"refcount-bits\": 16,\n"
+	    "                \"corrupt\": false,\n"
+	    "                \"extended-l2\": false\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"full-backing-filename\": \"chain/a/r.raw\",\n"
+	    "        \"backing-filename\": \"a/r.raw\",\n"
+	    "        \"dirty-flag\": false\n"
+	    "    },\n"
+	    "    {\n"
+	    "        \"virtual-size\": 3145728,\n"
+	    "        \"filename\": \"chain/a/r.raw\",\n"
+	    "        \"format\": \"raw\",\n"
+	    "        \"actual-size\": 4096,\n"
+	    "        \"dirty-flag\": false\n"
+	    "    }\n"
+	    "]\n");
+}
+
+/* Malformed input is refused, not rendered. */
+static void
+test_bad_input(void **state)
+{
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1, 0);
+	struct info_entry e = { "x", &i, 0, NULL };
+	FILE *f = fopen("/dev/null", "w");
+
+	(void)state;
+	assert_non_null(f);
+	/* qcow2 without its qcow2 facts */
+	assert_int_equal(info_print_human(f, &e, 1), -1);
+	assert_int_equal(info_print_json(f, &e, 1, false), -1);
+	/* format never reported */
+	i.format = INSTAR__FORMAT__FORMAT_PROBE;
+	assert_int_equal(info_print_human(f, &e, 1), -1);
+	/* beyond qemu's int64 sizes */
+	i.format = INSTAR__FORMAT__FORMAT_RAW;
+	i.virtual_size = (uint64_t)INT64_MAX + 1;
+	assert_int_equal(info_print_json(f, &e, 1, true), -1);
+	fclose(f);
+}
+
+struct path_case {
+	const char *image, *backing, *want;
+};
+
+/* Values from qemu-img 7.2 "full-backing-filename" where marked (*). */
+static void
+test_path_backing_full(void **state)
+{
+	static const struct path_case cases[] = {
+		{ "top.qcow2", "base.qcow2", "base.qcow2" },		/* * */
+		{ "sub/t.qcow2", "b.qcow2", "sub/b.qcow2" },		/* * */
+		{ "/tmp/qi/sub/t.qcow2", "b.qcow2", "/tmp/qi/sub/b.qcow2" }, /* * */
+		{ "chain/a/b/dd.qcow2", "../r.raw", "chain/a/b/../r.raw" }, /* * */
+		{ "chain/dot.qcow2", "./a/r.raw", "chain/./a/r.raw" },	/* * */
+		{ "./sub//t.qcow2", "b.qcow2", "./sub//b.qcow2" },	/* * */
+		{ "sub/abs.qcow2", "/tmp/qi/base.qcow2",
+		    "/tmp/qi/base.qcow2" },				/* * */
+		{ "proto.qcow2", "foo:bar/baz", "foo:bar/baz" },	/* * */
+		{ "sub/nbd.qcow2", "nbd:localhost:10809",
+		    "nbd:localhost:10809" },
+		{ "/", "x", "/x" },
+		{ "dir/", "x", "dir/x" },
+		/* a protocol prefix on the image keeps "proto:" */
+		{ "file:img.qcow2", "b", "file:b" },
+		{ "file:d/img.qcow2", "b", "file:d/b" },
+		{ "a/b:c", "x", "a/x" },
+		{ "x", "a/b:c", "a/b:c" },
+	};
+	size_t i;
+	char *r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = path_backing_full(cases[i].image, cases[i].backing);
+		assert_non_null(r);
+		assert_string_equal(r, cases[i].want);
+		free(r);
+	}
+}
+
+struct size_case {
+	uint64_t val;
+	const char *want;
+};
+
+/*
+ * Values marked (*) were seen in qemu-img info's "virtual size" (raw
+ * files and null-co images); qemu rounds those to 512 bytes, so the
+ * others are qemu's size_to_str() formula evaluated by hand.
+ */
+static void
+test_size_to_str(void **state)
+{
+	static const struct size_case cases[] = {
+		{ 0, "0 B" },					/* * */
+		{ 512, "512 B" },				/* * */
+		{ 1000, "0.977 KiB" },
+		{ 1023, "0.999 KiB" },
+		{ 1024, "1 KiB" },				/* * */
+		{ 1536, "1.5 KiB" },				/* * */
+		{ 200704, "196 KiB" },				/* * */
+		{ 266240, "260 KiB" },				/* * */
+		{ 1023488, "1e+03 KiB" },			/* * */
+		{ 1048064, "1 MiB" },				/* * */
+		{ 1048575, "1 MiB" },
+		{ 1048576, "1 MiB" },				/* * */
+		{ 1073741824, "1 GiB" },			/* * */
+		{ 1099511627776ULL, "1 TiB" },			/* * */
+		{ 17592186044416ULL, "16 TiB" },		/* * */
+		{ 1125899906842624ULL, "1 PiB" },		/* * */
+		{ 1151795604700004352ULL, "0.999 EiB" },	/* * */
+		{ 1152921504606846976ULL, "1 EiB" },		/* * */
+		{ UINT64_MAX, "16 EiB" },
+	};
+	char buf[SIZE_STR_MAX], tiny[4];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(size_to_str(buf, sizeof(buf), cases[i].val),
+		    0);
+		assert_string_equal(buf, cases[i].want);
+	}
+	/* never truncates silently */
+	assert_int_equal(size_to_str(tiny, sizeof(tiny), 1536), -1);
+}
+
+static char *
+json_to_str(const struct json_value *v)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(json_print_pretty(f, v), 0);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void
+check_escape(const char *in, size_t len, const char *want)
+{
+	struct json_value *s = json_string_new(in, len);
+	char *got;
+
+	assert_non_null(s);
+	got = json_to_str(s);
+	assert_string_equal(got, want);
+	free(got);
+	json_free(s);
+}
+
+/* qemu's JSON writer: qjson escaping of control, quote, non-ASCII. */
+static void
+test_json_escaping(void **state)
+{
+	(void)state;
+	check_escape("plain", 5, "\"plain\"");
+	check_escape("\"\\/", 3, "\"\\\"\\\\/\"");
+	check_escape("\b\f\n\r\t", 5, "\"\\b\\f\\n\\r\\t\"");
+	check_escape("\001\037\177", 3, "\"\\u0001\\u001F\\u007F\"");
+	check_escape("\303\251\342\202\254", 5, "\"\\u00E9\\u20AC\"");
+	check_escape("\360\237\230\200", 4, "\"\\uD83D\\uDE00\"");
+	/* modified UTF-8 NUL; overlong; lone bytes */
+	check_escape("\300\200", 2, "\"\\u0000\"");
+	check_escape("\300\257", 2, "\"\\uFFFD\"");
+	check_escape("\377\376\200", 3, "\"\\uFFFD\\uFFFD\\uFFFD\"");
+	/* truncated sequence: one replacement, next byte kept */
+	check_escape("\342\202Z", 3, "\"\\uFFFDZ\"");
+	/* truncated at the end of the string */
+	check_escape("x\342\202", 3, "\"x\\uFFFD\"");
+	/* surrogate, noncharacters, beyond U+10FFFF */
+	check_escape("\355\240\200\357\267\220\357\277\276\364\220\200\200",
+	    13, "\"\\uFFFD\\uFFFD\\uFFFD\\uFFFD\"");
+	/* a NUL ends the string, as it does qemu's C strings */
+	check_escape("ab\0cd", 5, "\"ab\"");
+}
+
+/* Empty containers and key order within one QDict bucket. */
+static void
+test_json_layout(void **state)
+{
+	struct json_value *o, *a;
+	char *got;
+
+	(void)state;
+	/* "aaa", "aab" and "aac" share a bucket: newest first */
+	assert_int_equal(json_qdict_bucket("aaa"), json_qdict_bucket("aab"));
+	assert_int_equal(json_qdict_bucket("aaa"), json_qdict_bucket("aac"));
+	assert_int_equal(json_qdict_bucket("compat"), 16);
+	assert_int_equal(json_qdict_bucket("filename"), 313);
+	/* buckets: compat 16 < x 134 < aa? 147 < filename 313 */
+	assert_int_equal(json_qdict_bucket("x"), 134);
+	assert_int_equal(json_qdict_bucket("aaa"), 147);
+	assert_non_null(o = json_object_new());
+	assert_int_equal(json_object_put(o, "aaa", json_int_new(1)), 0);
+	assert_int_equal(json_object_put(o, "aab", json_int_new(2)), 0);
+	assert_int_equal(json_object_put(o, "aac", json_int_new(3)), 0);
+	assert_int_equal(json_object_put(o, "filename", json_object_new()),
+	    0);
+	assert_int_equal(json_object_put(o, "compat", json_array_new()), 0);
+	/* replacing keeps the position */
+	assert_int_equal(json_object_put(o, "aab", json_int_new(-2)), 0);
+	assert_non_null(a = json_array_new());
+	assert_int_equal(json_array_append(a, json_bool_new(true)), 0);
+	assert_int_equal(json_array_append(a, json_uint_new(UINT64_MAX)), 0);
+	assert_int_equal(json_object_put(o, "x", a), 0);
+	/* a NULL value is refused (and a put never leaks) */
+	assert_int_equal(json_object_put(o, "y", NULL), -1);
+	got = json_to_str(o);
+	assert_string_equal(got, "{\n"
+	    "    \"compat\": [\n"
+	    "    ],\n"
+	    "    \"x\": [\n"
+	    "        true,\n"
+	    "        18446744073709551615\n"
+	    "    ],\n"
+	    "    \"aac\": 3,\n"
+	    "    \"aab\": -2,\n"
+	    "    \"aaa\": 1,\n"
+	    "    \"filename\": {\n"
+	    "    }\n"
+	    "}");
+	free(got);
+	json_free(o);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_qcow2_v3),
+		cmocka_unit_test(test_qcow2_v2),
+		cmocka_unit_test(test_qcow2_backing),
+		cmocka_unit_test(test_qcow2_backing_no_format),
+		cmocka_unit_test(test_qcow2_features),
+		cmocka_unit_test(test_qcow2_data_file_raw),
+		cmocka_unit_test(test_qcow2_data_file),
+		cmocka_unit_test(test_qcow2_dirty),
+		cmocka_unit_test(test_qcow2_lazy_killed),
+		cmocka_unit_test(test_qcow2_corrupt),
+		cmocka_unit_test(test_qcow2_encrypted),
+		cmocka_unit_test(test_qcow2_escaping),
+		cmocka_unit_test(test_vmdk),
+		cmocka_unit_test(test_vmdk_parent),
+		cmocka_unit_test(test_vmdk_stream_optimized),
+		cmocka_unit_test(test_raw),
+		cmocka_unit_test(test_raw_no_actual_size),
+		cmocka_unit_test(test_backing_unknown_path),
+		cmocka_unit_test(test_chain_single),
+		cmocka_unit_test(test_chain_relative),
+		cmocka_unit_test(test_chain_qcow2_over_vmdk),
+		cmocka_unit_test(test_chain_three),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_path_backing_full),
+		cmocka_unit_test(test_size_to_str),
+		cmocka_unit_test(test_json_escaping),
+		cmocka_unit_test(test_json_layout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,764 @@
+/*
+ * KVM set-up and the vCPU loop.  The guest is untrusted: every request it
+ * makes is copied out of its memory once, validated with vmm_check_*,
+ * and only then served.  Anything unexpected ends the run with an error.
+ */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <linux/kvm.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+#define KVM_TSS_ADDR		0xfffbd000ul
+#define CPUID_MAX_ENTRIES	256
+
+/* Page-table entry bits. */
+#define PTE_P		0x1ull
+#define PTE_W		0x2ull
+#define PTE_PS		0x80ull
+#define PAGE_2M		(2ull * 1024 * 1024)
+
+#define CR0_PE		0x1ull
+#define CR0_MP		0x2ull
+#define CR0_ET		0x10ull
+#define CR0_NE		0x20ull
+#define CR0_WP		0x10000ull
+#define CR0_PG		0x80000000ull
+#define CR4_PAE		0x20ull
+#define EFER_LME	0x100ull
+#define EFER_LMA	0x400ull
+
+#define GDT_CODE	0x00af9a000000ffffull
+#define GDT_DATA	0x00cf92000000ffffull
+
+struct vmm {
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	uint8_t *mem;
+	uint64_t mem_size;
+	const uint8_t *guest_image;
+	size_t guest_len;
+};
+
+/* State of one run, for the request handlers. */
+struct vmm_ctx {
+	struct vmm *vm;
+	const struct vmm_job *job;
+	struct vmm_policy policy;
+	bool have_result;
+	bool exited;
+	int exit_status;
+	char *err;
+	size_t errlen;
+};
+
+static volatile sig_atomic_t watchdog_fired;
+static struct kvm_run *watchdog_run;
+
+static int watchdog_install(void);
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void
+watchdog_handler(int sig)
+{
+	(void)sig;
+	watchdog_fired = 1;
+	/* Covers a signal that lands just before KVM_RUN is entered. */
+	if (watchdog_run != NULL)
+		watchdog_run->immediate_exit = 1;
+}
+
+static int
+set_cpuid(struct vmm *vm, char *err, size_t errlen)
+{
+	struct kvm_cpuid2 *cpuid;
+	size_t size = sizeof(*cpuid) +
+	    CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	int ret = -1;
+
+	if ((cpuid = calloc(1, size)) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	cpuid->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0)
+		seterr(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
+		    strerror(errno));
+	else if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)
+		seterr(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
+	else
+		ret = 0;
+	free(cpuid);
+	return ret;
+}
+
+/*
+ * Guest memory is 2 MiB aligned and backed by transparent huge pages, so
+ * KVM maps it with 2 MiB EPT entries: a guest touching fresh memory then
+ * costs one nested-paging fault per 2 MiB instead of one per 4 KiB, which
+ * under nested KVM is most of a short job's run time.
+ */
+static int
+map_guest_memory(struct vmm *vm, char *err, size_t errlen)
+{
+	size_t len = vm->mem_size + PAGE_2M;
+	uint8_t *raw, *aligned;
+	uintptr_t mis;
+
+	raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED) {
+		seterr(err, errlen, "guest memory: %s", strerror(errno));
+		return -1;
+	}
+	mis = (uintptr_t)raw & (PAGE_2M - 1);
+	aligned = mis == 0 ? raw : raw + (PAGE_2M - mis);
+	/* Give back the unaligned head and tail. */
+	if (aligned > raw)
+		munmap(raw, (size_t)(aligned - raw));
+	if (aligned + vm->mem_size < raw + len)
+		munmap(aligned + vm->mem_size,
+		    (size_t)(raw + len - (aligned + vm->mem_size)));
+	vm->mem = aligned;
+	/* Advisory: without THP the guest still runs, only slower. */
+	(void)madvise(vm->mem, vm->mem_size, MADV_HUGEPAGE);
+	return 0;
+}
+
+static int
+create_machine(struct vmm *vm, char *err, size_t errlen)
+{
+	struct kvm_userspace_memory_region region;
+	int mmap_size;
+
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		seterr(err, errlen, "/dev/kvm has an unexpected API version");
+		return -1;
+	}
+	if ((vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0)) < 0) {
+		seterr(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
+		seterr(err, errlen, "KVM_SET_TSS_ADDR: %s", strerror(errno));
+		return -1;
+	}
+	if (map_guest_memory(vm, err, errlen) != 0)
+		return -1;
+	memset(&region, 0, sizeof(region));
+	region.memory_size = vm->mem_size;
+	region.userspace_addr = (uint64_t)(uintptr_t)vm->mem;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		seterr(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if ((vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0)) < 0) {
+		seterr(err, errlen, "KVM_CREATE_VCPU: %s", strerror(errno));
+		return -1;
+	}
+	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(struct kvm_run)) {
+		seterr(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s",
+		    strerror(errno));
+		return -1;
+	}
+	vm->run_size = (size_t)mmap_size;
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED) {
+		vm->run = NULL;
+		seterr(err, errlen, "mmap kvm_run: %s", strerror(errno));
+		return -1;
+	}
+	return set_cpuid(vm, err, errlen);
+}
+
+struct vmm *
+vmm_open(const uint8_t *guest_image, size_t guest_len, char *err,
+    size_t errlen)
+{
+	struct vmm *vm;
+
+	if (guest_len == 0 || guest_len > INSTAR_GUEST_IMAGE_MAX) {
+		seterr(err, errlen, "built-in guest image has a bad size");
+		return NULL;
+	}
+	if ((vm = calloc(1, sizeof(*vm))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	vm->vm_fd = vm->vcpu_fd = -1;
+	vm->mem_size = INSTAR_GUEST_MEM_SIZE;
+	vm->guest_image = guest_image;
+	vm->guest_len = guest_len;
+	if ((vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0) {
+		seterr(err, errlen, "cannot open /dev/kvm: %s%s",
+		    strerror(errno), errno == ENOENT ?
+		    " (is KVM available on this host?)" : "");
+		free(vm);
+		return NULL;
+	}
+	if (create_machine(vm, err, errlen) != 0) {
+		vmm_close(vm);
+		return NULL;
+	}
+	/* The VM and vCPU descriptors are all a running job needs. */
+	close(vm->kvm_fd);
+	vm->kvm_fd = -1;
+	if (watchdog_install() != 0) {
+		seterr(err, errlen, "sigaction: %s", strerror(errno));
+		vmm_close(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+int
+vmm_vcpu_fd(const struct vmm *vm)
+{
+	return vm->vcpu_fd;
+}
+
+void
+vmm_close(struct vmm *vm)
+{
+	if (vm == NULL)
+		return;
+	if (vm->run != NULL)
+		munmap(vm->run, vm->run_size);
+	if (vm->mem != NULL)
+		munmap(vm->mem, vm->mem_size);
+	if (vm->vcpu_fd >= 0)
+		close(vm->vcpu_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	free(vm);
+}
+
+static void
+put64(uint8_t *mem, uint64_t gpa, uint64_t v)
+{
+	memcpy(mem + gpa, &v, sizeof(v));
+}
+
+/*
+ * Identity-map guest memory: 4 KiB pages for the first 2 MiB so page 0
+ * can stay unmapped (a NULL dereference faults), 2 MiB pages above.
+ * Nothing beyond mem_size is mapped.
+ */
+static void
+build_page_tables(struct vmm *vm)
+{
+	uint64_t i;
+
+	put64(vm->mem, INSTAR_GUEST_PML4, INSTAR_GUEST_PDPT | PTE_P | PTE_W);
+	put64(vm->mem, INSTAR_GUEST_PDPT, INSTAR_GUEST_PD | PTE_P | PTE_W);
+	put64(vm->mem, INSTAR_GUEST_PD, INSTAR_GUEST_PT | PTE_P | PTE_W);
+	for (i = 1; i < 512; i++)
+		put64(vm->mem, INSTAR_GUEST_PT + i * 8,
+		    (i * 4096) | PTE_P | PTE_W);
+	for (i = 1; i < vm->mem_size / PAGE_2M && i < 512; i++)
+		put64(vm->mem, INSTAR_GUEST_PD + i * 8,
+		    (i * PAGE_2M) | PTE_P | PTE_W | PTE_PS);
+}
+
+static void
+set_segment(struct kvm_segment *seg, uint16_t selector, uint8_t type,
+    bool code)
+{
+	memset(seg, 0, sizeof(*seg));
+	seg->base = 0;
+	seg->limit = 0xffffffff;
+	seg->selector = selector;
+	seg->type = type;
+	seg->present = 1;
+	seg->s = 1;
+	seg->g = 1;
+	seg->l = code ? 1 : 0;
+	seg->db = code ? 0 : 1;
+}
+
+static int
+reset_vcpu(struct vmm *vm, char *err, size_t errlen)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0) {
+		seterr(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
+		return -1;
+	}
+	set_segment(&sregs.cs, 0x08, 0xb, true);
+	set_segment(&sregs.ds, 0x10, 0x3, false);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.gdt.base = INSTAR_GUEST_GDT;
+	sregs.gdt.limit = 3 * 8 - 1;
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	sregs.cr3 = INSTAR_GUEST_PML4;
+	/* No OSFXSR: SSE faults in the guest, as the build assumes. */
+	sregs.cr4 = CR4_PAE;
+	sregs.efer = EFER_LME | EFER_LMA;
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0) {
+		seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
+		return -1;
+	}
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = INSTAR_GUEST_LOAD;
+	regs.rsp = INSTAR_GUEST_STACK_TOP;
+	regs.rflags = 0x2;
+	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0) {
+		seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Give the guest zeroed memory, so nothing an earlier run left behind
+ * (planted code, tables or data from a hostile image) survives into the
+ * next.  Only resident memory can hold anything; zeroing it in place,
+ * rather than dropping it, keeps the huge pages and KVM's mappings of
+ * them.  mincore() says which 2 MiB chunks were ever touched.
+ */
+static int
+wipe_memory(struct vmm *vm, char *err, size_t errlen)
+{
+	unsigned char resident[INSTAR_GUEST_MEM_SIZE / 4096];
+	size_t chunk_pages = PAGE_2M / 4096, i, j;
+
+	if (vm->mem_size > sizeof(resident) * 4096 ||
+	    mincore(vm->mem, vm->mem_size, resident) != 0) {
+		seterr(err, errlen, "mincore: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < vm->mem_size / 4096; i += chunk_pages) {
+		for (j = i; j < i + chunk_pages; j++)
+			if (resident[j] & 1)
+				break;
+		if (j < i + chunk_pages)
+			memset(vm->mem + i * 4096, 0, PAGE_2M);
+	}
+	return 0;
+}
+
+
+static int
+reset_machine(struct vmm *vm, const struct vmm_job *job, char *err,
+    size_t errlen)
+{
+	struct instar_boot boot;
+
+	if (wipe_memory(vm, err, errlen) != 0)
+		return -1;
+	build_page_tables(vm);
+	put64(vm->mem, INSTAR_GUEST_GDT, 0);
+	put64(vm->mem, INSTAR_GUEST_GDT + 8, GDT_CODE);
+	put64(vm->mem, INSTAR_GUEST_GDT + 16, GDT_DATA);
+	memset(&boot, 0, sizeof(boot));
+	boot.magic = INSTAR_BOOT_MAGIC;
+	boot.op = job->op;
+	boot.ndevices = job->ndevs;
+	boot.format = job->format;
+	boot.mem_size = vm->mem_size;
+	memcpy(vm->mem + INSTAR_GUEST_BOOT, &boot, sizeof(boot));
+	memcpy(vm->mem + INSTAR_GUEST_LOAD, vm->guest_image, vm->guest_len);
+	return reset_vcpu(vm, err, errlen);
+}
+
+/* Copy a request block out of guest memory, or fail the run. */
+static int
+fetch_block(struct vmm_ctx *c, uint32_t gpa, void *blk, size_t len)
+{
+	const char *why;
+
+	if ((why = vmm_check_guest_range(c->vm->mem_size, gpa, len)) != NULL) {
+		seterr(c->err, c->errlen, "bad guest request block: %s", why);
+		return -1;
+	}
+	memcpy(blk, c->vm->mem + gpa, len);
+	return 0;
+}
+
+static void
+store_block(struct vmm_ctx *c, uint32_t gpa, const void *blk, size_t len)
+{
+	memcpy(c->vm->mem + gpa, blk, len);
+}
+
+static int
+bad_request(struct vmm_ctx *c, const char *what, const char *why)
+{
+	seterr(c->err, c->errlen, "guest made a bad %s request: %s", what,
+	    why);
+	return -1;
+}
+
+static int
+hc_geometry(struct vmm_ctx *c, uint32_t gpa)
+{
+	struct instar_hc_geometry g;
+	const char *why;
+
+	if (fetch_block(c, gpa, &g, sizeof(g)) != 0)
+		return -1;
+	if ((why = vmm_check_device(&c->policy, g.dev)) != NULL)
+		return bad_request(c, "geometry", why);
+	g.size = c->policy.devs[g.dev].size;
+	g.flags = c->policy.devs[g.dev].writable ? INSTAR_DEV_WRITABLE : 0;
+	g.ret = INSTAR_HC_OK;
+	store_block(c, gpa, &g, sizeof(g));
+	return 0;
+}
+
+static int
+hc_io(struct vmm_ctx *c, uint32_t gpa, bool write)
+{
+	struct instar_hc_io io;
+	const char *why;
+	uint8_t *p;
+	int fd;
+
+	if (fetch_block(c, gpa, &io, sizeof(io)) != 0)
+		return -1;
+	if ((why = vmm_check_io(&c->policy, &io, write)) != NULL)
+		return bad_request(c, write ? "write" : "read", why);
+	fd = c->policy.devs[io.dev].fd;
+	p = c->vm->mem + io.buf;
+	io.done = 0;
+	io.ret = INSTAR_HC_OK;
+	while (io.done < io.len) {
+		off_t off = (off_t)(io.offset + io.done);
+		size_t want = (size_t)(io.len - io.done);
+		ssize_t n = write ? pwrite(fd, p + io.done, want, off) :
+		    pread(fd, p + io.done, want, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			io.ret = INSTAR_HC_EIO;
+			break;
+		}
+		if (n == 0)
+			break;
+		io.done += (uint64_t)n;
+	}
+	store_block(c, gpa, &io, sizeof(io));
+	return 0;
+}
+
+static int
+hc_flush(struct vmm_ctx *c, uint32_t gpa)
+{
+	struct instar_hc_flush f;
+	const char *why;
+
+	if (fetch_block(c, gpa, &f, sizeof(f)) != 0)
+		return -1;
+	if ((why = vmm_check_device(&c->policy, f.dev)) != NULL)
+		return bad_request(c, "flush", why);
+	if (!c->policy.devs[f.dev].writable)
+		return bad_request(c, "flush", "device is read-only");
+	f.ret = fdatasync(c->policy.devs[f.dev].fd) == 0 ? INSTAR_HC_OK :
+	    INSTAR_HC_EIO;
+	store_block(c, gpa, &f, sizeof(f));
+	return 0;
+}
+
+/* Guest text reaches a terminal: show only printable ASCII. */
+static void
+print_guest_text(const uint8_t *p, size_t len)
+{
+	char line[INSTAR_HC_LOG_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		line[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
+	line[len] = '\0';
+	fprintf(stderr, "instar-worker: guest: %s\n", line);
+}
+
+static int
+hc_log(struct vmm_ctx *c, uint32_t gpa)
+{
+	struct instar_hc_log log;
+	const char *why;
+
+	if (fetch_block(c, gpa, &log, sizeof(log)) != 0)
+		return -1;
+	if ((why = vmm_check_text(&c->policy, &log)) != NULL)
+		return bad_request(c, "log", why);
+	if (c->job->verbose)
+		print_guest_text(c->vm->mem + log.buf, (size_t)log.len);
+	return 0;
+}
+
+static int
+hc_result(struct vmm_ctx *c, uint32_t gpa)
+{
+	struct instar_hc_result res;
+	const char *why;
+
+	if (fetch_block(c, gpa, &res, sizeof(res)) != 0)
+		return -1;
+	if (c->have_result)
+		return bad_request(c, "result", "result delivered twice");
+	if ((why = vmm_check_result(&c->policy, &res, c->job->result_len))
+	    != NULL)
+		return bad_request(c, "result", why);
+	memcpy(c->job->result, c->vm->mem + res.buf, (size_t)res.len);
+	c->have_result = true;
+	res.ret = INSTAR_HC_OK;
+	store_block(c, gpa, &res, sizeof(res));
+	return 0;
+}
+
+static int
+hc_exit(struct vmm_ctx *c, uint32_t gpa)
+{
+	struct instar_hc_exit ex;
+
+	if (fetch_block(c, gpa, &ex, sizeof(ex)) != 0)
+		return -1;
+	c->exited = true;
+	c->exit_status = ex.status;
+	return 0;
+}
+
+static const char *
+vector_name(uint64_t vector)
+{
+	static const char *const names[] = {
+		"divide error", "debug", "NMI", "breakpoint", "overflow",
+		"bound range", "invalid opcode", "device not available",
+		"double fault", "coprocessor overrun", "invalid TSS",
+		"segment not present", "stack fault", "general protection",
+		"page fault",
+	};
+
+	if (vector < sizeof(names) / sizeof(names[0]))
+		return names[vector];
+	return "exception";
+}
+
+static int
+hc_fault(struct vmm_ctx *c, uint32_t gpa)
+{
+	struct instar_hc_fault f;
+
+	if (fetch_block(c, gpa, &f, sizeof(f)) != 0)
+		return -1;
+	seterr(c->err, c->errlen,
+	    "guest fault: %s (vector %llu, error 0x%llx) at rip 0x%llx, "
+	    "address 0x%llx", vector_name(f.vector),
+	    (unsigned long long)f.vector, (unsigned long long)f.error_code,
+	    (unsigned long long)f.rip, (unsigned long long)f.cr2);
+	return -1;
+}
+
+static int
+handle_hypercall(struct vmm_ctx *c, uint16_t port, uint32_t gpa)
+{
+	switch (port - INSTAR_HC_PORT_BASE) {
+	case INSTAR_HC_GEOMETRY:
+		return hc_geometry(c, gpa);
+	case INSTAR_HC_READ:
+		return hc_io(c, gpa, false);
+	case INSTAR_HC_WRITE:
+		return hc_io(c, gpa, true);
+	case INSTAR_HC_FLUSH:
+		return hc_flush(c, gpa);
+	case INSTAR_HC_LOG:
+		return hc_log(c, gpa);
+	case INSTAR_HC_RESULT:
+		return hc_result(c, gpa);
+	case INSTAR_HC_EXIT:
+		return hc_exit(c, gpa);
+	case INSTAR_HC_FAULT:
+		return hc_fault(c, gpa);
+	default:
+		seterr(c->err, c->errlen, "guest used unknown port 0x%x",
+		    port);
+		return -1;
+	}
+}
+
+static int
+handle_io_exit(struct vmm_ctx *c)
+{
+	struct kvm_run *run = c->vm->run;
+	uint32_t gpa;
+
+	if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 ||
+	    run->io.count != 1 || run->io.port < INSTAR_HC_PORT_BASE ||
+	    run->io.port >= INSTAR_HC_PORT_BASE + INSTAR_HC_COUNT) {
+		seterr(c->err, c->errlen,
+		    "guest made an unexpected port access (port 0x%x)",
+		    run->io.port);
+		return -1;
+	}
+	memcpy(&gpa, (uint8_t *)run + run->io.data_offset, sizeof(gpa));
+	return handle_hypercall(c, run->io.port, gpa);
+}
+
+static int
+handle_exit(struct vmm_ctx *c)
+{
+	struct kvm_run *run = c->vm->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		return handle_io_exit(c);
+	case KVM_EXIT_HLT:
+		seterr(c->err, c->errlen, "guest halted without finishing");
+		return -1;
+	case KVM_EXIT_SHUTDOWN:
+		seterr(c->err, c->errlen, "guest triple-faulted");
+		return -1;
+	case KVM_EXIT_MMIO:
+		seterr(c->err, c->errlen,
+		    "guest touched memory outside its space at 0x%llx",
+		    (unsigned long long)run->mmio.phys_addr);
+		return -1;
+	case KVM_EXIT_FAIL_ENTRY:
+		seterr(c->err, c->errlen, "KVM could not enter the guest "
+		    "(reason 0x%llx)", (unsigned long long)
+		    run->fail_entry.hardware_entry_failure_reason);
+		return -1;
+	case KVM_EXIT_INTERNAL_ERROR:
+		seterr(c->err, c->errlen, "KVM internal error (suberror %u)",
+		    run->internal.suberror);
+		return -1;
+	default:
+		seterr(c->err, c->errlen, "unexpected KVM exit %u",
+		    run->exit_reason);
+		return -1;
+	}
+}
+
+/* Installed once at open, so the sandbox need not allow sigaction. */
+static int
+watchdog_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watchdog_handler;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: KVM_RUN must return EINTR when it fires. */
+	return sigaction(SIGALRM, &sa, NULL);
+}
+
+static int
+watchdog_arm(struct vmm *vm, uint32_t timeout_ms)
+{
+	struct itimerval it;
+
+	watchdog_fired = 0;
+	watchdog_run = vm->run;
+	vm->run->immediate_exit = 0;
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_sec = timeout_ms / 1000;
+	it.it_value.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+	return setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void
+watchdog_disarm(struct vmm *vm)
+{
+	struct itimerval it;
+
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	watchdog_run = NULL;
+	vm->run->immediate_exit = 0;
+}
+
+static int
+run_loop(struct vmm_ctx *c)
+{
+	while (!c->exited) {
+		if (ioctl(c->vm->vcpu_fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR && watchdog_fired) {
+				seterr(c->err, c->errlen, "guest ran longer "
+				    "than %u ms and was stopped",
+				    c->job->timeout_ms);
+				return -1;
+			}
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			seterr(c->err, c->errlen, "KVM_RUN: %s",
+			    strerror(errno));
+			return -1;
+		}
+		if (handle_exit(c) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+vmm_run(struct vmm *vm, const struct vmm_job *job, char *err,
+    size_t errlen)
+{
+	struct vmm_ctx c;
+	int ret;
+
+	if (job->ndevs > INSTAR_MAX_DEVICES || job->timeout_ms == 0 ||
+	    job->result_len > INSTAR_HC_RESULT_MAX) {
+		seterr(err, errlen, "invalid job");
+		return -1;
+	}
+	memset(&c, 0, sizeof(c));
+	c.vm = vm;
+	c.job = job;
+	c.policy.mem_size = vm->mem_size;
+	c.policy.devs = job->devs;
+	c.policy.ndevs = job->ndevs;
+	c.err = err;
+	c.errlen = errlen;
+	if (reset_machine(vm, job, err, errlen) != 0)
+		return -1;
+	if (watchdog_arm(vm, job->timeout_ms) != 0) {
+		seterr(err, errlen, "watchdog: %s", strerror(errno));
+		return -1;
+	}
+	ret = run_loop(&c);
+	watchdog_disarm(vm);
+	if (ret != 0)
+		return -1;
+	if (c.exit_status != 0 || !c.have_result) {
+		seterr(err, errlen, "guest exited with status %d%s",
+		    c.exit_status, c.have_result ? "" : " and no result");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * The virtual machine monitor the worker runs: one VM with fixed memory
+ * and one vCPU in 64-bit mode, reset and rerun for each image.
+ */
+#ifndef INSTAR_VMM_H
+#define INSTAR_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm_check.h"
+
+struct vmm;
+
+struct vmm_job {
+	uint32_t op;			/* enum instar_op */
+	uint32_t format;		/* enum instar_fmt for device 0 */
+	const struct vmm_device *devs;
+	uint32_t ndevs;
+	uint32_t timeout_ms;		/* watchdog for one run */
+	void *result;			/* receives the guest's result */
+	size_t result_len;		/* the exact size it must have */
+	bool verbose;			/* copy guest log lines to stderr */
+};
+
+/*
+ * Create the VM.  Opens /dev/kvm, so call it before the sandbox is on.
+ * Returns NULL with err filled on failure.
+ */
+struct vmm *vmm_open(const uint8_t *guest_image, size_t guest_len,
+    char *err, size_t errlen);
+
+/*
+ * Reset the machine, load the guest and run it to completion.  Returns 0
+ * when the guest delivered a result and exited cleanly; otherwise -1 with
+ * err saying why (fault, timeout, bad request, guest-reported failure).
+ */
+int vmm_run(struct vmm *, const struct vmm_job *, char *err, size_t errlen);
+
+int vmm_vcpu_fd(const struct vmm *);
+void vmm_close(struct vmm *);
+
+#endif

@@ -1,0 +1,68 @@
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm_check.h"
+
+/* The boot page and the page tables below it are the vmm's, not I/O. */
+#define GUEST_IO_LOW	(INSTAR_GUEST_BOOT + 0x1000)
+
+const char *
+vmm_check_guest_range(uint64_t mem_size, uint64_t gpa, uint64_t len)
+{
+	if (gpa > mem_size || len > mem_size - gpa)
+		return "guest buffer lies outside guest memory";
+	return NULL;
+}
+
+const char *
+vmm_check_device(const struct vmm_policy *pol, uint32_t dev)
+{
+	if (dev >= pol->ndevs)
+		return "no such device";
+	return NULL;
+}
+
+const char *
+vmm_check_io(const struct vmm_policy *pol, const struct instar_hc_io *io,
+    bool write)
+{
+	const struct vmm_device *d;
+	const char *why;
+
+	if ((why = vmm_check_device(pol, io->dev)) != NULL)
+		return why;
+	d = &pol->devs[io->dev];
+	if (write && !d->writable)
+		return "write to a read-only device";
+	if (io->len == 0)
+		return "zero-length transfer";
+	if (io->len > INSTAR_HC_IO_MAX)
+		return "transfer longer than the per-request cap";
+	if (io->offset > VMM_OFFSET_MAX || io->len > VMM_OFFSET_MAX -
+	    io->offset)
+		return "device offset overflows";
+	if (write && io->offset + io->len > d->write_limit)
+		return "write beyond the device's write limit";
+	if (io->buf < GUEST_IO_LOW)
+		return "guest buffer overlaps the vmm's pages";
+	return vmm_check_guest_range(pol->mem_size, io->buf, io->len);
+}
+
+const char *
+vmm_check_text(const struct vmm_policy *pol, const struct instar_hc_log *log)
+{
+	if (log->len > INSTAR_HC_LOG_MAX)
+		return "log line longer than the cap";
+	return vmm_check_guest_range(pol->mem_size, log->buf, log->len);
+}
+
+const char *
+vmm_check_result(const struct vmm_policy *pol,
+    const struct instar_hc_result *res, uint64_t expected_len)
+{
+	if (res->len > INSTAR_HC_RESULT_MAX)
+		return "result longer than the cap";
+	if (res->len != expected_len)
+		return "result has the wrong size for this job";
+	return vmm_check_guest_range(pol->mem_size, res->buf, res->len);
+}

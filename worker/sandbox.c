@@ -1,0 +1,201 @@
+/*
+ * The worker's sandbox.  After this runs the process can talk to the
+ * monitor over its socket, read (and, for writing jobs, write) the
+ * descriptors it was given, run the vCPU, and little else; any other
+ * system call kills it (SIGSYS).  It can open nothing by path.
+ */
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/kvm.h>
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+drop_capabilities(char *err, size_t errlen)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	/*
+	 * Clearing the bounding set needs CAP_SETPCAP, which an unprivileged
+	 * user lacks; with no_new_privs and no execve it cannot matter then.
+	 */
+	if (capng_apply(CAPNG_SELECT_BOTH) != 0 &&
+	    capng_apply(CAPNG_SELECT_CAPS) != 0) {
+		seterr(err, errlen, "cannot drop capabilities");
+		return -1;
+	}
+	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE) {
+		seterr(err, errlen, "capabilities remain after dropping");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_limit(int resource, rlim_t value, const char *name, char *err,
+    size_t errlen)
+{
+	struct rlimit rl = { value, value };
+
+	if (setrlimit(resource, &rl) != 0) {
+		seterr(err, errlen, "setrlimit %s: %s", name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+lower_limits(const struct sandbox_policy *pol, char *err, size_t errlen)
+{
+	if (set_limit(RLIMIT_NOFILE, (rlim_t)pol->max_fd + 1, "NOFILE", err,
+	    errlen) != 0 ||
+	    set_limit(RLIMIT_NPROC, 0, "NPROC", err, errlen) != 0 ||
+	    set_limit(RLIMIT_CORE, 0, "CORE", err, errlen) != 0)
+		return -1;
+	/* A read-only job cannot grow any file, whatever the guest asks. */
+	if (!pol->may_write &&
+	    set_limit(RLIMIT_FSIZE, 0, "FSIZE", err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+#define ALLOW(ctx, call, ...) \
+	seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(call), __VA_ARGS__)
+
+static int
+allow_kvm(scmp_filter_ctx ctx, int vcpu_fd)
+{
+	static const unsigned long requests[] = {
+		KVM_RUN, KVM_GET_SREGS, KVM_SET_SREGS, KVM_SET_REGS,
+	};
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
+		rc |= ALLOW(ctx, ioctl, 2,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vcpu_fd),
+		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)requests[i]));
+	return rc;
+}
+
+static int
+allow_memory(scmp_filter_ctx ctx)
+{
+	int rc = 0;
+
+	/* malloc, for protobuf-c; never executable memory. */
+	rc |= ALLOW(ctx, brk, 0);
+	rc |= ALLOW(ctx, mmap, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	rc |= ALLOW(ctx, munmap, 0);
+	rc |= ALLOW(ctx, mremap, 0);
+	/* Finding the guest memory to wipe between images. */
+	rc |= ALLOW(ctx, mincore, 0);
+	return rc;
+}
+
+static int
+allow_io(scmp_filter_ctx ctx, const struct sandbox_policy *pol)
+{
+	int rc = 0;
+
+	rc |= ALLOW(ctx, sendmsg, 1,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pol->sock));
+	rc |= ALLOW(ctx, recvmsg, 1,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pol->sock));
+	rc |= ALLOW(ctx, write, 1, SCMP_A0(SCMP_CMP_EQ, 2));
+	rc |= ALLOW(ctx, pread64, 0);
+	/*
+	 * Only the descriptor form: newfstatat, which glibc's fstat() uses,
+	 * would look up a path the filter cannot see (see sandbox_fstat).
+	 */
+	rc |= ALLOW(ctx, fstat, 0);
+	rc |= ALLOW(ctx, close, 0);
+	if (pol->may_write) {
+		rc |= ALLOW(ctx, pwrite64, 0);
+		rc |= ALLOW(ctx, fdatasync, 0);
+	}
+	return rc;
+}
+
+static int
+allow_process(scmp_filter_ctx ctx)
+{
+	int rc = 0;
+
+	rc |= ALLOW(ctx, exit_group, 0);
+	rc |= ALLOW(ctx, exit, 0);
+	rc |= ALLOW(ctx, rt_sigreturn, 0);
+	rc |= ALLOW(ctx, setitimer, 0);
+	rc |= ALLOW(ctx, clock_gettime, 0);
+	return rc;
+}
+
+static int
+load_filter(const struct sandbox_policy *pol, char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx;
+	int rc;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		seterr(err, errlen, "seccomp_init failed");
+		return -1;
+	}
+	rc = allow_kvm(ctx, pol->vcpu_fd) | allow_memory(ctx) |
+	    allow_io(ctx, pol) | allow_process(ctx);
+	if (rc != 0) {
+		seccomp_release(ctx);
+		seterr(err, errlen, "cannot build the seccomp filter");
+		return -1;
+	}
+	rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (rc != 0) {
+		seterr(err, errlen, "cannot load the seccomp filter: %s",
+		    strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+sandbox_fstat(int fd, struct stat *st)
+{
+	/* On x86-64 the kernel's struct stat is glibc's. */
+	return (int)syscall(SYS_fstat, fd, st);
+}
+
+int
+sandbox_enter(const struct sandbox_policy *pol, char *err, size_t errlen)
+{
+	if (drop_capabilities(err, errlen) != 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		seterr(err, errlen, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return -1;
+	}
+	if (lower_limits(pol, err, errlen) != 0)
+		return -1;
+	return load_filter(pol, err, errlen);
+}

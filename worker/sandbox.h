@@ -1,0 +1,29 @@
+/*
+ * The worker's confinement, applied after the VM exists and before any
+ * image byte is read: no capabilities, no_new_privs, low rlimits and a
+ * default-deny seccomp filter.
+ */
+#ifndef INSTAR_SANDBOX_H
+#define INSTAR_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct stat;
+
+struct sandbox_policy {
+	int sock;		/* the monitor's socket */
+	int vcpu_fd;		/* the only fd ioctl may touch */
+	int max_fd;		/* highest fd the worker may hold */
+	bool may_write;		/* job writes images */
+};
+
+int sandbox_enter(const struct sandbox_policy *, char *err, size_t errlen);
+
+/*
+ * fstat(2) through the fstat system call itself, the only form the
+ * filter allows.  Returns 0, or -1 with errno set.
+ */
+int sandbox_fstat(int fd, struct stat *st);
+
+#endif
