@@ -2,10 +2,14 @@
  * The guest-vmm request ABI.
  *
  * The guest asks for work by writing a request block into its own memory
- * and executing "outl %eax, port" where eax holds the guest-physical
- * address of the block and the port names the request.  This follows
- * Solo5 hvt: one exit per request, no shared rings, so the vmm can check
- * every request in isolation before it acts on it.
+ * and storing the block's guest-physical address (32 bits) into a
+ * doorbell: an address just past the end of guest memory, one 8-byte slot
+ * per request type.  No memory backs it, so the store exits to the vmm
+ * (KVM_EXIT_MMIO) with the address naming the request and the data
+ * naming the block.  One exit per request, no shared rings, so the vmm
+ * can check every request in isolation before it acts on it (the Solo5
+ * hvt model, with a store instead of an "out": the guest's code runs in
+ * user mode, where port I/O is not allowed).
  *
  * Everything here is read by the vmm from memory the guest controls, so
  * the vmm copies each block out once and validates the copy.
@@ -14,8 +18,6 @@
 #define INSTAR_HYPERCALL_H
 
 #include <stdint.h>
-
-#define INSTAR_HC_PORT_BASE	0x500
 
 enum instar_hc {
 	INSTAR_HC_GEOMETRY = 0,	/* struct instar_hc_geometry */
@@ -93,23 +95,29 @@ struct instar_hc_fault {
 };
 
 /*
- * Guest-physical memory map.  The guest is loaded at INSTAR_GUEST_LOAD and
- * finds its job in the boot block; everything from the end of its image to
- * INSTAR_GUEST_MEM_SIZE is its heap.  The size is fixed: the same for a
+ * Guest-physical memory map.  The vmm owns everything below
+ * INSTAR_GUEST_STACK_LOW (page tables, the boot GDT and the boot block;
+ * page 0 is never mapped).  The guest is loaded at INSTAR_GUEST_LOAD and
+ * finds its job in the boot block; everything from the end of its image
+ * to INSTAR_GUEST_MEM_SIZE is its heap.  The size is fixed: the same for a
  * 1 MiB image and a 16 TiB one, so no image can ask for more host memory.
  */
 #define INSTAR_GUEST_MEM_SIZE	(64ull * 1024 * 1024)
 #define INSTAR_GUEST_PML4	0x1000ull
 #define INSTAR_GUEST_PDPT	0x2000ull
 #define INSTAR_GUEST_PD		0x3000ull
-#define INSTAR_GUEST_PT		0x4000ull
-#define INSTAR_GUEST_GDT	0x5000ull
-#define INSTAR_GUEST_BOOT	0x6000ull
-#define INSTAR_GUEST_STACK_LOW	0x10000ull
+#define INSTAR_GUEST_GDT	0x4000ull
+#define INSTAR_GUEST_BOOT	0x5000ull
+/* One page table per 2 MiB of memory, plus one for the doorbell. */
+#define INSTAR_GUEST_PT		0x10000ull
+#define INSTAR_GUEST_STACK_LOW	0x40000ull
 #define INSTAR_GUEST_STACK_TOP	0x100000ull
 #define INSTAR_GUEST_LOAD	0x100000ull
 /* Largest guest image the vmm will load. */
 #define INSTAR_GUEST_IMAGE_MAX	(4ull * 1024 * 1024)
+/* The doorbell page: request nr is a 4-byte store at DOORBELL + 8 * nr. */
+#define INSTAR_GUEST_DOORBELL	INSTAR_GUEST_MEM_SIZE
+#define INSTAR_HC_SLOT		8u
 
 #define INSTAR_BOOT_MAGIC	0x52415453u	/* "STAR" */
 

@@ -27,8 +27,8 @@
 /* Page-table entry bits. */
 #define PTE_P		0x1ull
 #define PTE_W		0x2ull
-#define PTE_PS		0x80ull
-#define PAGE_2M		(2ull * 1024 * 1024)
+#define PTE_U		0x4ull
+#define PAGE_2M		(2ull * 1024 * 1024)	/* covered by one page table */
 
 #define CR0_PE		0x1ull
 #define CR0_MP		0x2ull
@@ -116,36 +116,16 @@ set_cpuid(struct vmm *vm, char *err, size_t errlen)
 	return ret;
 }
 
-/*
- * Guest memory is 2 MiB aligned and backed by transparent huge pages, so
- * KVM maps it with 2 MiB EPT entries: a guest touching fresh memory then
- * costs one nested-paging fault per 2 MiB instead of one per 4 KiB, which
- * under nested KVM is most of a short job's run time.
- */
 static int
 map_guest_memory(struct vmm *vm, char *err, size_t errlen)
 {
-	size_t len = vm->mem_size + PAGE_2M;
-	uint8_t *raw, *aligned;
-	uintptr_t mis;
-
-	raw = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED) {
+	if (vm->mem == MAP_FAILED) {
+		vm->mem = NULL;
 		seterr(err, errlen, "guest memory: %s", strerror(errno));
 		return -1;
 	}
-	mis = (uintptr_t)raw & (PAGE_2M - 1);
-	aligned = mis == 0 ? raw : raw + (PAGE_2M - mis);
-	/* Give back the unaligned head and tail. */
-	if (aligned > raw)
-		munmap(raw, (size_t)(aligned - raw));
-	if (aligned + vm->mem_size < raw + len)
-		munmap(aligned + vm->mem_size,
-		    (size_t)(raw + len - (aligned + vm->mem_size)));
-	vm->mem = aligned;
-	/* Advisory: without THP the guest still runs, only slower. */
-	(void)madvise(vm->mem, vm->mem_size, MADV_HUGEPAGE);
 	return 0;
 }
 
@@ -269,24 +249,34 @@ put64(uint8_t *mem, uint64_t gpa, uint64_t v)
 }
 
 /*
- * Identity-map guest memory: 4 KiB pages for the first 2 MiB so page 0
- * can stay unmapped (a NULL dereference faults), 2 MiB pages above.
- * Nothing beyond mem_size is mapped.
+ * Identity-map guest memory with 4 KiB pages (the paravirtual KVM of some
+ * hosts cannot run user-mode code from 2 MiB guest pages).  Page 0 stays
+ * unmapped so a NULL dereference faults; the vmm's own pages are
+ * supervisor-only; everything from the stack up is the user-mode job's.
+ * The doorbell page is mapped just past the end of memory, where no RAM
+ * backs it.  Nothing else is mapped.
  */
 static void
 build_page_tables(struct vmm *vm)
 {
-	uint64_t i;
+	uint64_t npt = vm->mem_size / PAGE_2M, i;
 
-	put64(vm->mem, INSTAR_GUEST_PML4, INSTAR_GUEST_PDPT | PTE_P | PTE_W);
-	put64(vm->mem, INSTAR_GUEST_PDPT, INSTAR_GUEST_PD | PTE_P | PTE_W);
-	put64(vm->mem, INSTAR_GUEST_PD, INSTAR_GUEST_PT | PTE_P | PTE_W);
-	for (i = 1; i < 512; i++)
-		put64(vm->mem, INSTAR_GUEST_PT + i * 8,
-		    (i * 4096) | PTE_P | PTE_W);
-	for (i = 1; i < vm->mem_size / PAGE_2M && i < 512; i++)
+	put64(vm->mem, INSTAR_GUEST_PML4, INSTAR_GUEST_PDPT | PTE_P | PTE_W |
+	    PTE_U);
+	put64(vm->mem, INSTAR_GUEST_PDPT, INSTAR_GUEST_PD | PTE_P | PTE_W |
+	    PTE_U);
+	for (i = 0; i <= npt; i++)
 		put64(vm->mem, INSTAR_GUEST_PD + i * 8,
-		    (i * PAGE_2M) | PTE_P | PTE_W | PTE_PS);
+		    (INSTAR_GUEST_PT + i * 4096) | PTE_P | PTE_W | PTE_U);
+	for (i = 1; i < vm->mem_size / 4096; i++) {
+		uint64_t gpa = i * 4096;
+		uint64_t user = gpa >= INSTAR_GUEST_STACK_LOW ? PTE_U : 0;
+
+		put64(vm->mem, INSTAR_GUEST_PT + i * 8, gpa | PTE_P | PTE_W |
+		    user);
+	}
+	put64(vm->mem, INSTAR_GUEST_PT + npt * 4096, INSTAR_GUEST_DOORBELL |
+	    PTE_P | PTE_W | PTE_U);
 }
 
 static void
@@ -345,31 +335,33 @@ reset_vcpu(struct vmm *vm, char *err, size_t errlen)
 /*
  * Give the guest zeroed memory, so nothing an earlier run left behind
  * (planted code, tables or data from a hostile image) survives into the
- * next.  Only resident memory can hold anything; zeroing it in place,
- * rather than dropping it, keeps the huge pages and KVM's mappings of
- * them.  mincore() says which 2 MiB chunks were ever touched.
+ * next.  Only pages that were ever touched can hold anything, and
+ * mincore() names them.  They are zeroed in place rather than dropped
+ * with MADV_DONTNEED: dropping them would make the guest fault each one
+ * back in, and a fault costs far more than a 4 KiB memset under nested
+ * KVM.
  */
 static int
 wipe_memory(struct vmm *vm, char *err, size_t errlen)
 {
-	unsigned char resident[INSTAR_GUEST_MEM_SIZE / 4096];
-	size_t chunk_pages = PAGE_2M / 4096, i, j;
+	static unsigned char resident[INSTAR_GUEST_MEM_SIZE / 4096];
+	size_t pages = vm->mem_size / 4096, i, run;
 
-	if (vm->mem_size > sizeof(resident) * 4096 ||
+	if (pages > sizeof(resident) ||
 	    mincore(vm->mem, vm->mem_size, resident) != 0) {
 		seterr(err, errlen, "mincore: %s", strerror(errno));
 		return -1;
 	}
-	for (i = 0; i < vm->mem_size / 4096; i += chunk_pages) {
-		for (j = i; j < i + chunk_pages; j++)
-			if (resident[j] & 1)
-				break;
-		if (j < i + chunk_pages)
-			memset(vm->mem + i * 4096, 0, PAGE_2M);
+	for (i = 0; i < pages; i += run) {
+		for (run = 0; i + run < pages && (resident[i + run] & 1); run++)
+			;
+		if (run > 0)
+			memset(vm->mem + i * 4096, 0, run * 4096);
+		else
+			run = 1;
 	}
 	return 0;
 }
-
 
 static int
 reset_machine(struct vmm *vm, const struct vmm_job *job, char *err,
@@ -585,9 +577,9 @@ hc_fault(struct vmm_ctx *c, uint32_t gpa)
 }
 
 static int
-handle_hypercall(struct vmm_ctx *c, uint16_t port, uint32_t gpa)
+handle_hypercall(struct vmm_ctx *c, uint32_t nr, uint32_t gpa)
 {
-	switch (port - INSTAR_HC_PORT_BASE) {
+	switch (nr) {
 	case INSTAR_HC_GEOMETRY:
 		return hc_geometry(c, gpa);
 	case INSTAR_HC_READ:
@@ -605,28 +597,27 @@ handle_hypercall(struct vmm_ctx *c, uint16_t port, uint32_t gpa)
 	case INSTAR_HC_FAULT:
 		return hc_fault(c, gpa);
 	default:
-		seterr(c->err, c->errlen, "guest used unknown port 0x%x",
-		    port);
+		seterr(c->err, c->errlen, "guest made unknown request %u", nr);
 		return -1;
 	}
 }
 
 static int
-handle_io_exit(struct vmm_ctx *c)
+handle_mmio_exit(struct vmm_ctx *c)
 {
 	struct kvm_run *run = c->vm->run;
-	uint32_t gpa;
+	const char *why;
+	uint32_t nr, gpa;
 
-	if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 ||
-	    run->io.count != 1 || run->io.port < INSTAR_HC_PORT_BASE ||
-	    run->io.port >= INSTAR_HC_PORT_BASE + INSTAR_HC_COUNT) {
-		seterr(c->err, c->errlen,
-		    "guest made an unexpected port access (port 0x%x)",
-		    run->io.port);
+	why = vmm_check_doorbell(run->mmio.phys_addr, run->mmio.len,
+	    run->mmio.is_write != 0, &nr);
+	if (why != NULL) {
+		seterr(c->err, c->errlen, "guest made a bad memory access at "
+		    "0x%llx: %s", (unsigned long long)run->mmio.phys_addr, why);
 		return -1;
 	}
-	memcpy(&gpa, (uint8_t *)run + run->io.data_offset, sizeof(gpa));
-	return handle_hypercall(c, run->io.port, gpa);
+	memcpy(&gpa, run->mmio.data, sizeof(gpa));
+	return handle_hypercall(c, nr, gpa);
 }
 
 static int
@@ -635,18 +626,17 @@ handle_exit(struct vmm_ctx *c)
 	struct kvm_run *run = c->vm->run;
 
 	switch (run->exit_reason) {
+	case KVM_EXIT_MMIO:
+		return handle_mmio_exit(c);
 	case KVM_EXIT_IO:
-		return handle_io_exit(c);
+		seterr(c->err, c->errlen, "guest made an unexpected port access "
+		    "(port 0x%x)", run->io.port);
+		return -1;
 	case KVM_EXIT_HLT:
 		seterr(c->err, c->errlen, "guest halted without finishing");
 		return -1;
 	case KVM_EXIT_SHUTDOWN:
 		seterr(c->err, c->errlen, "guest triple-faulted");
-		return -1;
-	case KVM_EXIT_MMIO:
-		seterr(c->err, c->errlen,
-		    "guest touched memory outside its space at 0x%llx",
-		    (unsigned long long)run->mmio.phys_addr);
 		return -1;
 	case KVM_EXIT_FAIL_ENTRY:
 		seterr(c->err, c->errlen, "KVM could not enter the guest "

@@ -3,8 +3,25 @@
 
 #include "vmm_check.h"
 
-/* The boot page and the page tables below it are the vmm's, not I/O. */
-#define GUEST_IO_LOW	(INSTAR_GUEST_BOOT + 0x1000)
+/* The page tables, boot GDT and boot block are the vmm's, not I/O. */
+#define GUEST_IO_LOW	INSTAR_GUEST_STACK_LOW
+
+const char *
+vmm_check_doorbell(uint64_t phys_addr, uint32_t len, bool is_write,
+    uint32_t *nr)
+{
+	uint64_t off;
+
+	if (phys_addr < INSTAR_GUEST_DOORBELL ||
+	    phys_addr - INSTAR_GUEST_DOORBELL >=
+	    (uint64_t)INSTAR_HC_COUNT * INSTAR_HC_SLOT)
+		return "access outside guest memory";
+	off = phys_addr - INSTAR_GUEST_DOORBELL;
+	if (!is_write || len != 4 || off % INSTAR_HC_SLOT != 0)
+		return "malformed doorbell access";
+	*nr = (uint32_t)(off / INSTAR_HC_SLOT);
+	return NULL;
+}
 
 const char *
 vmm_check_guest_range(uint64_t mem_size, uint64_t gpa, uint64_t len)

@@ -27,6 +27,12 @@ struct vmm_policy {
 	uint32_t ndevs;
 };
 
+/*
+ * Decode a store that exited as MMIO: it must be a 4-byte write to a
+ * doorbell slot.  Sets *nr to the request number.
+ */
+const char *vmm_check_doorbell(uint64_t phys_addr, uint32_t len,
+    bool is_write, uint32_t *nr);
 const char *vmm_check_guest_range(uint64_t mem_size, uint64_t gpa,
     uint64_t len);
 const char *vmm_check_device(const struct vmm_policy *, uint32_t dev);

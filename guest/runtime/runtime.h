@@ -1,6 +1,7 @@
 /*
  * The guest's runtime: hypercalls, a bump heap reset per job, and the
- * entry point the runtime calls once the machine is set up.
+ * entry point the runtime calls once the machine is set up.  The job
+ * itself runs in user mode (see runtime.c).
  */
 #ifndef INSTAR_GUEST_RUNTIME_H
 #define INSTAR_GUEST_RUNTIME_H
@@ -10,14 +11,19 @@
 
 #include "hypercall.h"
 
-/* Issue request nr with its block at arg (identity mapped: va == gpa). */
+/*
+ * Issue request nr with its block at arg (identity mapped: va == gpa) by
+ * ringing its doorbell; the store exits to the vmm, which has served the
+ * request by the time the next instruction runs.
+ */
 static inline void
 hypercall(unsigned int nr, void *arg)
 {
-	__asm__ volatile("outl %0, %1"
-	    : : "a"((uint32_t)(uintptr_t)arg),
-	    "Nd"((uint16_t)(INSTAR_HC_PORT_BASE + nr))
-	    : "memory");
+	volatile uint32_t *bell = (volatile uint32_t *)(uintptr_t)
+	    (INSTAR_GUEST_DOORBELL + (uint64_t)nr * INSTAR_HC_SLOT);
+
+	__asm__ volatile("movl %1, %0"
+	    : "=m"(*bell) : "r"((uint32_t)(uintptr_t)arg) : "memory");
 }
 
 void guest_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
