@@ -18,6 +18,9 @@ log_progname(void)
 	return progname;
 }
 
+static void log_emit(const char *, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_emit(const char *func, const char *fmt, va_list ap)
 {

@@ -39,6 +39,9 @@ static const struct permit permits[] = {
 	    INSTAR__ENVELOPE__BODY_FAILURE } },
 };
 
+static void conn_error(struct worker_conn *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 conn_error(struct worker_conn *c, const char *fmt, ...)
 {

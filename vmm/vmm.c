@@ -72,6 +72,9 @@ static struct kvm_run *watchdog_run;
 
 static int watchdog_install(void);
 
+static void seterr(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
 {

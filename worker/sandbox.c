@@ -23,6 +23,9 @@
 
 #include "sandbox.h"
 
+static void seterr(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -95,8 +98,8 @@ allow_kvm(scmp_filter_ctx ctx, int vcpu_fd)
 
 	for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
 		rc |= ALLOW(ctx, ioctl, 2,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vcpu_fd),
-		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)requests[i]));
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vcpu_fd, 0),
+		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)requests[i], 0));
 	return rc;
 }
 
@@ -121,10 +124,10 @@ allow_io(scmp_filter_ctx ctx, const struct sandbox_policy *pol)
 	int rc = 0;
 
 	rc |= ALLOW(ctx, sendmsg, 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pol->sock));
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pol->sock, 0));
 	rc |= ALLOW(ctx, recvmsg, 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pol->sock));
-	rc |= ALLOW(ctx, write, 1, SCMP_A0(SCMP_CMP_EQ, 2));
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pol->sock, 0));
+	rc |= ALLOW(ctx, write, 1, SCMP_A0(SCMP_CMP_EQ, 2, 0));
 	rc |= ALLOW(ctx, pread64, 0);
 	/*
 	 * Only the descriptor form: newfstatat, which glibc's fstat() uses,

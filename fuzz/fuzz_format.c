@@ -1,0 +1,67 @@
+/*
+ * libFuzzer harness over the format code: the input is an image.  It is
+ * probed, then inspected as every format, and whatever comes back must
+ * pass the worker's own validation: the checks the guest makes must be
+ * enough that a well-formed result can never be rejected downstream.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "image_info_check.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct fuzz_img {
+	const uint8_t *data;
+	size_t size;
+};
+
+static int
+fuzz_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	const struct fuzz_img *img = ctx;
+	size_t n = 0;
+
+	if (off < img->size) {
+		n = img->size - (size_t)off;
+		if (n > len)
+			n = len;
+		memcpy(buf, img->data + off, n);
+	}
+	memset((uint8_t *)buf + n, 0, len - n);
+	return 0;
+}
+
+static void
+inspect(const struct fmt_io *io, uint32_t fmt)
+{
+	struct instar_image_info info;
+	struct fmt_err err;
+
+	memset(&err, 0, sizeof(err));
+	if (fmt_info(io, fmt, &info, &err) == 0) {
+		if (image_info_validate(&info) != NULL)
+			abort();
+	} else if (memchr(err.msg, '\0', sizeof(err.msg)) == NULL ||
+	    err.msg[0] == '\0')
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_img img = { data, size };
+	struct fmt_io io = { &img, fuzz_read, size };
+	struct fmt_err err;
+	uint32_t fmt;
+
+	memset(&err, 0, sizeof(err));
+	if (fmt_probe(&io, &fmt, &err) == 0)
+		inspect(&io, fmt);
+	inspect(&io, INSTAR_FMT_QCOW2);
+	inspect(&io, INSTAR_FMT_VMDK);
+	inspect(&io, INSTAR_FMT_RAW);
+	return 0;
+}
