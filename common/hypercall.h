@@ -106,8 +106,9 @@ struct instar_hc_fault {
 #define INSTAR_GUEST_PML4	0x1000ull
 #define INSTAR_GUEST_PDPT	0x2000ull
 #define INSTAR_GUEST_PD		0x3000ull
-#define INSTAR_GUEST_GDT	0x4000ull
-#define INSTAR_GUEST_BOOT	0x5000ull
+#define INSTAR_GUEST_GDT	0x4000ull	/* GDT and TSS */
+#define INSTAR_GUEST_BOOT	0x5000ull	/* readable in user mode */
+#define INSTAR_GUEST_IDT	0x6000ull
 /* One page table per 2 MiB of memory, plus one for the doorbell. */
 #define INSTAR_GUEST_PT		0x10000ull
 #define INSTAR_GUEST_STACK_LOW	0x40000ull
@@ -130,6 +131,24 @@ enum instar_fmt {
 	INSTAR_FMT_RAW = 1,
 	INSTAR_FMT_QCOW2 = 2,
 	INSTAR_FMT_VMDK = 3,
+};
+
+/*
+ * The first bytes of the guest image.  The image is the worker's own (built
+ * in, never from a file), so the vmm may take its word for where things
+ * are; it still checks every address lies inside the image.  With these
+ * the vmm builds the GDT, TSS and IDT itself and starts the vCPU directly
+ * in user mode: the guest executes no set-up code in kernel mode, which
+ * some paravirtual nested hosts (PVM) run one instruction at a time.
+ */
+#define INSTAR_GUEST_HEADER_MAGIC	0x52545347u	/* "GSTR" */
+
+struct instar_guest_header {
+	uint32_t magic;
+	uint32_t reserved;
+	uint64_t user_entry;		/* where user mode starts */
+	uint64_t isr_table;		/* 32 handler addresses, vectors 0-31 */
+	uint64_t kernel_stack_top;	/* the stack exceptions run on */
 };
 
 /* Written by the vmm at INSTAR_GUEST_BOOT before the vCPU starts. */

@@ -40,8 +40,22 @@
 #define EFER_LME	0x100ull
 #define EFER_LMA	0x400ull
 
-#define GDT_CODE	0x00af9a000000ffffull
-#define GDT_DATA	0x00cf92000000ffffull
+/* GDT entries, and the selectors that index them. */
+#define GDT_KERNEL_CODE	0x00af9a000000ffffull	/* 64-bit, DPL 0 */
+#define GDT_KERNEL_DATA	0x00cf92000000ffffull
+#define GDT_USER_DATA	0x00cff2000000ffffull	/* DPL 3 */
+#define GDT_USER_CODE	0x00affa000000ffffull	/* 64-bit, DPL 3 */
+#define GDT_ENTRIES	7			/* the TSS takes two */
+#define SEL_KERNEL_CODE	0x08
+#define SEL_USER_DATA	(0x18 | 3)
+#define SEL_USER_CODE	(0x20 | 3)
+#define SEL_TSS		0x28
+#define GUEST_TSS	(INSTAR_GUEST_GDT + 0x100)
+#define TSS_SIZE	104
+#define TSS_RSP0	4
+#define TSS_IOMAP	102
+#define IDT_VECTORS	32
+#define IDT_GATE_INTR	0x8e
 
 struct vmm {
 	int kvm_fd;
@@ -53,6 +67,8 @@ struct vmm {
 	uint64_t mem_size;
 	const uint8_t *guest_image;
 	size_t guest_len;
+	struct instar_guest_header header;
+	uint64_t isr[IDT_VECTORS];	/* exception handler addresses */
 };
 
 /* State of one run, for the request handlers. */
@@ -181,6 +197,47 @@ create_machine(struct vmm *vm, char *err, size_t errlen)
 	return set_cpuid(vm, err, errlen);
 }
 
+static bool
+in_image(const struct vmm *vm, uint64_t addr, uint64_t len)
+{
+	return addr >= INSTAR_GUEST_LOAD &&
+	    addr - INSTAR_GUEST_LOAD <= vm->guest_len &&
+	    len <= vm->guest_len - (addr - INSTAR_GUEST_LOAD);
+}
+
+/* Where the built-in guest keeps its entry point and exception stubs. */
+static int
+read_guest_header(struct vmm *vm, char *err, size_t errlen)
+{
+	struct instar_guest_header *h = &vm->header;
+	size_t i;
+
+	if (vm->guest_len < sizeof(*h)) {
+		seterr(err, errlen, "built-in guest image has no header");
+		return -1;
+	}
+	memcpy(h, vm->guest_image, sizeof(*h));
+	if (h->magic != INSTAR_GUEST_HEADER_MAGIC ||
+	    !in_image(vm, h->user_entry, 1) ||
+	    !in_image(vm, h->isr_table, sizeof(vm->isr)) ||
+	    h->kernel_stack_top <= INSTAR_GUEST_LOAD ||
+	    h->kernel_stack_top > INSTAR_GUEST_MEM_SIZE ||
+	    h->kernel_stack_top % 16 != 0) {
+		seterr(err, errlen, "built-in guest image has a bad header");
+		return -1;
+	}
+	memcpy(vm->isr, vm->guest_image + (h->isr_table - INSTAR_GUEST_LOAD),
+	    sizeof(vm->isr));
+	for (i = 0; i < IDT_VECTORS; i++) {
+		if (!in_image(vm, vm->isr[i], 1)) {
+			seterr(err, errlen, "built-in guest image has a bad "
+			    "exception table");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct vmm *
 vmm_open(const uint8_t *guest_image, size_t guest_len, char *err,
     size_t errlen)
@@ -199,6 +256,10 @@ vmm_open(const uint8_t *guest_image, size_t guest_len, char *err,
 	vm->mem_size = INSTAR_GUEST_MEM_SIZE;
 	vm->guest_image = guest_image;
 	vm->guest_len = guest_len;
+	if (read_guest_header(vm, err, errlen) != 0) {
+		free(vm);
+		return NULL;
+	}
 	if ((vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0) {
 		seterr(err, errlen, "cannot open /dev/kvm: %s%s",
 		    strerror(errno), errno == ENOENT ?
@@ -255,7 +316,8 @@ put64(uint8_t *mem, uint64_t gpa, uint64_t v)
  * Identity-map guest memory with 4 KiB pages (the paravirtual KVM of some
  * hosts cannot run user-mode code from 2 MiB guest pages).  Page 0 stays
  * unmapped so a NULL dereference faults; the vmm's own pages are
- * supervisor-only; everything from the stack up is the user-mode job's.
+ * supervisor-only but for the read-only boot block; everything from the
+ * stack up is the user-mode job's.
  * The doorbell page is mapped just past the end of memory, where no RAM
  * backs it.  Nothing else is mapped.
  */
@@ -273,10 +335,15 @@ build_page_tables(struct vmm *vm)
 		    (INSTAR_GUEST_PT + i * 4096) | PTE_P | PTE_W | PTE_U);
 	for (i = 1; i < vm->mem_size / 4096; i++) {
 		uint64_t gpa = i * 4096;
-		uint64_t user = gpa >= INSTAR_GUEST_STACK_LOW ? PTE_U : 0;
+		uint64_t bits = PTE_P;
 
-		put64(vm->mem, INSTAR_GUEST_PT + i * 8, gpa | PTE_P | PTE_W |
-		    user);
+		if (gpa >= INSTAR_GUEST_STACK_LOW)
+			bits |= PTE_W | PTE_U;
+		else if (gpa == INSTAR_GUEST_BOOT)
+			bits |= PTE_U;		/* the job reads its orders */
+		else
+			bits |= PTE_W;
+		put64(vm->mem, INSTAR_GUEST_PT + i * 8, gpa | bits);
 	}
 	put64(vm->mem, INSTAR_GUEST_PT + npt * 4096, INSTAR_GUEST_DOORBELL |
 	    PTE_P | PTE_W | PTE_U);
@@ -292,12 +359,46 @@ set_segment(struct kvm_segment *seg, uint16_t selector, uint8_t type,
 	seg->selector = selector;
 	seg->type = type;
 	seg->present = 1;
+	seg->dpl = selector & 3;
 	seg->s = 1;
 	seg->g = 1;
 	seg->l = code ? 1 : 0;
 	seg->db = code ? 0 : 1;
 }
 
+/*
+ * GDT with kernel and user segments and a TSS whose rsp0 is the guest's
+ * exception stack; an IDT whose gates are the guest's exception stubs.
+ */
+static void
+build_descriptor_tables(struct vmm *vm)
+{
+	uint64_t tss = GUEST_TSS, i;
+	uint16_t iomap = TSS_SIZE;
+
+	put64(vm->mem, INSTAR_GUEST_GDT, 0);
+	put64(vm->mem, INSTAR_GUEST_GDT + 8, GDT_KERNEL_CODE);
+	put64(vm->mem, INSTAR_GUEST_GDT + 16, GDT_KERNEL_DATA);
+	put64(vm->mem, INSTAR_GUEST_GDT + 24, GDT_USER_DATA);
+	put64(vm->mem, INSTAR_GUEST_GDT + 32, GDT_USER_CODE);
+	put64(vm->mem, INSTAR_GUEST_GDT + 40, (TSS_SIZE - 1) |
+	    (tss & 0xffffff) << 16 | 0x89ull << 40 |
+	    ((tss >> 24) & 0xff) << 56);
+	put64(vm->mem, INSTAR_GUEST_GDT + 48, tss >> 32);
+	memcpy(vm->mem + tss + TSS_RSP0, &vm->header.kernel_stack_top, 8);
+	memcpy(vm->mem + tss + TSS_IOMAP, &iomap, sizeof(iomap));
+	for (i = 0; i < IDT_VECTORS; i++) {
+		uint64_t h = vm->isr[i];
+
+		put64(vm->mem, INSTAR_GUEST_IDT + i * 16, (h & 0xffff) |
+		    (uint64_t)SEL_KERNEL_CODE << 16 |
+		    (uint64_t)IDT_GATE_INTR << 40 |
+		    ((h >> 16) & 0xffff) << 48);
+		put64(vm->mem, INSTAR_GUEST_IDT + i * 16 + 8, h >> 32);
+	}
+}
+
+/* Enter the guest's user-mode entry point, tables in place. */
 static int
 reset_vcpu(struct vmm *vm, char *err, size_t errlen)
 {
@@ -308,13 +409,22 @@ reset_vcpu(struct vmm *vm, char *err, size_t errlen)
 		seterr(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
 		return -1;
 	}
-	set_segment(&sregs.cs, 0x08, 0xb, true);
-	set_segment(&sregs.ds, 0x10, 0x3, false);
+	set_segment(&sregs.cs, SEL_USER_CODE, 0xb, true);
+	set_segment(&sregs.ds, SEL_USER_DATA, 0x3, false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	memset(&sregs.tr, 0, sizeof(sregs.tr));
+	sregs.tr.base = GUEST_TSS;
+	sregs.tr.limit = TSS_SIZE - 1;
+	sregs.tr.selector = SEL_TSS;
+	sregs.tr.type = 0xb;		/* busy 64-bit TSS */
+	sregs.tr.present = 1;
+	memset(&sregs.ldt, 0, sizeof(sregs.ldt));
+	sregs.ldt.type = 0x2;
+	sregs.ldt.unusable = 1;
 	sregs.gdt.base = INSTAR_GUEST_GDT;
-	sregs.gdt.limit = 3 * 8 - 1;
-	sregs.idt.base = 0;
-	sregs.idt.limit = 0;
+	sregs.gdt.limit = GDT_ENTRIES * 8 - 1;
+	sregs.idt.base = INSTAR_GUEST_IDT;
+	sregs.idt.limit = IDT_VECTORS * 16 - 1;
 	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 	sregs.cr3 = INSTAR_GUEST_PML4;
 	/* No OSFXSR: SSE faults in the guest, as the build assumes. */
@@ -325,7 +435,7 @@ reset_vcpu(struct vmm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	memset(&regs, 0, sizeof(regs));
-	regs.rip = INSTAR_GUEST_LOAD;
+	regs.rip = vm->header.user_entry;
 	regs.rsp = INSTAR_GUEST_STACK_TOP;
 	regs.rflags = 0x2;
 	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0) {
@@ -375,9 +485,7 @@ reset_machine(struct vmm *vm, const struct vmm_job *job, char *err,
 	if (wipe_memory(vm, err, errlen) != 0)
 		return -1;
 	build_page_tables(vm);
-	put64(vm->mem, INSTAR_GUEST_GDT, 0);
-	put64(vm->mem, INSTAR_GUEST_GDT + 8, GDT_CODE);
-	put64(vm->mem, INSTAR_GUEST_GDT + 16, GDT_DATA);
+	build_descriptor_tables(vm);
 	memset(&boot, 0, sizeof(boot));
 	boot.magic = INSTAR_BOOT_MAGIC;
 	boot.op = job->op;

@@ -1,15 +1,24 @@
 /*
- * Guest entry and exception stubs.  The vmm enters in 64-bit mode with
- * paging on, rsp at the top of the stack and rip here.
+ * The guest image's header and exception stubs.  The vmm reads the header
+ * (struct instar_guest_header) from the image's first bytes, builds the
+ * descriptor tables from it and enters guest_main in user mode, with rsp
+ * at the top of the stack.
  */
 	.section .text.start, "ax"
 	.code64
 	.globl _start
 _start:
+	.long	0x52545347		/* INSTAR_GUEST_HEADER_MAGIC */
+	.long	0
+	.quad	user_start
+	.quad	isr_table
+	.quad	kernel_stack + 16384
+
+	.text
+user_start:
 	xorl	%ebp, %ebp
 	call	guest_main
-1:	hlt
-	jmp	1b
+	ud2
 
 /*
  * Every exception lands in guest_exception() with a frame of
@@ -77,5 +86,10 @@ isr_table:
 	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	.quad isr\n
 	.endr
+
+	.bss
+	.balign	16
+kernel_stack:
+	.skip	16384
 
 	.section .note.GNU-stack, "", @progbits
