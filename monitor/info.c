@@ -311,12 +311,18 @@ cmd_info(int argc, char **argv)
 		worker_abort(&w);
 		goto out;
 	}
-	if (worker_finish(&w) != 0) {
+	if (worker_release(&w) != 0) {
 		error("%s", w.error);
 		goto out;
 	}
+	/* Everything is in and checked; print while the VM is torn down. */
 	if (print_chain(&o, &ch) != 0 || fflush(stdout) != 0) {
 		error("cannot write output: %s", strerror(errno));
+		worker_abort(&w);
+		goto out;
+	}
+	if (worker_wait(&w) != 0) {
+		error("%s", w.error);
 		goto out;
 	}
 	ret = 0;

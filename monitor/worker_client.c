@@ -298,11 +298,10 @@ worker_image_info(struct worker_conn *c, int fd, Instar__Format fmt,
 }
 
 int
-worker_finish(struct worker_conn *c)
+worker_release(struct worker_conn *c)
 {
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 	Instar__Done done = INSTAR__DONE__INIT;
-	char why[256];
 
 	if (c->state == WS_DEAD)
 		return -1;
@@ -312,6 +311,17 @@ worker_finish(struct worker_conn *c)
 		return -1;
 	close(c->sock);
 	c->sock = -1;
+	c->state = WS_RELEASED;
+	return 0;
+}
+
+int
+worker_wait(struct worker_conn *c)
+{
+	char why[256];
+
+	if (c->state != WS_RELEASED)
+		return -1;
 	reap(c, false, why, sizeof(why));
 	c->state = WS_DEAD;
 	if (why[0] != '\0') {
@@ -319,6 +329,14 @@ worker_finish(struct worker_conn *c)
 		return -1;
 	}
 	return 0;
+}
+
+int
+worker_finish(struct worker_conn *c)
+{
+	if (worker_release(c) != 0)
+		return -1;
+	return worker_wait(c);
 }
 
 void

@@ -16,6 +16,7 @@ enum worker_state {
 	WS_STARTING,		/* job sent, waiting for Ready */
 	WS_IDLE,		/* nothing outstanding */
 	WS_AWAIT_INFO,		/* image sent, waiting for its info */
+	WS_RELEASED,		/* told it is done; not yet reaped */
 	WS_DEAD,
 };
 
@@ -38,7 +39,14 @@ int worker_start(struct worker_conn *, Instar__Op, uint32_t guest_timeout_ms);
 Instar__Envelope *worker_image_info(struct worker_conn *, int fd,
     Instar__Format, int *image_error);
 
-/* Tell the worker it is done and reap it; 0 if it exited cleanly. */
+/*
+ * Tell the worker it is done (worker_release), and reap it (worker_wait:
+ * 0 if it exited cleanly).  Between the two the caller may print what the
+ * worker sent, rather than wait for the VM to be torn down first.
+ * worker_finish does both.
+ */
+int worker_release(struct worker_conn *);
+int worker_wait(struct worker_conn *);
 int worker_finish(struct worker_conn *);
 
 /* Kill and reap a worker after a failure. */
