@@ -102,7 +102,9 @@ guest_run(const struct instar_boot *boot)
 		for (;;)
 			__asm__ volatile("" : : : "memory");
 	case HOSTILE_BAD_DOORBELL:
-		*(volatile uint32_t *)(uintptr_t)(INSTAR_GUEST_DOORBELL + 4) = 0;
+		/* Mid-slot: a doorbell is rung only at a slot's start. */
+		*(volatile uint32_t *)(uintptr_t)
+		    (INSTAR_GUEST_DOORBELL + 4) = 0;
 		return deliver();
 	case HOSTILE_UNKNOWN_REQUEST:
 		hypercall(INSTAR_HC_COUNT, buf);

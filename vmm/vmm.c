@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "vmm.h"
 
 #define KVM_TSS_ADDR		0xfffbd000ul
@@ -88,19 +89,6 @@ static struct kvm_run *watchdog_run;
 
 static int watchdog_install(void);
 
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void
 watchdog_handler(int sig)
 {
@@ -120,15 +108,15 @@ set_cpuid(struct vmm *vm, char *err, size_t errlen)
 	int ret = -1;
 
 	if ((cpuid = calloc(1, size)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return -1;
 	}
 	cpuid->nent = CPUID_MAX_ENTRIES;
 	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0)
-		seterr(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
+		errbuf_set(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
 		    strerror(errno));
 	else if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)
-		seterr(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
+		errbuf_set(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
 	else
 		ret = 0;
 	free(cpuid);
@@ -142,7 +130,7 @@ map_guest_memory(struct vmm *vm, char *err, size_t errlen)
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->mem == MAP_FAILED) {
 		vm->mem = NULL;
-		seterr(err, errlen, "guest memory: %s", strerror(errno));
+		errbuf_set(err, errlen, "guest memory: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -155,15 +143,17 @@ create_machine(struct vmm *vm, char *err, size_t errlen)
 	int mmap_size;
 
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-		seterr(err, errlen, "/dev/kvm has an unexpected API version");
+		errbuf_set(err, errlen,
+		    "/dev/kvm has an unexpected API version");
 		return -1;
 	}
 	if ((vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0)) < 0) {
-		seterr(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		errbuf_set(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
 		return -1;
 	}
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
-		seterr(err, errlen, "KVM_SET_TSS_ADDR: %s", strerror(errno));
+		errbuf_set(err, errlen,
+		    "KVM_SET_TSS_ADDR: %s", strerror(errno));
 		return -1;
 	}
 	if (map_guest_memory(vm, err, errlen) != 0)
@@ -172,17 +162,17 @@ create_machine(struct vmm *vm, char *err, size_t errlen)
 	region.memory_size = vm->mem_size;
 	region.userspace_addr = (uint64_t)(uintptr_t)vm->mem;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-		seterr(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
+		errbuf_set(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s",
 		    strerror(errno));
 		return -1;
 	}
 	if ((vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0)) < 0) {
-		seterr(err, errlen, "KVM_CREATE_VCPU: %s", strerror(errno));
+		errbuf_set(err, errlen, "KVM_CREATE_VCPU: %s", strerror(errno));
 		return -1;
 	}
 	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (mmap_size < (int)sizeof(struct kvm_run)) {
-		seterr(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s",
+		errbuf_set(err, errlen, "KVM_GET_VCPU_MMAP_SIZE: %s",
 		    strerror(errno));
 		return -1;
 	}
@@ -191,7 +181,7 @@ create_machine(struct vmm *vm, char *err, size_t errlen)
 	    MAP_SHARED, vm->vcpu_fd, 0);
 	if (vm->run == MAP_FAILED) {
 		vm->run = NULL;
-		seterr(err, errlen, "mmap kvm_run: %s", strerror(errno));
+		errbuf_set(err, errlen, "mmap kvm_run: %s", strerror(errno));
 		return -1;
 	}
 	return set_cpuid(vm, err, errlen);
@@ -213,7 +203,7 @@ read_guest_header(struct vmm *vm, char *err, size_t errlen)
 	size_t i;
 
 	if (vm->guest_len < sizeof(*h)) {
-		seterr(err, errlen, "built-in guest image has no header");
+		errbuf_set(err, errlen, "built-in guest image has no header");
 		return -1;
 	}
 	memcpy(h, vm->guest_image, sizeof(*h));
@@ -223,14 +213,16 @@ read_guest_header(struct vmm *vm, char *err, size_t errlen)
 	    h->kernel_stack_top <= INSTAR_GUEST_LOAD ||
 	    h->kernel_stack_top > INSTAR_GUEST_MEM_SIZE ||
 	    h->kernel_stack_top % 16 != 0) {
-		seterr(err, errlen, "built-in guest image has a bad header");
+		errbuf_set(err, errlen,
+		    "built-in guest image has a bad header");
 		return -1;
 	}
 	memcpy(vm->isr, vm->guest_image + (h->isr_table - INSTAR_GUEST_LOAD),
 	    sizeof(vm->isr));
 	for (i = 0; i < IDT_VECTORS; i++) {
 		if (!in_image(vm, vm->isr[i], 1)) {
-			seterr(err, errlen, "built-in guest image has a bad "
+			errbuf_set(err, errlen,
+			    "built-in guest image has a bad "
 			    "exception table");
 			return -1;
 		}
@@ -245,11 +237,11 @@ vmm_open(const uint8_t *guest_image, size_t guest_len, char *err,
 	struct vmm *vm;
 
 	if (guest_len == 0 || guest_len > INSTAR_GUEST_IMAGE_MAX) {
-		seterr(err, errlen, "built-in guest image has a bad size");
+		errbuf_set(err, errlen, "built-in guest image has a bad size");
 		return NULL;
 	}
 	if ((vm = calloc(1, sizeof(*vm))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return NULL;
 	}
 	vm->vm_fd = vm->vcpu_fd = -1;
@@ -261,7 +253,7 @@ vmm_open(const uint8_t *guest_image, size_t guest_len, char *err,
 		return NULL;
 	}
 	if ((vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0) {
-		seterr(err, errlen, "cannot open /dev/kvm: %s%s",
+		errbuf_set(err, errlen, "cannot open /dev/kvm: %s%s",
 		    strerror(errno), errno == ENOENT ?
 		    " (is KVM available on this host?)" : "");
 		free(vm);
@@ -275,7 +267,7 @@ vmm_open(const uint8_t *guest_image, size_t guest_len, char *err,
 	close(vm->kvm_fd);
 	vm->kvm_fd = -1;
 	if (watchdog_install() != 0) {
-		seterr(err, errlen, "sigaction: %s", strerror(errno));
+		errbuf_set(err, errlen, "sigaction: %s", strerror(errno));
 		vmm_close(vm);
 		return NULL;
 	}
@@ -406,7 +398,7 @@ reset_vcpu(struct vmm *vm, char *err, size_t errlen)
 	struct kvm_regs regs;
 
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0) {
-		seterr(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
+		errbuf_set(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
 		return -1;
 	}
 	set_segment(&sregs.cs, SEL_USER_CODE, 0xb, true);
@@ -431,7 +423,7 @@ reset_vcpu(struct vmm *vm, char *err, size_t errlen)
 	sregs.cr4 = CR4_PAE;
 	sregs.efer = EFER_LME | EFER_LMA;
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0) {
-		seterr(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
+		errbuf_set(err, errlen, "KVM_SET_SREGS: %s", strerror(errno));
 		return -1;
 	}
 	memset(&regs, 0, sizeof(regs));
@@ -439,7 +431,7 @@ reset_vcpu(struct vmm *vm, char *err, size_t errlen)
 	regs.rsp = INSTAR_GUEST_STACK_TOP;
 	regs.rflags = 0x2;
 	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0) {
-		seterr(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
+		errbuf_set(err, errlen, "KVM_SET_REGS: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -462,7 +454,7 @@ wipe_memory(struct vmm *vm, char *err, size_t errlen)
 
 	if (pages > sizeof(resident) ||
 	    mincore(vm->mem, vm->mem_size, resident) != 0) {
-		seterr(err, errlen, "mincore: %s", strerror(errno));
+		errbuf_set(err, errlen, "mincore: %s", strerror(errno));
 		return -1;
 	}
 	for (i = 0; i < pages; i += run) {
@@ -504,7 +496,8 @@ fetch_block(struct vmm_ctx *c, uint32_t gpa, void *blk, size_t len)
 	const char *why;
 
 	if ((why = vmm_check_guest_range(c->vm->mem_size, gpa, len)) != NULL) {
-		seterr(c->err, c->errlen, "bad guest request block: %s", why);
+		errbuf_set(c->err, c->errlen,
+		    "bad guest request block: %s", why);
 		return -1;
 	}
 	memcpy(blk, c->vm->mem + gpa, len);
@@ -520,7 +513,7 @@ store_block(struct vmm_ctx *c, uint32_t gpa, const void *blk, size_t len)
 static int
 bad_request(struct vmm_ctx *c, const char *what, const char *why)
 {
-	seterr(c->err, c->errlen, "guest made a bad %s request: %s", what,
+	errbuf_set(c->err, c->errlen, "guest made a bad %s request: %s", what,
 	    why);
 	return -1;
 }
@@ -679,7 +672,7 @@ hc_fault(struct vmm_ctx *c, uint32_t gpa)
 
 	if (fetch_block(c, gpa, &f, sizeof(f)) != 0)
 		return -1;
-	seterr(c->err, c->errlen,
+	errbuf_set(c->err, c->errlen,
 	    "guest fault: %s (vector %llu, error 0x%llx) at rip 0x%llx, "
 	    "address 0x%llx", vector_name(f.vector),
 	    (unsigned long long)f.vector, (unsigned long long)f.error_code,
@@ -708,7 +701,8 @@ handle_hypercall(struct vmm_ctx *c, uint32_t nr, uint32_t gpa)
 	case INSTAR_HC_FAULT:
 		return hc_fault(c, gpa);
 	default:
-		seterr(c->err, c->errlen, "guest made unknown request %u", nr);
+		errbuf_set(c->err, c->errlen,
+		    "guest made unknown request %u", nr);
 		return -1;
 	}
 }
@@ -723,7 +717,8 @@ handle_mmio_exit(struct vmm_ctx *c)
 	why = vmm_check_doorbell(run->mmio.phys_addr, run->mmio.len,
 	    run->mmio.is_write != 0, &nr);
 	if (why != NULL) {
-		seterr(c->err, c->errlen, "guest made a bad memory access at "
+		errbuf_set(c->err, c->errlen,
+		    "guest made a bad memory access at "
 		    "0x%llx: %s", (unsigned long long)run->mmio.phys_addr, why);
 		return -1;
 	}
@@ -740,26 +735,28 @@ handle_exit(struct vmm_ctx *c)
 	case KVM_EXIT_MMIO:
 		return handle_mmio_exit(c);
 	case KVM_EXIT_IO:
-		seterr(c->err, c->errlen, "guest made an unexpected port access "
+		errbuf_set(c->err, c->errlen,
+		    "guest made an unexpected port access "
 		    "(port 0x%x)", run->io.port);
 		return -1;
 	case KVM_EXIT_HLT:
-		seterr(c->err, c->errlen, "guest halted without finishing");
+		errbuf_set(c->err, c->errlen, "guest halted without finishing");
 		return -1;
 	case KVM_EXIT_SHUTDOWN:
-		seterr(c->err, c->errlen, "guest triple-faulted");
+		errbuf_set(c->err, c->errlen, "guest triple-faulted");
 		return -1;
 	case KVM_EXIT_FAIL_ENTRY:
-		seterr(c->err, c->errlen, "KVM could not enter the guest "
+		errbuf_set(c->err, c->errlen, "KVM could not enter the guest "
 		    "(reason 0x%llx)", (unsigned long long)
 		    run->fail_entry.hardware_entry_failure_reason);
 		return -1;
 	case KVM_EXIT_INTERNAL_ERROR:
-		seterr(c->err, c->errlen, "KVM internal error (suberror %u)",
+		errbuf_set(c->err, c->errlen,
+		    "KVM internal error (suberror %u)",
 		    run->internal.suberror);
 		return -1;
 	default:
-		seterr(c->err, c->errlen, "unexpected KVM exit %u",
+		errbuf_set(c->err, c->errlen, "unexpected KVM exit %u",
 		    run->exit_reason);
 		return -1;
 	}
@@ -809,14 +806,15 @@ run_loop(struct vmm_ctx *c)
 	while (!c->exited) {
 		if (ioctl(c->vm->vcpu_fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR && watchdog_fired) {
-				seterr(c->err, c->errlen, "guest ran longer "
+				errbuf_set(c->err, c->errlen,
+				    "guest ran longer "
 				    "than %u ms and was stopped",
 				    c->job->timeout_ms);
 				return -1;
 			}
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			seterr(c->err, c->errlen, "KVM_RUN: %s",
+			errbuf_set(c->err, c->errlen, "KVM_RUN: %s",
 			    strerror(errno));
 			return -1;
 		}
@@ -835,7 +833,7 @@ vmm_run(struct vmm *vm, const struct vmm_job *job, char *err,
 
 	if (job->ndevs > INSTAR_MAX_DEVICES || job->timeout_ms == 0 ||
 	    job->result_len > INSTAR_HC_RESULT_MAX) {
-		seterr(err, errlen, "invalid job");
+		errbuf_set(err, errlen, "invalid job");
 		return -1;
 	}
 	memset(&c, 0, sizeof(c));
@@ -849,7 +847,7 @@ vmm_run(struct vmm *vm, const struct vmm_job *job, char *err,
 	if (reset_machine(vm, job, err, errlen) != 0)
 		return -1;
 	if (watchdog_arm(vm, job->timeout_ms) != 0) {
-		seterr(err, errlen, "watchdog: %s", strerror(errno));
+		errbuf_set(err, errlen, "watchdog: %s", strerror(errno));
 		return -1;
 	}
 	ret = run_loop(&c);
@@ -857,7 +855,7 @@ vmm_run(struct vmm *vm, const struct vmm_job *job, char *err,
 	if (ret != 0)
 		return -1;
 	if (c.exit_status != 0 || !c.have_result) {
-		seterr(err, errlen, "guest exited with status %d%s",
+		errbuf_set(err, errlen, "guest exited with status %d%s",
 		    c.exit_status, c.have_result ? "" : " and no result");
 		return -1;
 	}

@@ -1,13 +1,14 @@
 /*
- * The guest image, built from guest/ and linked into the worker.  Its
- * size is computed here, by the assembler, so C never subtracts pointers
- * to two different objects.
+ * A guest image linked into a program: the real guest into the worker,
+ * the hostile test guest into tests/test_vmm_guest (GUEST_IMAGE_FILE says
+ * which).  Its size is computed here, by the assembler, so C never
+ * subtracts pointers to two different objects.
  */
 	.section .rodata
 	.balign 4096
 	.globl instar_guest_image
 instar_guest_image:
-	.incbin "instar-guest.bin"
+	.incbin GUEST_IMAGE_FILE
 instar_guest_image_end:
 
 	.balign 8

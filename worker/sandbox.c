@@ -21,20 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "sandbox.h"
-
-static void seterr(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 drop_capabilities(char *err, size_t errlen)
@@ -46,11 +34,11 @@ drop_capabilities(char *err, size_t errlen)
 	 */
 	if (capng_apply(CAPNG_SELECT_BOTH) != 0 &&
 	    capng_apply(CAPNG_SELECT_CAPS) != 0) {
-		seterr(err, errlen, "cannot drop capabilities");
+		errbuf_set(err, errlen, "cannot drop capabilities");
 		return -1;
 	}
 	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE) {
-		seterr(err, errlen, "capabilities remain after dropping");
+		errbuf_set(err, errlen, "capabilities remain after dropping");
 		return -1;
 	}
 	return 0;
@@ -63,7 +51,8 @@ set_limit(int resource, rlim_t value, const char *name, char *err,
 	struct rlimit rl = { value, value };
 
 	if (setrlimit(resource, &rl) != 0) {
-		seterr(err, errlen, "setrlimit %s: %s", name, strerror(errno));
+		errbuf_set(err, errlen,
+		    "setrlimit %s: %s", name, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -162,20 +151,20 @@ load_filter(const struct sandbox_policy *pol, char *err, size_t errlen)
 	int rc;
 
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
-		seterr(err, errlen, "seccomp_init failed");
+		errbuf_set(err, errlen, "seccomp_init failed");
 		return -1;
 	}
 	rc = allow_kvm(ctx, pol->vcpu_fd) | allow_memory(ctx) |
 	    allow_io(ctx, pol) | allow_process(ctx);
 	if (rc != 0) {
 		seccomp_release(ctx);
-		seterr(err, errlen, "cannot build the seccomp filter");
+		errbuf_set(err, errlen, "cannot build the seccomp filter");
 		return -1;
 	}
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc != 0) {
-		seterr(err, errlen, "cannot load the seccomp filter: %s",
+		errbuf_set(err, errlen, "cannot load the seccomp filter: %s",
 		    strerror(-rc));
 		return -1;
 	}
@@ -195,7 +184,8 @@ sandbox_enter(const struct sandbox_policy *pol, char *err, size_t errlen)
 	if (drop_capabilities(err, errlen) != 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-		seterr(err, errlen, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		errbuf_set(err, errlen,
+		    "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 		return -1;
 	}
 	if (lower_limits(pol, err, errlen) != 0)

@@ -165,7 +165,8 @@ inspect_image(struct worker *w, int fd, uint32_t format)
 	char err[512];
 	const char *why;
 
-	if (sandbox_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0) {
+	if (sandbox_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < 0) {
 		send_failure(w->sock, "not a regular file");
 		return;
 	}
