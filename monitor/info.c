@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "info_print.h"
+#include "lock.h"
 #include "log.h"
 #include "monitor.h"
 #include "path.h"
@@ -130,10 +131,19 @@ parse_args(int argc, char **argv, struct info_opts *o)
 	o->filename = argv[optind];
 }
 
+/*
+ * What qemu-img info holds on an image: no permission it uses, but it
+ * will not share write or resize, so an image a VM is writing is refused
+ * unless -U says to share everything (and then no lock is taken).
+ */
+#define INFO_PERM	0u
+#define INFO_SHARED	(LOCK_PERM_ALL & ~(LOCK_PERM_WRITE | LOCK_PERM_RESIZE))
+
 /* Open an image for reading; it must be a regular file. */
 static int
-open_image(const char *filename, struct stat *st)
+open_image(const char *filename, bool force_share, struct stat *st)
 {
+	char why[256];
 	int fd;
 
 	fd = open(filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -148,6 +158,14 @@ open_image(const char *filename, struct stat *st)
 	}
 	if (!S_ISREG(st->st_mode)) {
 		error("Could not open '%s': not a regular file", filename);
+		close(fd);
+		return -1;
+	}
+	if (!force_share && lock_image(fd, INFO_PERM, INFO_SHARED, why,
+	    sizeof(why)) != 0) {
+		error("Could not open '%s': %s", filename, why);
+		fprintf(stderr, "Is another process using the image [%s]?\n",
+		    filename);
 		close(fd);
 		return -1;
 	}
@@ -207,7 +225,7 @@ resolve_backing(struct chain_image *img)
 /* Inspect one image in the sandbox and add it to the chain. */
 static int
 add_image(struct worker_conn *w, struct chain *ch, const char *filename,
-    Instar__Format fmt)
+    Instar__Format fmt, bool force_share)
 {
 	struct chain_image *img;
 	struct stat st;
@@ -218,7 +236,7 @@ add_image(struct worker_conn *w, struct chain *ch, const char *filename,
 		    "images", filename, INSTAR_CHAIN_MAX);
 		return -1;
 	}
-	if ((fd = open_image(filename, &st)) < 0)
+	if ((fd = open_image(filename, force_share, &st)) < 0)
 		return -1;
 	if (chain_contains(ch, &st)) {
 		error("Backing file '%s' creates an infinite loop.", filename);
@@ -252,7 +270,7 @@ collect_chain(struct worker_conn *w, const struct info_opts *o,
 	for (;;) {
 		struct chain_image *img;
 
-		if (add_image(w, ch, next, fmt) != 0)
+		if (add_image(w, ch, next, fmt, o->force_share) != 0)
 			return -1;
 		img = &ch->images[ch->n - 1];
 		if (!o->chain || img->full_backing == NULL)

@@ -1,0 +1,112 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lock.h"
+
+#define LOCK_PERM_BASE		100
+#define LOCK_SHARED_BASE	200
+#define LOCK_BITS		4
+
+static const char *const perm_names[LOCK_BITS] = {
+	"consistent read", "write", "write unchanged", "resize",
+};
+
+static int
+lock_byte(int fd, off_t off)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_RDLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = off;
+	fl.l_len = 1;
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+/* Whether someone else holds a lock on byte off (1), not (0), or -1. */
+static int
+byte_taken(int fd, off_t off)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = off;
+	fl.l_len = 1;
+	if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+		return -1;
+	return fl.l_type != F_UNLCK;
+}
+
+static bool
+locks_unsupported(int err)
+{
+	return err == EINVAL || err == ENOTSUP || err == ENOLCK;
+}
+
+static int
+apply(int fd, unsigned int perm, unsigned int shared)
+{
+	int i;
+
+	for (i = 0; i < LOCK_BITS; i++) {
+		if ((perm & (1u << i)) && lock_byte(fd, LOCK_PERM_BASE + i) != 0)
+			return -1;
+		if (!(shared & (1u << i)) &&
+		    lock_byte(fd, LOCK_SHARED_BASE + i) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* 0 if no conflict, 1 with err set on a conflict, -1 on a failure. */
+static int
+check(int fd, unsigned int perm, unsigned int shared, char *err,
+    size_t errlen)
+{
+	int i, taken;
+
+	for (i = 0; i < LOCK_BITS; i++) {
+		if (perm & (1u << i)) {
+			if ((taken = byte_taken(fd, LOCK_SHARED_BASE + i)) < 0)
+				return -1;
+			if (taken) {
+				snprintf(err, errlen, "Failed to get \"%s\" "
+				    "lock", perm_names[i]);
+				return 1;
+			}
+		}
+		if (!(shared & (1u << i))) {
+			if ((taken = byte_taken(fd, LOCK_PERM_BASE + i)) < 0)
+				return -1;
+			if (taken) {
+				snprintf(err, errlen, "Failed to get shared "
+				    "\"%s\" lock", perm_names[i]);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+lock_image(int fd, unsigned int perm, unsigned int shared, char *err,
+    size_t errlen)
+{
+	int ret;
+
+	if (apply(fd, perm, shared) != 0 ||
+	    (ret = check(fd, perm, shared, err, errlen)) < 0) {
+		if (locks_unsupported(errno))
+			return 0;
+		snprintf(err, errlen, "Failed to lock byte: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return ret == 0 ? 0 : -1;
+}

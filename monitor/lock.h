@@ -1,0 +1,31 @@
+/*
+ * QEMU-compatible image locking (block/file-posix.c): open file
+ * description (OFD) read locks on single bytes of the image file, so
+ * instar and a running QEMU see each other.  Byte 100 + bit is held for
+ * each permission the holder uses, byte 200 + bit for each permission it
+ * will not share with anyone else.
+ */
+#ifndef INSTAR_LOCK_H
+#define INSTAR_LOCK_H
+
+#include <stddef.h>
+
+/* Permission bits, as qemu numbers them. */
+#define LOCK_PERM_CONSISTENT_READ	(1u << 0)
+#define LOCK_PERM_WRITE			(1u << 1)
+#define LOCK_PERM_WRITE_UNCHANGED	(1u << 2)
+#define LOCK_PERM_RESIZE		(1u << 3)
+#define LOCK_PERM_ALL			0xfu
+
+/*
+ * Take the locks for holding perm and sharing only shared, then check no
+ * one else holds a permission we refuse to share or refuses one we hold.
+ * The locks last until fd (and every duplicate of it) is closed.
+ * Returns 0, or -1 with err set to qemu's wording of the conflict.
+ * A file system without OFD locks is not an error: like qemu's
+ * locking=auto, the image is then used unlocked.
+ */
+int lock_image(int fd, unsigned int perm, unsigned int shared, char *err,
+    size_t errlen);
+
+#endif

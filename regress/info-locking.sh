@@ -1,0 +1,72 @@
+# instar info honours QEMU's image locks as qemu-img info does: an image a
+# VM (here qemu-io) has open read-write is refused, unless -U shares it;
+# an image open read-only elsewhere is fine.
+. "$(dirname "$0")/test-exec.sh"
+
+HOLDER=
+stop_holder() {
+	if [ -n "$HOLDER" ]; then
+		kill "$HOLDER" 2>/dev/null
+		wait "$HOLDER" 2>/dev/null
+	fi
+	HOLDER=
+}
+trap 'stop_holder; rm -rf "$WORK"' EXIT
+
+# hold IMAGE [qemu-io options]: keep IMAGE open in qemu-io until
+# stop_holder; wait until its locks are visible.
+hold() {
+	img=$1
+	shift
+	mkfifo "$WORK/hold.fifo"
+	"$QEMU_IO" "$@" "$img" <"$WORK/hold.fifo" >/dev/null 2>&1 &
+	HOLDER=$!
+	exec 9>"$WORK/hold.fifo"
+	rm -f "$WORK/hold.fifo"
+	i=0
+	while [ $i -lt 100 ]; do
+		if ! "$QEMU_IMG" info "$img" >/dev/null 2>&1; then
+			return 0
+		fi
+		if [ $# -gt 0 ]; then	# read-only holders block nothing
+			sleep 0.2
+			return 0
+		fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	fail "qemu-io never locked $img"
+}
+
+release() {
+	exec 9>&-
+	stop_holder
+}
+
+qimg create -f qcow2 base.qcow2 16M
+qimg create -f qcow2 -b base.qcow2 -F qcow2 top.qcow2
+
+hold top.qcow2
+same_output "held image json" info --output=json top.qcow2
+same_output "held image human" info top.qcow2
+refuses "held image" 'Failed to get shared "write" lock' info top.qcow2
+grep -q "Is another process using the image \[top.qcow2\]?" "$WORK/.stderr"
+check $? "no hint about the other process"
+same_output "held image -U" info -U --output=json top.qcow2
+same_output "held image --force-share" info --force-share top.qcow2
+release
+
+# A held backing file stops a chain walk, as in qemu-img.
+hold base.qcow2
+same_output "held backing" info --backing-chain --output=json top.qcow2
+same_output "held backing, top only" info --output=json top.qcow2
+same_output "held backing -U" info -U --backing-chain --output=json \
+    top.qcow2
+release
+
+# Read-only users share everything we need.
+hold top.qcow2 -r
+same_output "read-only holder" info --output=json top.qcow2
+release
+
+finish
