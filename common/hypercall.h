@@ -38,9 +38,12 @@ enum instar_hc {
 
 /* Largest single read or write: big runs, but bounded per exit. */
 #define INSTAR_HC_IO_MAX	(16u * 1024 * 1024)
-/* Longest log line or result a guest may hand over. */
+/*
+ * Longest log line or result a guest may hand over.  A result holds an
+ * info record and its snapshot list (struct instar_info_result).
+ */
 #define INSTAR_HC_LOG_MAX	512u
-#define INSTAR_HC_RESULT_MAX	(64u * 1024)
+#define INSTAR_HC_RESULT_MAX	(192u * 1024)
 /* Devices a job may attach (image chain plus scratch). */
 #define INSTAR_MAX_DEVICES	16u
 

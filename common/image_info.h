@@ -10,6 +10,7 @@
 #ifndef INSTAR_IMAGE_INFO_H
 #define INSTAR_IMAGE_INFO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define INSTAR_NAME_MAX		1024	/* qemu's limit: 1023 bytes + NUL */
@@ -54,14 +55,56 @@ struct instar_image_info {
 };
 
 /*
+ * A qcow2 internal snapshot as "qemu-img info" lists it.  The list is
+ * variable-length, so it travels after the fixed record as packed
+ * entries: this header (copied with memcpy, never dereferenced in place,
+ * as entries are not aligned), then id_len bytes of id and name_len
+ * bytes of name, without terminators.  qemu copies both into
+ * QEMUSnapshotInfo's id_str[128] and name[256], stopping at a NUL, so
+ * neither is longer than that or contains a NUL byte; otherwise any
+ * bytes are allowed.
+ */
+#define INSTAR_SNAP_ID_MAX	127
+#define INSTAR_SNAP_NAME_MAX	255
+#define INSTAR_SNAP_ICOUNT_NONE	UINT64_MAX	/* no icount recorded */
+
+struct instar_snapshot_hdr {
+	uint64_t vm_state_size;		/* bytes */
+	uint32_t date_sec;
+	uint32_t date_nsec;
+	uint64_t vm_clock_nsec;
+	uint64_t icount;		/* or INSTAR_SNAP_ICOUNT_NONE */
+	uint16_t id_len;
+	uint16_t name_len;
+	uint32_t reserved;		/* zero */
+};
+
+/*
+ * Room for the packed list.  It bounds the reply frame too: an entry's
+ * protobuf form is at most 15 bytes longer than its packed form of at
+ * least 40, so 128 KiB of entries encode in under 176 KiB, well inside
+ * INSTAR_FRAME_MAX with the rest of the record.  A longer list is an
+ * error, never a truncated one.
+ */
+#define INSTAR_SNAP_AREA_MAX	(128u * 1024)
+#define INSTAR_SNAP_COUNT_MAX	\
+	(INSTAR_SNAP_AREA_MAX / sizeof(struct instar_snapshot_hdr))
+
+/*
  * What the guest returns: either an info record or an error text.
- * status 0 means info is valid; otherwise error holds the reason.
+ * status 0 means info is valid; otherwise error holds the reason.  Only
+ * the first INSTAR_INFO_RESULT_MIN + snapshots_len bytes are sent.
  */
 struct instar_info_result {
 	int32_t status;
 	uint32_t pad;
 	char error[INSTAR_ERROR_MAX];
 	struct instar_image_info info;
+	uint32_t nsnapshots;		/* entries in snapshots[] */
+	uint32_t snapshots_len;		/* bytes of snapshots[] in use */
+	uint8_t snapshots[INSTAR_SNAP_AREA_MAX];
 };
+
+#define INSTAR_INFO_RESULT_MIN	offsetof(struct instar_info_result, snapshots)
 
 #endif

@@ -110,6 +110,81 @@ image_info_validate(const struct instar_image_info *info)
 	}
 }
 
+int
+image_info_snapshot_next(const uint8_t *list, size_t len, size_t *pos,
+    struct instar_snapshot *sn)
+{
+	size_t p = *pos;
+
+	if (p > len || len - p < sizeof(sn->hdr))
+		return -1;
+	memcpy(&sn->hdr, list + p, sizeof(sn->hdr));
+	p += sizeof(sn->hdr);
+	if (len - p < (size_t)sn->hdr.id_len + sn->hdr.name_len)
+		return -1;
+	sn->id = list + p;
+	sn->name = list + p + sn->hdr.id_len;
+	*pos = p + sn->hdr.id_len + sn->hdr.name_len;
+	return 0;
+}
+
+static const char *
+check_snapshot(const struct instar_snapshot *sn)
+{
+	if (sn->hdr.reserved != 0)
+		return "snapshot with reserved bits set";
+	if (sn->hdr.id_len > INSTAR_SNAP_ID_MAX ||
+	    sn->hdr.name_len > INSTAR_SNAP_NAME_MAX)
+		return "snapshot id or name too long";
+	/* qemu holds both as C strings: a NUL would have ended them. */
+	if (memchr(sn->id, '\0', sn->hdr.id_len) != NULL ||
+	    memchr(sn->name, '\0', sn->hdr.name_len) != NULL)
+		return "NUL byte in a snapshot id or name";
+	return NULL;
+}
+
+static const char *
+check_snapshots(const struct instar_info_result *res)
+{
+	struct instar_snapshot sn;
+	const char *why;
+	size_t pos = 0;
+	uint32_t i;
+
+	if (res->nsnapshots == 0)
+		return res->snapshots_len == 0 ? NULL :
+		    "snapshot bytes without snapshots";
+	if (res->info.format != INSTAR_FMT_QCOW2)
+		return "snapshots where qemu lists none";
+	if (res->nsnapshots > INSTAR_SNAP_COUNT_MAX)
+		return "too many snapshots";
+	for (i = 0; i < res->nsnapshots; i++) {
+		if (image_info_snapshot_next(res->snapshots,
+		    res->snapshots_len, &pos, &sn) != 0)
+			return "snapshot list overruns its length";
+		if ((why = check_snapshot(&sn)) != NULL)
+			return why;
+	}
+	if (pos != res->snapshots_len)
+		return "snapshot list longer than its entries";
+	return NULL;
+}
+
+const char *
+image_info_validate_result(const struct instar_info_result *res, size_t got)
+{
+	const char *why;
+
+	if (res->status != 0)
+		return "not a successful result";
+	if (res->snapshots_len > sizeof(res->snapshots) ||
+	    got != INSTAR_INFO_RESULT_MIN + res->snapshots_len)
+		return "snapshot list length disagrees with the result's";
+	if ((why = image_info_validate(&res->info)) != NULL)
+		return why;
+	return check_snapshots(res);
+}
+
 /*
  * An error text may quote image bytes; show them as '?' rather than let
  * a hostile image put control sequences on the user's terminal.

@@ -13,6 +13,30 @@
 /* NULL if the record is well-formed, else what is wrong with it. */
 const char *image_info_validate(const struct instar_image_info *);
 
+/* One snapshot of a packed list, pointing into the list. */
+struct instar_snapshot {
+	struct instar_snapshot_hdr	 hdr;
+	const uint8_t			*id;	/* hdr.id_len bytes */
+	const uint8_t			*name;	/* hdr.name_len bytes */
+};
+
+/*
+ * Decode the entry at *pos of the len-byte packed list and step past
+ * it.  Returns 0, or -1 if the entry does not lie within the list.
+ * Only lengths are checked here; see image_info_validate_result().
+ */
+int image_info_snapshot_next(const uint8_t *list, size_t len, size_t *pos,
+    struct instar_snapshot *);
+
+/*
+ * NULL if a successful result of got bytes (as the vmm received it) is
+ * well-formed: the record passes image_info_validate() and the snapshot
+ * list fills exactly the bytes sent with nsnapshots entries, each within
+ * qemu's limits and free of NUL bytes, and only for qcow2.
+ */
+const char *image_info_validate_result(const struct instar_info_result *,
+    size_t got);
+
 /*
  * NULL if the error text is a non-empty NUL-terminated string; control
  * characters in it are replaced by '?'.

@@ -1,8 +1,9 @@
 /*
  * libFuzzer harness over the format code: the input is an image.  It is
- * probed, then inspected as every format, and whatever comes back must
- * pass the worker's own validation: the checks the guest makes must be
- * enough that a well-formed result can never be rejected downstream.
+ * probed, then inspected as every format, and whatever comes back (the
+ * record and its snapshot list) must pass the worker's own validation:
+ * the checks the guest makes must be enough that a well-formed result
+ * can never be rejected downstream.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,18 +35,30 @@ fuzz_read(void *ctx, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
+/* Static: the snapshot area is large. */
+static struct instar_info_result res;
+
 static void
 inspect(const struct fmt_io *io, uint32_t fmt)
 {
-	struct instar_image_info info;
+	struct fmt_snapshots snaps;
 	struct fmt_err err;
 
 	memset(&err, 0, sizeof(err));
-	if (fmt_info(io, fmt, &info, &err) == 0) {
-		if (image_info_validate(&info) != NULL)
+	memset(&res, 0, sizeof(res));
+	memset(&snaps, 0, sizeof(snaps));
+	snaps.buf = res.snapshots;
+	snaps.cap = sizeof(res.snapshots);
+	if (fmt_info(io, fmt, &res.info, &snaps, &err) == 0) {
+		/* Exactly what the guest would send, as the worker sees it. */
+		res.nsnapshots = snaps.count;
+		res.snapshots_len = (uint32_t)snaps.len;
+		if (snaps.len > snaps.cap ||
+		    image_info_validate_result(&res,
+		    INSTAR_INFO_RESULT_MIN + snaps.len) != NULL)
 			abort();
 	} else if (memchr(err.msg, '\0', sizeof(err.msg)) == NULL ||
-	    err.msg[0] == '\0')
+	    err.msg[0] == '\0' || snaps.len != 0 || snaps.count != 0)
 		abort();
 }
 

@@ -38,6 +38,7 @@ static int
 run_info(const struct instar_boot *boot)
 {
 	struct instar_info_result *res = &info_result;
+	struct fmt_snapshots snaps;
 	struct guest_dev dev;
 	struct fmt_io io;
 	struct fmt_err err;
@@ -45,22 +46,28 @@ run_info(const struct instar_boot *boot)
 
 	memset(res, 0, sizeof(*res));
 	memset(&err, 0, sizeof(err));
+	memset(&snaps, 0, sizeof(snaps));
+	snaps.buf = res->snapshots;
+	snaps.cap = sizeof(res->snapshots);
 	if (open_device(0, &dev, &io) != 0) {
 		fmt_seterr(&err, "Could not get the image's size");
 		goto fail;
 	}
 	if (fmt == INSTAR_FMT_PROBE && fmt_probe(&io, &fmt, &err) != 0)
 		goto fail;
-	if (fmt_info(&io, fmt, &res->info, &err) != 0)
+	if (fmt_info(&io, fmt, &res->info, &snaps, &err) != 0)
 		goto fail;
 	res->status = 0;
-	return guest_result(res, sizeof(*res));
+	res->nsnapshots = snaps.count;
+	res->snapshots_len = (uint32_t)snaps.len;
+	/* Only the part of the snapshot area in use crosses over. */
+	return guest_result(res, INSTAR_INFO_RESULT_MIN + snaps.len);
  fail:
 	memset(&res->info, 0, sizeof(res->info));
 	res->status = 1;
 	memcpy(res->error, err.msg, sizeof(res->error));
 	res->error[sizeof(res->error) - 1] = '\0';
-	return guest_result(res, sizeof(*res));
+	return guest_result(res, INSTAR_INFO_RESULT_MIN);
 }
 
 int

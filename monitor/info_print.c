@@ -13,10 +13,14 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "image_info.h"
 #include "info_print.h"
 #include "json.h"
 #include "sizestr.h"
+
+#define NSEC_PER_SEC	1000000000ull
 
 static const char *
 format_name(Instar__Format fmt)
@@ -67,6 +71,33 @@ is_encrypted(const Instar__ImageInfo *info)
 	    info->qcow2 != NULL && info->qcow2->encrypted;
 }
 
+/*
+ * qemu copies ids and names into QEMUSnapshotInfo's fixed arrays, as C
+ * strings, so it never reports longer ones or ones with a NUL inside.
+ */
+static int
+check_snapshots(const Instar__ImageInfo *info)
+{
+	const Instar__Snapshot *sn;
+	size_t i;
+
+	if (info->n_snapshots > 0 &&
+	    (info->snapshots == NULL ||
+	    info->format != INSTAR__FORMAT__FORMAT_QCOW2))
+		return -1;
+	for (i = 0; i < info->n_snapshots; i++) {
+		if ((sn = info->snapshots[i]) == NULL ||
+		    (sn->id.len > 0 && sn->id.data == NULL) ||
+		    (sn->name.len > 0 && sn->name.data == NULL) ||
+		    sn->id.len > INSTAR_SNAP_ID_MAX ||
+		    sn->name.len > INSTAR_SNAP_NAME_MAX ||
+		    bytes_strlen(&sn->id) != sn->id.len ||
+		    bytes_strlen(&sn->name) != sn->name.len)
+			return -1;
+	}
+	return 0;
+}
+
 /* Reject what qemu could never have reported. */
 static int
 check_entry(const struct info_entry *e)
@@ -85,7 +116,7 @@ check_entry(const struct info_entry *e)
 	if (info->format == INSTAR__FORMAT__FORMAT_VMDK &&
 	    (info->vmdk == NULL || info->vmdk->create_type == NULL))
 		return -1;
-	return 0;
+	return check_snapshots(info);
 }
 
 /* ImageInfoSpecificQCow2, members in schema order. */
@@ -213,6 +244,58 @@ put_format_specific(struct json_value *obj, const struct info_entry *e)
 	return r == 0 ? 0 : -1;
 }
 
+/* SnapshotInfo, members in schema order (block/qapi.c fills it). */
+static struct json_value *
+snapshot_info(const Instar__Snapshot *sn)
+{
+	struct json_value *o;
+	int r = 0;
+
+	if ((o = json_object_new()) == NULL)
+		return NULL;
+	r |= json_object_put(o, "id",
+	    json_string_new((const char *)sn->id.data, sn->id.len));
+	r |= json_object_put(o, "name",
+	    json_string_new((const char *)sn->name.data, sn->name.len));
+	/* qemu's fields are int64: huge unsigned values come out negative */
+	r |= json_object_put(o, "vm-state-size",
+	    json_int_new((int64_t)sn->vm_state_size));
+	r |= json_object_put(o, "date-sec", json_int_new(sn->date_sec));
+	r |= json_object_put(o, "date-nsec", json_int_new(sn->date_nsec));
+	r |= json_object_put(o, "vm-clock-sec",
+	    json_int_new((int64_t)(sn->vm_clock_nsec / NSEC_PER_SEC)));
+	r |= json_object_put(o, "vm-clock-nsec",
+	    json_int_new((int64_t)(sn->vm_clock_nsec % NSEC_PER_SEC)));
+	if (sn->has_icount)
+		r |= json_object_put(o, "icount",
+		    json_int_new((int64_t)sn->icount));
+	if (r != 0) {
+		json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* "snapshots" is left out, not empty, when there are none. */
+static int
+put_snapshots(struct json_value *obj, const Instar__ImageInfo *info)
+{
+	struct json_value *list;
+	size_t i;
+
+	if (info->n_snapshots == 0)
+		return 0;
+	if ((list = json_array_new()) == NULL)
+		return -1;
+	for (i = 0; i < info->n_snapshots; i++)
+		if (json_array_append(list,
+		    snapshot_info(info->snapshots[i])) == -1) {
+			json_free(list);
+			return -1;
+		}
+	return json_object_put(obj, "snapshots", list);
+}
+
 /* ImageInfo for one entry, members in schema order. */
 static struct json_value *
 image_info(const struct info_entry *e)
@@ -248,6 +331,7 @@ image_info(const struct info_entry *e)
 			r |= json_object_put(o, "backing-filename-format",
 			    json_cstring_new(info->backing_format));
 	}
+	r |= put_snapshots(o, info);
 	r |= put_format_specific(o, e);
 	if (r != 0) {
 		json_free(o);
@@ -340,6 +424,66 @@ member(const struct json_value *o, const char *key)
 	return NULL;
 }
 
+/* A bytes field that holds no NUL, as a C string in buf. */
+static void
+bytes_cstr(char *buf, size_t size, const ProtobufCBinaryData *b)
+{
+	size_t n = bytes_strlen(b);
+
+	if (n >= size)
+		n = size - 1;
+	if (n > 0)
+		memcpy(buf, b->data, n);
+	buf[n] = '\0';
+}
+
+/* block/qapi.c bdrv_snapshot_dump(): one row of the table. */
+static int
+dump_snapshot(FILE *out, const Instar__Snapshot *sn)
+{
+	char id[INSTAR_SNAP_ID_MAX + 1], name[INSTAR_SNAP_NAME_MAX + 1];
+	char vmsize[SIZE_STR_MAX], date[32], clock[64], icount[32];
+	uint64_t secs = sn->vm_clock_nsec / NSEC_PER_SEC;
+	time_t t = (time_t)sn->date_sec;
+	struct tm tm;
+
+	bytes_cstr(id, sizeof(id), &sn->id);
+	bytes_cstr(name, sizeof(name), &sn->name);
+	if (size_to_str(vmsize, sizeof(vmsize), sn->vm_state_size) == -1)
+		return -1;
+	/* qemu formats the date in local time (GDateTime) */
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		return -1;
+	snprintf(clock, sizeof(clock), "%02d:%02d:%02d.%03d",
+	    (int)(secs / 3600), (int)((secs / 60) % 60), (int)(secs % 60),
+	    (int)((sn->vm_clock_nsec / 1000000) % 1000));
+	icount[0] = '\0';
+	if (sn->has_icount)
+		snprintf(icount, sizeof(icount), "%" PRId64,
+		    (int64_t)sn->icount);
+	fprintf(out, "%-9s %-16s %8s%20s%13s%11s\n",
+	    id, name, vmsize, date, clock, icount);
+	return 0;
+}
+
+/* bdrv_image_info_dump()'s "Snapshot list:" part. */
+static int
+dump_snapshots(FILE *out, const Instar__ImageInfo *info)
+{
+	size_t i;
+
+	if (info->n_snapshots == 0)
+		return 0;
+	fputs("Snapshot list:\n", out);
+	fprintf(out, "%-10s%-17s%8s%20s%13s%11s\n",
+	    "ID", "TAG", "VM SIZE", "DATE", "VM CLOCK", "ICOUNT");
+	for (i = 0; i < info->n_snapshots; i++)
+		if (dump_snapshot(out, info->snapshots[i]) == -1)
+			return -1;
+	return 0;
+}
+
 /* block/qapi.c bdrv_image_info_dump() */
 static int
 dump_human(FILE *out, const struct info_entry *e, const struct json_value *o)
@@ -386,6 +530,8 @@ dump_human(FILE *out, const struct info_entry *e, const struct json_value *o)
 			fprintf(out, "backing file format: %s\n",
 			    info->backing_format);
 	}
+	if (dump_snapshots(out, info) == -1)
+		return -1;
 	if ((spec = member(o, "format-specific")) != NULL &&
 	    (spec = member(spec, "data")) != NULL) {
 		fputs("Format specific information:\n", out);

@@ -24,7 +24,7 @@ hold() {
 	exec 9>"$WORK/hold.fifo"
 	rm -f "$WORK/hold.fifo"
 	i=0
-	while [ $i -lt 100 ]; do
+	while [ $i -lt 400 ]; do	# up to ~20 s on a loaded machine
 		if ! "$QEMU_IMG" info "$img" >/dev/null 2>&1; then
 			return 0
 		fi

@@ -39,6 +39,26 @@ refuses "refcount order 7" "eference count" info rco.qcow2
 fresh hl.qcow2 && poke hl.qcow2 100 00000010
 refuses "header length too short" "eader" info hl.qcow2
 
+# Snapshot tables qemu refuses to open, with its words; and one too long
+# for instar to report, which it refuses rather than cut short.
+fresh snx.qcow2 && "$QEMU_IMG" snapshot -c s snx.qcow2 &&
+    t=$(perl -e 'open(F, "<", $ARGV[0]); seek(F, 64, 0); read(F, $b, 8);
+    print unpack("Q>", $b)' snx.qcow2) && poke snx.qcow2 $((t + 36)) 00000401
+refuses "snapshot extra data too big" \
+    "Too much extra metadata in snapshot table entry 0" info snx.qcow2
+fresh snn.qcow2 && poke snn.qcow2 60 00010001
+refuses "65537 snapshots" "Snapshot table too large" info snn.qcow2
+fresh sno.qcow2 && poke sno.qcow2 60 0000000100000000000f0008
+refuses "unaligned snapshot table" "Snapshot table offset invalid" \
+    info sno.qcow2
+fresh snf.qcow2 && poke snf.qcow2 60 000000017fffffffc0000000
+refuses "snapshot table out of reach" "Failed to read snapshot table" \
+    info snf.qcow2
+# 65536 empty entries past the end of the file: qemu lists them all.
+fresh snm.qcow2 && poke snm.qcow2 60 000100000000000010000000
+refuses "too many snapshots to report" \
+    "too many snapshots to report: 65536" info snm.qcow2
+
 "$QEMU_IMG" create -f vmdk gran.vmdk 10M >/dev/null
 poke gran.vmdk 20 0000000000000000
 refuses "vmdk granularity 0" "vmdk\|VMDK\|grain" info gran.vmdk

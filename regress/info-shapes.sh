@@ -69,6 +69,77 @@ for img in v3.qcow2 v2.qcow2 c512.qcow2 c2m.qcow2 rc1.qcow2 rc64.qcow2 \
 	same_output "$img json -U" info -U --output=json "$img"
 done
 
+# Internal snapshots: listed in both forms, dates in local time (both
+# tools read the same TZ, so any zone must give the same bytes).
+snap_table() {
+	perl -e 'open(F, "<", $ARGV[0]) or die; seek(F, 64, 0);
+	    read(F, $b, 8) == 8 or die; print unpack("Q>", $b)' "$1"
+}
+
+# put_snapshot FILE OFFSET EXTRA VMSTATE32 VMSTATE64 SEC NSEC CLOCK ICOUNT
+#     ID NAME: write one snapshot table entry by hand
+put_snapshot() {
+	perl -e 'my ($f, $off, $x, $v32, $v64, $s, $ns, $c, $ic, $id, $n) =
+	    @ARGV; open(F, "+<", $f) or die; binmode F; seek(F, $off, 0);
+	    my $e = pack("Q>Q>Q>", $v64, 0, $ic) . "\0" x 1024;
+	    print F pack("Q>NnnNNQ>NN", 0, 0, length($id), length($n), $s,
+	    $ns, $c, $v32, $x), substr($e, 0, $x), $id, $n' "$@" ||
+	    fail "put_snapshot $* failed"
+}
+
+make_snapshots() {
+	qimg create -f qcow2 snap1.qcow2 64M
+	qimg snapshot -c only snap1.qcow2
+	qimg create -f qcow2 snap3.qcow2 64M
+	qio -c 'write -P 0x3 0 1M' snap3.qcow2
+	qimg snapshot -c first snap3.qcow2
+	qio -c 'write -P 0x4 0 1M' snap3.qcow2
+	qimg snapshot -c "second one" snap3.qcow2
+	qimg snapshot -c third-with-a-long-name-past-the-column snap3.qcow2
+	qimg create -f qcow2 -o compat=0.10 snap-v2.qcow2 64M
+	qimg snapshot -c v2 snap-v2.qcow2
+	# Hand-written entries: VM state and clock, v2 entries with no
+	# extra data (so no icount), an icount, huge values qemu prints as
+	# negative numbers, names past QEMUSnapshotInfo's 127/255 bytes.
+	cp snap1.qcow2 snapvm.qcow2
+	t=$(snap_table snapvm.qcow2)
+	long=$(printf '%0300d' 7)
+	put_snapshot snapvm.qcow2 "$t" 24 0 12345678901 1600000000 \
+	    999999999 90061000000123 42 1 vm
+	put_snapshot snapvm.qcow2 $((t + 72)) 0 4096 0 1000000000 5 \
+	    3723000000000 0 2 "no extra"
+	put_snapshot snapvm.qcow2 $((t + 128)) 16 0 18446744073709551615 \
+	    4294967295 0 18446744073709551615 0 10 huge
+	put_snapshot snapvm.qcow2 $((t + 192)) 24 0 0 0 0 0 \
+	    9223372036854775808 "$long" "$long"
+	poke snapvm.qcow2 60 00000004
+	qimg create -f qcow2 sbase.qcow2 64M
+	qimg snapshot -c base-snap sbase.qcow2
+	qimg create -f qcow2 -b sbase.qcow2 -F qcow2 smid.qcow2
+	qimg snapshot -c a smid.qcow2
+	qimg snapshot -c b smid.qcow2
+	qimg snapshot -c c smid.qcow2
+	qimg create -f qcow2 -b smid.qcow2 -F qcow2 stop.qcow2
+}
+
+make_snapshots
+for tz in UTC America/New_York Asia/Kolkata; do
+	TZ=$tz
+	export TZ
+	for img in snap1.qcow2 snap3.qcow2 snap-v2.qcow2 snapvm.qcow2; do
+		same_output "$img human $tz" info "$img"
+	done
+	same_output "snapshot chain human $tz" info --backing-chain stop.qcow2
+done
+unset TZ
+for img in snap1.qcow2 snap3.qcow2 snap-v2.qcow2 snapvm.qcow2; do
+	same_output "$img json" info --output=json "$img"
+done
+same_output "snapshot chain json" info --backing-chain --output=json \
+    stop.qcow2
+same_output "snapshot in the middle json" info --backing-chain \
+    --output=json smid.qcow2
+
 # An explicit format is honoured, as qemu-img does.
 same_output "raw read as raw" info -f raw --output=json v3.qcow2
 same_output "qcow2 as qcow2" info -f qcow2 --output=json v3.qcow2

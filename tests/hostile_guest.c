@@ -113,7 +113,8 @@ guest_run(const struct instar_boot *boot)
 		deliver();
 		return deliver();
 	case HOSTILE_RESULT_SIZE:
-		return guest_result(&result, sizeof(result) - 8);
+		/* Shorter than the fixed record every result starts with. */
+		return guest_result(&result, INSTAR_INFO_RESULT_MIN - 8);
 	case HOSTILE_NO_RESULT:
 		return 0;
 	case HOSTILE_INVALID_OPCODE:

@@ -251,6 +251,53 @@ qcow2_backing_offset(const struct mem_img *m)
 
 /* ---- VMDK ---- */
 
+static size_t
+put_snapshot(struct mem_img *m, size_t off, const struct qcow2_snap *sn)
+{
+	uint8_t extra[24];
+	size_t known = sn->extra < sizeof(extra) ? sn->extra : sizeof(extra);
+	size_t end = off + 40 + sn->extra + sn->id_len + sn->name_len, i;
+
+	if (end > m->size)
+		mem_img_resize(m, end);
+	memset(m->buf + off, 0, end - off);
+	put_be16(m, off + 12, (uint16_t)sn->id_len);
+	put_be16(m, off + 14, (uint16_t)sn->name_len);
+	put_be32(m, off + 16, sn->date_sec);
+	put_be32(m, off + 20, sn->date_nsec);
+	put_be64(m, off + 24, sn->vm_clock_nsec);
+	put_be32(m, off + 32, sn->vm_state_size);
+	put_be32(m, off + 36, sn->extra);
+	off += 40;
+	/* vm_state_size_large, disk_size (left zero), icount */
+	memset(extra, 0, sizeof(extra));
+	for (i = 0; i < 8; i++) {
+		extra[i] = (uint8_t)(sn->vm_state_size_large >> (56 - 8 * i));
+		extra[16 + i] = (uint8_t)(sn->icount >> (56 - 8 * i));
+	}
+	put_bytes(m, off, extra, known);
+	off += sn->extra;
+	if (sn->id_len > 0)
+		put_bytes(m, off, sn->id, sn->id_len);
+	off += sn->id_len;
+	if (sn->name_len > 0)
+		put_bytes(m, off, sn->name, sn->name_len);
+	return end;
+}
+
+size_t
+qcow2_put_snapshots(struct mem_img *m, size_t off,
+    const struct qcow2_snap *sn, size_t n)
+{
+	size_t pos = off, i;
+
+	for (i = 0; i < n; i++)
+		pos = put_snapshot(m, (pos + 7) & ~(size_t)7, &sn[i]);
+	put_be32(m, 60, (uint32_t)n);
+	put_be64(m, 64, off);
+	return pos - off;
+}
+
 void
 vmdk_default_opts(struct vmdk_opts *o, uint64_t capacity)
 {

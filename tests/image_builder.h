@@ -77,6 +77,34 @@ void	build_qcow2(struct mem_img *, const struct qcow2_opts *);
 /* Where build_qcow2() put the backing file name (0: none). */
 size_t	qcow2_backing_offset(const struct mem_img *);
 
+/*
+ * One internal snapshot table entry.  extra is extra_data_size; the
+ * first min(extra, 24) bytes of extra data are vm_state_size_large,
+ * disk_size and icount, any more are zeros.  id and name are written
+ * with their given lengths (they may hold NULs).
+ */
+struct qcow2_snap {
+	uint32_t	 extra;
+	uint32_t	 vm_state_size;		/* the 32-bit header field */
+	uint64_t	 vm_state_size_large;
+	uint32_t	 date_sec;
+	uint32_t	 date_nsec;
+	uint64_t	 vm_clock_nsec;
+	uint64_t	 icount;
+	const char	*id;
+	size_t		 id_len;
+	const char	*name;
+	size_t		 name_len;
+};
+
+/*
+ * Write n entries as qemu lays them out (each 8-byte aligned) from off,
+ * growing the image to hold them, and point the header's snapshot
+ * count and offset at them.  Returns the table's length.
+ */
+size_t	qcow2_put_snapshots(struct mem_img *, size_t off,
+	    const struct qcow2_snap *, size_t n);
+
 struct vmdk_opts {
 	uint32_t	 version;
 	uint32_t	 flags;

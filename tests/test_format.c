@@ -13,9 +13,14 @@
 
 #include "format.h"
 #include "image_builder.h"
+#include "image_info_check.h"
 
 #define MiB	(1024ull * 1024)
 #define GiB	(1024ull * MiB)
+
+/* The last call's snapshot list, with room as the guest has it. */
+static struct instar_info_result snap_res;
+static struct fmt_snapshots snaps;
 
 static int
 info_of(struct mem_img *m, uint32_t fmt, struct instar_image_info *info,
@@ -25,7 +30,11 @@ info_of(struct mem_img *m, uint32_t fmt, struct instar_image_info *info,
 
 	mem_img_io(m, &io);
 	memset(err, 0, sizeof(*err));
-	return fmt_info(&io, fmt, info, err);
+	memset(&snap_res, 0, sizeof(snap_res));
+	memset(&snaps, 0xa5, sizeof(snaps));
+	snaps.buf = snap_res.snapshots;
+	snaps.cap = sizeof(snap_res.snapshots);
+	return fmt_info(&io, fmt, info, &snaps, err);
 }
 
 static void
@@ -53,6 +62,8 @@ expect_error(struct mem_img *m, uint32_t fmt, const char *want)
 		fail_msg("expected error '%s', got '%s'", want, err.msg);
 	assert_memory_equal(&info, &zero, sizeof(info));
 	assert_null(strchr(err.msg, '\n'));
+	assert_int_equal(snaps.len, 0);
+	assert_int_equal(snaps.count, 0);
 }
 
 static void
@@ -1051,10 +1062,442 @@ test_qcow2_snapshot_table(void **state)
 	put_be32(&m, 60, 1);
 	put_be64(&m, 64, 12345);
 	expect_error(&m, INSTAR_FMT_QCOW2, "Snapshot table offset invalid");
-	put_be64(&m, 64, 4 * 65536);
-	expect_error(&m, INSTAR_FMT_QCOW2, "internal snapshots are not "
-	    "supported");
+	/* Aligned to 8 bytes, as entries are, but not to a cluster. */
+	put_be64(&m, 64, 4 * 65536 + 8);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Snapshot table offset invalid");
+	/* The whole minimal table must end below INT64_MAX. */
+	put_be32(&m, 60, 65536);
+	put_be64(&m, 64, 0x7fffffffffff0000ull);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Snapshot table offset invalid");
 	mem_img_free(&m);
+}
+
+#define SNAP_TABLE	(4 * 65536)	/* just past build_qcow2()'s clusters */
+
+/* The snapshot table a qcow2 with these entries yields. */
+static void
+snapshots_ok(struct mem_img *m, const struct qcow2_snap *sn, size_t n,
+    struct instar_image_info *info)
+{
+	if (n > 0)
+		qcow2_put_snapshots(m, SNAP_TABLE, sn, n);
+	ok_info(m, INSTAR_FMT_QCOW2, info);
+	/* What the guest returns must satisfy the worker. */
+	snap_res.info = *info;
+	snap_res.nsnapshots = snaps.count;
+	snap_res.snapshots_len = (uint32_t)snaps.len;
+	assert_true(snaps.len <= snaps.cap);
+	assert_null(image_info_validate_result(&snap_res,
+	    INSTAR_INFO_RESULT_MIN + snaps.len));
+}
+
+/* The i-th entry of the last list. */
+static void
+nth_snapshot(size_t i, struct instar_snapshot *sn)
+{
+	size_t pos = 0, k;
+
+	assert_true(i < snaps.count);
+	for (k = 0; k <= i; k++)
+		assert_int_equal(image_info_snapshot_next(snaps.buf, snaps.len,
+		    &pos, sn), 0);
+}
+
+static void
+assert_snapshot(size_t i, const char *id, const char *name,
+    uint64_t vm_state_size, uint64_t icount)
+{
+	struct instar_snapshot sn;
+
+	nth_snapshot(i, &sn);
+	assert_int_equal(sn.hdr.id_len, strlen(id));
+	assert_memory_equal(sn.id, id, strlen(id));
+	assert_int_equal(sn.hdr.name_len, strlen(name));
+	assert_memory_equal(sn.name, name, strlen(name));
+	assert_int_equal(sn.hdr.vm_state_size, vm_state_size);
+	assert_int_equal(sn.hdr.icount, icount);
+}
+
+#define SNAP(id, name)	(id), sizeof(id) - 1, (name), sizeof(name) - 1
+
+/* As qemu-img 7.2 "snapshot -c" writes them: 24 bytes of extra data. */
+static void
+test_qcow2_snapshots(void **state)
+{
+	const struct qcow2_snap sn[] = {
+		{ 24, 0, 0, 1795415393, 384372000, 0, 0, SNAP("1", "first") },
+		{ 24, 0, 12345678901ull, 1600000000, 999999999,
+		    90061000000000ull, 42, SNAP("10", "second snap") },
+		{ 24, 0, 4096, 7, 8, 9, 0, SNAP("3", "third") },
+	};
+	struct instar_image_info info;
+	struct instar_snapshot got;
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 64 * MiB);
+	build_qcow2(&m, &o);
+	snapshots_ok(&m, sn, 3, &info);
+	assert_int_equal(snaps.count, 3);
+	assert_int_equal(snaps.len, 3 * 40 + 1 + 5 + 2 + 11 + 1 + 5);
+	assert_snapshot(0, "1", "first", 0, 0);
+	assert_snapshot(1, "10", "second snap", 12345678901ull, 42);
+	assert_snapshot(2, "3", "third", 4096, 0);
+	nth_snapshot(1, &got);
+	assert_int_equal(got.hdr.date_sec, 1600000000);
+	assert_int_equal(got.hdr.date_nsec, 999999999);
+	assert_int_equal(got.hdr.vm_clock_nsec, 90061000000000ull);
+	assert_int_equal(got.hdr.reserved, 0);
+	mem_img_free(&m);
+
+	/* No snapshots: an empty list, whatever the (aligned) offset. */
+	build_qcow2(&m, &o);
+	put_be64(&m, 64, 0x10000);
+	snapshots_ok(&m, NULL, 0, &info);
+	assert_int_equal(snaps.count, 0);
+	assert_int_equal(snaps.len, 0);
+	mem_img_free(&m);
+}
+
+/* v2 entries may carry no extra data at all, or only part of it. */
+static void
+test_qcow2_snapshot_v2_extra(void **state)
+{
+	const struct qcow2_snap sn[] = {
+		{ 0, 4096, 99, 1000000000, 5, 3723000000123ull, 7,
+		    SNAP("1", "v2snap") },
+		{ 8, 4096, 1ull << 40, 0, 0, 0, 7, SNAP("2", "large") },
+		{ 16, 4096, 1ull << 41, 0, 0, 0, 7, SNAP("3", "disk") },
+	};
+	struct instar_image_info info;
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 64 * MiB);
+	o.version = 2;
+	build_qcow2(&m, &o);
+	snapshots_ok(&m, sn, 3, &info);
+	assert_int_equal(snaps.count, 3);
+	/* No extra data: the 32-bit size, and no icount. */
+	assert_snapshot(0, "1", "v2snap", 4096, INSTAR_SNAP_ICOUNT_NONE);
+	assert_snapshot(1, "2", "large", 1ull << 40, INSTAR_SNAP_ICOUNT_NONE);
+	assert_snapshot(2, "3", "disk", 1ull << 41, INSTAR_SNAP_ICOUNT_NONE);
+	mem_img_free(&m);
+}
+
+/* icount, and extra data qemu does not know, which it keeps and skips. */
+static void
+test_qcow2_snapshot_icount(void **state)
+{
+	const struct qcow2_snap sn[] = {
+		{ 24, 0, 1, 0, 0, 0, 42, SNAP("1", "icount") },
+		{ 1024, 0, 2, 0, 0, 0, UINT64_MAX, SNAP("2", "most extra") },
+		{ 30, 0, 3, 0, 0, 0, 1ull << 63, SNAP("3", "odd extra") },
+		{ 24, 0, 4, 0, 0, 0, 0, SNAP("4", "after") },
+	};
+	struct instar_image_info info;
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 64 * MiB);
+	build_qcow2(&m, &o);
+	snapshots_ok(&m, sn, 4, &info);
+	assert_int_equal(snaps.count, 4);
+	assert_snapshot(0, "1", "icount", 1, 42);
+	/* An all-ones icount is how qemu says "none", in the file too. */
+	assert_snapshot(1, "2", "most extra", 2, INSTAR_SNAP_ICOUNT_NONE);
+	assert_snapshot(2, "3", "odd extra", 3, 1ull << 63);
+	assert_snapshot(3, "4", "after", 4, 0);
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_snapshot_extra_too_big(void **state)
+{
+	struct qcow2_snap sn[] = {
+		{ 24, 0, 0, 0, 0, 0, 0, SNAP("1", "fine") },
+		{ 1025, 0, 0, 0, 0, 0, 0, SNAP("2", "too much") },
+	};
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 64 * MiB);
+	build_qcow2(&m, &o);
+	qcow2_put_snapshots(&m, SNAP_TABLE, sn, 2);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
+	    "snapshot table entry 1");
+	put_be32(&m, SNAP_TABLE + 36, UINT32_MAX);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
+	    "snapshot table entry 0");
+	mem_img_free(&m);
+}
+
+/* qemu stops at 64 MiB of table, counting each entry as it is read. */
+static void
+test_qcow2_snapshot_table_too_big(void **state)
+{
+	struct instar_image_info info;
+	struct qcow2_opts o;
+	struct mem_img m;
+	uint64_t off = SNAP_TABLE;
+	uint32_t i, n = 600;
+
+	(void)state;
+	qcow2_default_opts(&o, 64 * MiB);
+	build_qcow2(&m, &o);
+	/* Headers only: everything else reads as zeros past the end. */
+	mem_img_resize(&m, SNAP_TABLE + 40);
+	for (i = 0; i < n; i++) {
+		off = (off + 7) & ~7ull;
+		if (off + 40 > m.size)
+			mem_img_resize(&m, (size_t)off + 40);
+		put_be16(&m, (size_t)off + 12, 65535);
+		put_be16(&m, (size_t)off + 14, 65535);
+		put_be32(&m, (size_t)off + 36, 1024);
+		off += 40 + 1024 + 2 * 65535;
+	}
+	put_be32(&m, 60, n);
+	put_be64(&m, 64, SNAP_TABLE);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Snapshot table is too big");
+	/*
+	 * 507 such entries (132136 bytes with padding) fit in 64 MiB, the
+	 * 508th does not: qemu-img 7.2 reports 93 of 600 overhanging.
+	 * Their ids and names read as zeros, so they are empty.
+	 */
+	put_be32(&m, 60, 507);
+	snapshots_ok(&m, NULL, 0, &info);
+	assert_int_equal(snaps.count, 507);
+	put_be32(&m, 60, 508);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Snapshot table is too big");
+	mem_img_free(&m);
+}
+
+/*
+ * qemu's block layer reads zeros past the end of the file, so a table
+ * there lists empty snapshots; it fails reads past BDRV_MAX_LENGTH.
+ */
+static void
+test_qcow2_snapshot_table_beyond_eof(void **state)
+{
+	struct instar_image_info info;
+	struct instar_snapshot sn;
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 64 * MiB);
+	build_qcow2(&m, &o);
+	put_be32(&m, 60, 2);
+	put_be64(&m, 64, 0x10000000);
+	snapshots_ok(&m, NULL, 0, &info);
+	assert_int_equal(snaps.count, 2);
+	assert_int_equal(snaps.len, 2 * 40);
+	assert_snapshot(1, "", "", 0, INSTAR_SNAP_ICOUNT_NONE);
+	nth_snapshot(0, &sn);
+	assert_int_equal(sn.hdr.date_sec, 0);
+
+	/* Straddling the end: the name's tail reads as zeros. */
+	qcow2_put_snapshots(&m, SNAP_TABLE,
+	    &(struct qcow2_snap){ 24, 0, 0, 0, 0, 0, 0, SNAP("1", "name") },
+	    1);
+	put_be16(&m, SNAP_TABLE + 14, 300);
+	mem_img_resize(&m, m.size - 2);
+	snapshots_ok(&m, NULL, 0, &info);
+	assert_snapshot(0, "1", "na", 0, 0);
+
+	/* The last offset qemu can read from, and the first it cannot. */
+	put_be32(&m, 60, 1);
+	put_be64(&m, 64, 0x7fffffffbfff0000ull);
+	snapshots_ok(&m, NULL, 0, &info);
+	assert_int_equal(snaps.count, 1);
+	put_be64(&m, 64, 0x7fffffffc0000000ull);
+	expect_error(&m, INSTAR_FMT_QCOW2,
+	    "Failed to read snapshot table: Input/output error");
+	/* Entry 1638 would be the first to cross it (qemu agrees). */
+	put_be64(&m, 64, 0x7fffffffbfff0000ull);
+	put_be32(&m, 60, 1638);
+	snapshots_ok(&m, NULL, 0, &info);
+	assert_int_equal(snaps.count, 1638);
+	put_be32(&m, 60, 1639);
+	expect_error(&m, INSTAR_FMT_QCOW2,
+	    "Failed to read snapshot table: Input/output error");
+	mem_img_free(&m);
+}
+
+/* Ids and names are C strings in qemu, cut at 127 and 255 bytes. */
+static void
+test_qcow2_snapshot_names(void **state)
+{
+	char id[200], name[300];
+	struct qcow2_snap sn[] = {
+		{ 24, 0, 0, 0, 0, 0, 0, SNAP("a\0b", "x\0yz") },
+		{ 24, 0, 0, 0, 0, 0, 0, id, sizeof(id), name, sizeof(name) },
+		{ 24, 0, 0, 0, 0, 0, 0, SNAP("\xff\x01\"", "\x1b[31m\n") },
+		{ 24, 0, 0, 0, 0, 0, 0, SNAP("", "") },
+	};
+	struct instar_image_info info;
+	struct instar_snapshot got;
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	memset(id, 'i', sizeof(id));
+	memset(name, 'n', sizeof(name));
+	qcow2_default_opts(&o, 64 * MiB);
+	build_qcow2(&m, &o);
+	snapshots_ok(&m, sn, 4, &info);
+	assert_int_equal(snaps.count, 4);
+	assert_snapshot(0, "a", "x", 0, 0);
+	nth_snapshot(1, &got);
+	assert_int_equal(got.hdr.id_len, INSTAR_SNAP_ID_MAX);
+	assert_int_equal(got.hdr.name_len, INSTAR_SNAP_NAME_MAX);
+	assert_memory_equal(got.id, id, INSTAR_SNAP_ID_MAX);
+	assert_memory_equal(got.name, name, INSTAR_SNAP_NAME_MAX);
+	/* Any other bytes pass through for the monitor to print as qemu. */
+	assert_snapshot(2, "\xff\x01\"", "\x1b[31m\n", 0, 0);
+	assert_snapshot(3, "", "", 0, 0);
+	mem_img_free(&m);
+}
+
+/*
+ * The list must fit the result: a longer one is an error, never a cut
+ * one, but only once the whole table has passed qemu's checks.
+ */
+static void
+test_qcow2_too_many_snapshots(void **state)
+{
+	struct instar_image_info info;
+	struct qcow2_opts o;
+	struct mem_img m;
+	uint32_t fit = INSTAR_SNAP_COUNT_MAX;
+
+	(void)state;
+	qcow2_default_opts(&o, 64 * MiB);
+	build_qcow2(&m, &o);
+	/* Empty entries past the end of the file: 40 bytes each. */
+	put_be64(&m, 64, 0x10000000);
+	put_be32(&m, 60, fit);
+	snapshots_ok(&m, NULL, 0, &info);
+	assert_int_equal(snaps.count, fit);
+	assert_int_equal(snaps.len, INSTAR_SNAP_AREA_MAX -
+	    INSTAR_SNAP_AREA_MAX % 40);
+	put_be32(&m, 60, fit + 1);
+	expect_error(&m, INSTAR_FMT_QCOW2, "too many snapshots to report: ");
+	put_be32(&m, 60, 65536);
+	expect_error(&m, INSTAR_FMT_QCOW2,
+	    "too many snapshots to report: 65536");
+	/* An entry past the cap that qemu refuses: qemu's error wins. */
+	put_be64(&m, 64, SNAP_TABLE);
+	mem_img_resize(&m, SNAP_TABLE + 40 * 4000);
+	put_be32(&m, SNAP_TABLE + 40 * 3999 + 36, 2000);
+	put_be32(&m, 60, 4000);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
+	    "snapshot table entry 3999");
+	mem_img_free(&m);
+}
+
+/*
+ * qemu lists no snapshots for an image with an external data file, yet
+ * reads its table when opening it, so a bad one still fails.
+ */
+static void
+test_qcow2_snapshots_with_data_file(void **state)
+{
+	struct qcow2_snap sn[] = {
+		{ 24, 0, 0, 0, 0, 0, 0, SNAP("1", "hidden") },
+	};
+	struct instar_image_info info;
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	qcow2_default_opts(&o, 64 * MiB);
+	o.data_file = "d.raw";
+	o.incompat = 1u << 2;
+	build_qcow2(&m, &o);
+	snapshots_ok(&m, sn, 1, &info);
+	assert_true(info.flags & IMG_HAS_DATA_FILE);
+	assert_int_equal(snaps.count, 0);
+	assert_int_equal(snaps.len, 0);
+	put_be32(&m, SNAP_TABLE + 36, 1025);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
+	    "snapshot table entry 0");
+	mem_img_free(&m);
+
+	/* A data file name without the bit: the image is its own data. */
+	o.incompat = 0;
+	build_qcow2(&m, &o);
+	snapshots_ok(&m, sn, 1, &info);
+	assert_true(info.flags & IMG_HAS_DATA_FILE);
+	assert_int_equal(snaps.count, 1);
+	assert_snapshot(0, "1", "hidden", 0, 0);
+	mem_img_free(&m);
+}
+
+/* The worker's check of the packed list the guest sends. */
+static void
+test_snapshot_list_validation(void **state)
+{
+	const struct qcow2_snap sn[] = {
+		{ 24, 0, 0, 0, 0, 0, 0, SNAP("1", "one") },
+		{ 24, 0, 0, 0, 0, 0, 0, SNAP("2", "two") },
+	};
+	struct instar_image_info info;
+	struct instar_snapshot_hdr h;
+	struct qcow2_opts o;
+	struct mem_img m;
+	size_t got;
+
+	(void)state;
+	qcow2_default_opts(&o, 64 * MiB);
+	build_qcow2(&m, &o);
+	snapshots_ok(&m, sn, 2, &info);
+	mem_img_free(&m);
+	got = INSTAR_INFO_RESULT_MIN + snaps.len;
+	assert_null(image_info_validate_result(&snap_res, got));
+	/* Sent length and list length must agree. */
+	assert_non_null(image_info_validate_result(&snap_res, got + 1));
+	assert_non_null(image_info_validate_result(&snap_res, got - 1));
+	/* The count must match the entries exactly. */
+	snap_res.nsnapshots = 3;
+	assert_non_null(image_info_validate_result(&snap_res, got));
+	snap_res.nsnapshots = 1;
+	assert_non_null(image_info_validate_result(&snap_res, got));
+	snap_res.nsnapshots = 0;
+	assert_non_null(image_info_validate_result(&snap_res, got));
+	snap_res.nsnapshots = 2;
+	/* A NUL inside a name. */
+	snap_res.snapshots[sizeof(h) + 1 + 1] = '\0';
+	assert_string_equal(image_info_validate_result(&snap_res, got),
+	    "NUL byte in a snapshot id or name");
+	snap_res.snapshots[sizeof(h) + 1 + 1] = 'n';
+	assert_null(image_info_validate_result(&snap_res, got));
+	/* A length running past the list. */
+	memcpy(&h, snap_res.snapshots, sizeof(h));
+	h.name_len = 200;
+	memcpy(snap_res.snapshots, &h, sizeof(h));
+	assert_string_equal(image_info_validate_result(&snap_res, got),
+	    "snapshot list overruns its length");
+	h.name_len = 3;
+	h.reserved = 1;
+	memcpy(snap_res.snapshots, &h, sizeof(h));
+	assert_non_null(image_info_validate_result(&snap_res, got));
+	h.reserved = 0;
+	memcpy(snap_res.snapshots, &h, sizeof(h));
+	assert_null(image_info_validate_result(&snap_res, got));
+	/* Snapshots where qemu lists none. */
+	snap_res.info.format = INSTAR_FMT_RAW;
+	snap_res.info.flags = 0;
+	assert_string_equal(image_info_validate_result(&snap_res, got),
+	    "snapshots where qemu lists none");
+	snap_res.info = info;
+	snap_res.snapshots_len = INSTAR_SNAP_AREA_MAX + 1;
+	assert_non_null(image_info_validate_result(&snap_res,
+	    INSTAR_INFO_RESULT_MIN + INSTAR_SNAP_AREA_MAX + 1));
 }
 
 static void
@@ -1968,6 +2411,16 @@ main(void)
 		cmocka_unit_test(test_qcow2_refcount_order_too_big),
 		cmocka_unit_test(test_qcow2_refcount_table),
 		cmocka_unit_test(test_qcow2_snapshot_table),
+		cmocka_unit_test(test_qcow2_snapshots),
+		cmocka_unit_test(test_qcow2_snapshot_v2_extra),
+		cmocka_unit_test(test_qcow2_snapshot_icount),
+		cmocka_unit_test(test_qcow2_snapshot_extra_too_big),
+		cmocka_unit_test(test_qcow2_snapshot_table_too_big),
+		cmocka_unit_test(test_qcow2_snapshot_table_beyond_eof),
+		cmocka_unit_test(test_qcow2_snapshot_names),
+		cmocka_unit_test(test_qcow2_too_many_snapshots),
+		cmocka_unit_test(test_qcow2_snapshots_with_data_file),
+		cmocka_unit_test(test_snapshot_list_validation),
 		cmocka_unit_test(test_qcow2_l1_table),
 		cmocka_unit_test(test_qcow2_tables_past_eof),
 		cmocka_unit_test(test_qcow2_image_too_big),

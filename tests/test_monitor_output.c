@@ -4,6 +4,8 @@
  * "qemu-img info --output=json", with and without --backing-chain) on
  * images of the same shape; the entries built here carry the same
  * facts (sizes, CIDs, disk usage) so the texts are pasted unchanged.
+ * Snapshot dates print in local time, so the human texts were captured,
+ * and are checked, with TZ=UTC.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -1383,6 +1386,401 @@ test_chain_three(void **state)
 	    "]\n");
 }
 
+static Instar__Snapshot
+snapshot(const char *id, const char *name, uint64_t vm_state_size,
+    uint32_t date_sec, uint32_t date_nsec, uint64_t vm_clock_nsec)
+{
+	Instar__Snapshot s = INSTAR__SNAPSHOT__INIT;
+
+	s.id.data = (uint8_t *)(uintptr_t)id;
+	s.id.len = strlen(id);
+	s.name.data = (uint8_t *)(uintptr_t)name;
+	s.name.len = strlen(name);
+	s.vm_state_size = vm_state_size;
+	s.date_sec = date_sec;
+	s.date_nsec = date_nsec;
+	s.vm_clock_nsec = vm_clock_nsec;
+	return s;
+}
+
+static void
+set_icount(Instar__Snapshot *s, uint64_t icount)
+{
+	s->has_icount = 1;
+	s->icount = icount;
+}
+
+/*
+ * Three snapshots as qemu-img 7.2 writes them (icount 0), as a v2 entry
+ * without extra data (no icount) and with every field set; TZ=UTC.
+ */
+static void
+test_qcow2_snapshots(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 67108864,
+	    65536);
+	Instar__Snapshot s[3], *sp[3] = { &s[0], &s[1], &s[2] };
+
+	(void)state;
+	s[0] = snapshot("1", "first", 0, 1795415393, 384372000, 0);
+	set_icount(&s[0], 0);
+	s[1] = snapshot("2", "v2 snap", 4096, 1000000000, 5,
+	    3723000000123ull);
+	s[2] = snapshot("10", "third", 12345678901ull, 1600000000, 999999999,
+	    90061000000000ull);
+	set_icount(&s[2], 42);
+	i.qcow2 = &q;
+	i.n_snapshots = 3;
+	i.snapshots = sp;
+	check_one("snap.qcow2", &i, 204800,
+	    "image: snap.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 64 MiB (67108864 bytes)\n"
+	    "disk size: 200 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Snapshot list:\n"
+	    "ID        TAG               VM SIZE                DATE     VM"
+	    " CLOCK     ICOUNT\n"
+	    "1         first                 0 B 2026-11-23 06:29:53"
+	    " 00:00:00.000          0\n"
+	    "2         v2 snap             4 KiB 2001-09-09 01:46:40"
+	    " 01:02:03.000           \n"
+	    "10        third            11.5 GiB 2020-09-13 12:26:40"
+	    " 25:01:01.000         42\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"snapshots\": [\n"
+	    "        {\n"
+	    "            \"icount\": 0,\n"
+	    "            \"vm-clock-nsec\": 0,\n"
+	    "            \"name\": \"first\",\n"
+	    "            \"date-sec\": 1795415393,\n"
+	    "            \"date-nsec\": 384372000,\n"
+	    "            \"vm-clock-sec\": 0,\n"
+	    "            \"id\": \"1\",\n"
+	    "            \"vm-state-size\": 0\n"
+	    "        },\n"
+	    "        {\n"
+	    "            \"vm-clock-nsec\": 123,\n"
+	    "            \"name\": \"v2 snap\",\n"
+	    "            \"date-sec\": 1000000000,\n"
+	    "            \"date-nsec\": 5,\n"
+	    "            \"vm-clock-sec\": 3723,\n"
+	    "            \"id\": \"2\",\n"
+	    "            \"vm-state-size\": 4096\n"
+	    "        },\n"
+	    "        {\n"
+	    "            \"icount\": 42,\n"
+	    "            \"vm-clock-nsec\": 0,\n"
+	    "            \"name\": \"third\",\n"
+	    "            \"date-sec\": 1600000000,\n"
+	    "            \"date-nsec\": 999999999,\n"
+	    "            \"vm-clock-sec\": 90061,\n"
+	    "            \"id\": \"10\",\n"
+	    "            \"vm-state-size\": 12345678901\n"
+	    "        }\n"
+	    "    ],\n"
+	    "    \"virtual-size\": 67108864,\n"
+	    "    \"filename\": \"snap.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 204800,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/*
+ * Extremes: qemu's int64 fields turn huge values negative in both
+ * forms; a date in 2106; ids and names that overflow their columns or
+ * hold quotes, control characters and bytes that are not UTF-8.
+ */
+static void
+test_qcow2_snapshot_extremes(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1073741824,
+	    65536);
+	Instar__Snapshot s[4], *sp[4] = { &s[0], &s[1], &s[2], &s[3] };
+
+	(void)state;
+	s[0] = snapshot("123456789", "nnnnnnnnnnnnnnnnn", UINT64_MAX,
+	    UINT32_MAX, UINT32_MAX, UINT64_MAX);
+	set_icount(&s[0], 1ull << 63);
+	s[1] = snapshot("1234567890", "q\"b\\s\t\001", 1000, 1u << 31, 0, 1);
+	set_icount(&s[1], INT64_MAX);
+	s[2] = snapshot("caf\303\251", "\342\202\254 \377\376",
+	    1099511627776ull, 0, 0, 0);
+	s[3] = snapshot("", "", 1023, 0, 0, 0);
+	i.qcow2 = &q;
+	i.n_snapshots = 4;
+	i.snapshots = sp;
+	check_one("edge.qcow2", &i, 204800,
+	    "image: edge.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 1 GiB (1073741824 bytes)\n"
+	    "disk size: 200 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Snapshot list:\n"
+	    "ID        TAG               VM SIZE                DATE     VM"
+	    " CLOCK     ICOUNT\n"
+	    "123456789 nnnnnnnnnnnnnnnnn   16 EiB 2106-02-07"
+	    " 06:28:155124095:34:33.709-9223372036854775808\n"
+	    "1234567890 q\"b\\s\t\001          0.977 KiB 2038-01-19 03:14:08"
+	    " 00:00:00.0009223372036854775807\n"
+	    "caf\303\251     \342\202\254 \377\376              1 TiB"
+	    " 1970-01-01 00:00:00 00:00:00.000           \n"
+	    "                           0.999 KiB 1970-01-01 00:00:00"
+	    " 00:00:00.000           \n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"snapshots\": [\n"
+	    "        {\n"
+	    "            \"icount\": -9223372036854775808,\n"
+	    "            \"vm-clock-nsec\": 709551615,\n"
+	    "            \"name\": \"nnnnnnnnnnnnnnnnn\",\n"
+	    "            \"date-sec\": 4294967295,\n"
+	    "            \"date-nsec\": 4294967295,\n"
+	    "            \"vm-clock-sec\": 18446744073,\n"
+	    "            \"id\": \"123456789\",\n"
+	    "            \"vm-state-size\": -1\n"
+	    "        },\n"
+	    "        {\n"
+	    "            \"icount\": 9223372036854775807,\n"
+	    "            \"vm-clock-nsec\": 1,\n"
+	    "            \"name\": \"q\\\"b\\\\s\\t\\u0001\",\n"
+	    "            \"date-sec\": 2147483648,\n"
+	    "            \"date-nsec\": 0,\n"
+	    "            \"vm-clock-sec\": 0,\n"
+	    "            \"id\": \"1234567890\",\n"
+	    "            \"vm-state-size\": 1000\n"
+	    "        },\n"
+	    "        {\n"
+	    "            \"vm-clock-nsec\": 0,\n"
+	    "            \"name\": \"\\u20AC \\uFFFD\\uFFFD\",\n"
+	    "            \"date-sec\": 0,\n"
+	    "            \"date-nsec\": 0,\n"
+	    "            \"vm-clock-sec\": 0,\n"
+	    "            \"id\": \"caf\\u00E9\",\n"
+	    "            \"vm-state-size\": 1099511627776\n"
+	    "        },\n"
+	    "        {\n"
+	    "            \"vm-clock-nsec\": 0,\n"
+	    "            \"name\": \"\",\n"
+	    "            \"date-sec\": 0,\n"
+	    "            \"date-nsec\": 0,\n"
+	    "            \"vm-clock-sec\": 0,\n"
+	    "            \"id\": \"\",\n"
+	    "            \"vm-state-size\": 1023\n"
+	    "        }\n"
+	    "    ],\n"
+	    "    \"virtual-size\": 1073741824,\n"
+	    "    \"filename\": \"edge.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 204800,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* --backing-chain with the snapshots in the middle image. */
+static void
+test_chain_snapshots_in_middle(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo top = image(INSTAR__FORMAT__FORMAT_QCOW2, 67108864,
+	    65536);
+	Instar__ImageInfo mid = image(INSTAR__FORMAT__FORMAT_QCOW2, 67108864,
+	    65536);
+	Instar__ImageInfo base = image(INSTAR__FORMAT__FORMAT_QCOW2,
+	    67108864, 65536);
+	const Instar__ImageInfo *infos[] = { &top, &mid, &base };
+	const int64_t actual[] = { 200704, 204800, 200704 };
+	Instar__Snapshot s[2], *sp[2] = { &s[0], &s[1] };
+
+	(void)state;
+	s[0] = snapshot("1", "before", 0, 1700000000, 1, 2000000000);
+	set_icount(&s[0], 0);
+	s[1] = snapshot("2", "after", 1048576, 1700000100, 2, 4000000000);
+	set_icount(&s[1], 7);
+	top.qcow2 = mid.qcow2 = base.qcow2 = &q;
+	set_backing(&top, "mid.qcow2", 9, "qcow2");
+	set_backing(&mid, "base.qcow2", 10, "qcow2");
+	mid.n_snapshots = 2;
+	mid.snapshots = sp;
+	check_chain("top.qcow2", infos, actual, 3,
+	    "image: top.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 64 MiB (67108864 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "backing file: mid.qcow2\n"
+	    "backing file format: qcow2\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n"
+	    "\n"
+	    "image: mid.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 64 MiB (67108864 bytes)\n"
+	    "disk size: 200 KiB\n"
+	    "cluster_size: 65536\n"
+	    "backing file: base.qcow2\n"
+	    "backing file format: qcow2\n"
+	    "Snapshot list:\n"
+	    "ID        TAG               VM SIZE                DATE     VM"
+	    " CLOCK     ICOUNT\n"
+	    "1         before                0 B 2023-11-14 22:13:20"
+	    " 00:00:02.000          0\n"
+	    "2         after               1 MiB 2023-11-14 22:15:00"
+	    " 00:00:04.000          7\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n"
+	    "\n"
+	    "image: base.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 64 MiB (67108864 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "[\n"
+	    "    {\n"
+	    "        \"backing-filename-format\": \"qcow2\",\n"
+	    "        \"virtual-size\": 67108864,\n"
+	    "        \"filename\": \"top.qcow2\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"qcow2\",\n"
+	    "        \"actual-size\": 200704,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"qcow2\",\n"
+	    "            \"data\": {\n"
+	    "                \"compat\": \"1.1\",\n"
+	    "                \"compression-type\": \"zlib\",\n"
+	    "                \"lazy-refcounts\": false,\n"
+	    "                \"refcount-bits\": 16,\n"
+	    "                \"corrupt\": false,\n"
+	    "                \"extended-l2\": false\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"full-backing-filename\": \"mid.qcow2\",\n"
+	    "        \"backing-filename\": \"mid.qcow2\",\n"
+	    "        \"dirty-flag\": false\n"
+	    "    },\n"
+	    "    {\n"
+	    "        \"backing-filename-format\": \"qcow2\",\n"
+	    "        \"snapshots\": [\n"
+	    "            {\n"
+	    "                \"icount\": 0,\n"
+	    "                \"vm-clock-nsec\": 0,\n"
+	    "                \"name\": \"before\",\n"
+	    "                \"date-sec\": 1700000000,\n"
+	    "                \"date-nsec\": 1,\n"
+	    "                \"vm-clock-sec\": 2,\n"
+	    "                \"id\": \"1\",\n"
+	    "                \"vm-state-size\": 0\n"
+	    "            },\n"
+	    "            {\n"
+	    "                \"icount\": 7,\n"
+	    "                \"vm-clock-nsec\": 0,\n"
+	    "                \"name\": \"after\",\n"
+	    "                \"date-sec\": 1700000100,\n"
+	    "                \"date-nsec\": 2,\n"
+	    "                \"vm-clock-sec\": 4,\n"
+	    "                \"id\": \"2\",\n"
+	    "                \"vm-state-size\": 1048576\n"
+	    "            }\n"
+	    "        ],\n"
+	    "        \"virtual-size\": 67108864,\n"
+	    "        \"filename\": \"mid.qcow2\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"qcow2\",\n"
+	    "        \"actual-size\": 204800,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"qcow2\",\n"
+	    "            \"data\": {\n"
+	    "                \"compat\": \"1.1\",\n"
+	    "                \"compression-type\": \"zlib\",\n"
+	    "                \"lazy-refcounts\": false,\n"
+	    "                \"refcount-bits\": 16,\n"
+	    "                \"corrupt\": false,\n"
+	    "                \"extended-l2\": false\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"full-backing-filename\": \"base.qcow2\",\n"
+	    "        \"backing-filename\": \"base.qcow2\",\n"
+	    "        \"dirty-flag\": false\n"
+	    "    },\n"
+	    "    {\n"
+	    "        \"virtual-size\": 67108864,\n"
+	    "        \"filename\": \"base.qcow2\",\n"
+	    "        \"cluster-size\": 65536,\n"
+	    "        \"format\": \"qcow2\",\n"
+	    "        \"actual-size\": 200704,\n"
+	    "        \"format-specific\": {\n"
+	    "            \"type\": \"qcow2\",\n"
+	    "            \"data\": {\n"
+	    "                \"compat\": \"1.1\",\n"
+	    "                \"compression-type\": \"zlib\",\n"
+	    "                \"lazy-refcounts\": false,\n"
+	    "                \"refcount-bits\": 16,\n"
+	    "                \"corrupt\": false,\n"
+	    "                \"extended-l2\": false\n"
+	    "            }\n"
+	    "        },\n"
+	    "        \"dirty-flag\": false\n"
+	    "    }\n"
+	    "]\n");
+}
+
 /* Malformed input is refused, not rendered. */
 static void
 test_bad_input(void **state)
@@ -1403,6 +1801,45 @@ test_bad_input(void **state)
 	i.format = INSTAR__FORMAT__FORMAT_RAW;
 	i.virtual_size = (uint64_t)INT64_MAX + 1;
 	assert_int_equal(info_print_json(f, &e, 1, true), -1);
+	fclose(f);
+}
+
+/* Snapshots qemu could never have listed are refused too. */
+static void
+test_bad_snapshots(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1, 0);
+	struct info_entry e = { "x", &i, 0, NULL };
+	Instar__Snapshot s = snapshot("1", "ok", 0, 0, 0, 0), *sp = &s;
+	char id[200];
+	FILE *f = fopen("/dev/null", "w");
+
+	(void)state;
+	assert_non_null(f);
+	i.qcow2 = &q;
+	i.n_snapshots = 1;
+	i.snapshots = &sp;
+	assert_int_equal(info_print_human(f, &e, 1), 0);
+	/* a NUL inside a name: qemu's C strings end there */
+	s.name.data = (uint8_t *)(uintptr_t)"o\0k";
+	s.name.len = 3;
+	assert_int_equal(info_print_human(f, &e, 1), -1);
+	assert_int_equal(info_print_json(f, &e, 1, false), -1);
+	/* longer than QEMUSnapshotInfo's id_str */
+	s.name.len = 1;
+	memset(id, '1', sizeof(id));
+	s.id.data = (uint8_t *)id;
+	s.id.len = 128;
+	assert_int_equal(info_print_json(f, &e, 1, false), -1);
+	s.id.len = 127;
+	assert_int_equal(info_print_json(f, &e, 1, false), 0);
+	/* a missing entry, and snapshots on a raw image */
+	sp = NULL;
+	assert_int_equal(info_print_human(f, &e, 1), -1);
+	sp = &s;
+	i.format = INSTAR__FORMAT__FORMAT_RAW;
+	assert_int_equal(info_print_human(f, &e, 1), -1);
 	fclose(f);
 }
 
@@ -1621,12 +2058,20 @@ main(void)
 		cmocka_unit_test(test_chain_relative),
 		cmocka_unit_test(test_chain_qcow2_over_vmdk),
 		cmocka_unit_test(test_chain_three),
+		cmocka_unit_test(test_qcow2_snapshots),
+		cmocka_unit_test(test_qcow2_snapshot_extremes),
+		cmocka_unit_test(test_chain_snapshots_in_middle),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_bad_snapshots),
 		cmocka_unit_test(test_path_backing_full),
 		cmocka_unit_test(test_size_to_str),
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_json_layout),
 	};
 
+	/* Snapshot dates are local time, as in qemu-img; pin the zone. */
+	if (setenv("TZ", "UTC", 1) != 0)
+		return 1;
+	tzset();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

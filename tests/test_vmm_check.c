@@ -155,12 +155,50 @@ test_log_and_result(void **state)
 	memset(&res, 0, sizeof(res));
 	res.buf = BUF;
 	res.len = sizeof(struct instar_info_result);
-	assert_null(vmm_check_result(&pol, &res, res.len));
-	assert_string_equal(vmm_check_result(&pol, &res, res.len + 8),
-	    "result has the wrong size for this job");
+	assert_null(vmm_check_result(&pol, &res, res.len, res.len));
+	assert_string_equal(vmm_check_result(&pol, &res, res.len + 8,
+	    res.len + 8), "result has the wrong size for this job");
 	res.len = INSTAR_HC_RESULT_MAX + 1ull;
-	assert_string_equal(vmm_check_result(&pol, &res, res.len),
+	assert_string_equal(vmm_check_result(&pol, &res, 0, res.len),
 	    "result longer than the cap");
+}
+
+/* An info result carries a snapshot list of any length up to its room. */
+static void
+test_result_length_bounds(void **state)
+{
+	const uint64_t min = INSTAR_INFO_RESULT_MIN;
+	const uint64_t max = sizeof(struct instar_info_result);
+	struct instar_hc_result res;
+
+	(void)state;
+	assert_true(max <= INSTAR_HC_RESULT_MAX);
+	memset(&res, 0, sizeof(res));
+	res.buf = BUF;
+	res.len = min;
+	assert_null(vmm_check_result(&pol, &res, min, max));
+	res.len = min + 41;
+	assert_null(vmm_check_result(&pol, &res, min, max));
+	res.len = max;
+	assert_null(vmm_check_result(&pol, &res, min, max));
+	res.len = min - 1;
+	assert_string_equal(vmm_check_result(&pol, &res, min, max),
+	    "result has the wrong size for this job");
+	res.len = 0;
+	assert_string_equal(vmm_check_result(&pol, &res, min, max),
+	    "result has the wrong size for this job");
+	res.len = max + 1;
+	assert_string_equal(vmm_check_result(&pol, &res, min, max),
+	    "result has the wrong size for this job");
+	res.len = UINT64_MAX;
+	assert_string_equal(vmm_check_result(&pol, &res, min, max),
+	    "result longer than the cap");
+	/* In bounds, but not inside guest memory. */
+	res.len = max;
+	res.buf = MEM - max + 1;
+	assert_non_null(vmm_check_result(&pol, &res, min, max));
+	res.buf = UINT64_MAX - 8;
+	assert_non_null(vmm_check_result(&pol, &res, min, max));
 }
 
 int
@@ -175,6 +213,7 @@ main(void)
 		cmocka_unit_test(test_write_limit),
 		cmocka_unit_test(test_guest_buffer),
 		cmocka_unit_test(test_log_and_result),
+		cmocka_unit_test(test_result_length_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

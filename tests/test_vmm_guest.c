@@ -65,6 +65,7 @@ run(enum hostile_op op, uint32_t timeout_ms)
 	job.ndevs = 1;
 	job.timeout_ms = timeout_ms;
 	job.result = &result;
+	job.result_min = INSTAR_INFO_RESULT_MIN;
 	job.result_len = sizeof(result);
 	err[0] = '\0';
 	return vmm_run(vm, &job, err, sizeof(err));

@@ -627,10 +627,15 @@ hc_result(struct vmm_ctx *c, uint32_t gpa)
 		return -1;
 	if (c->have_result)
 		return bad_request(c, "result", "result delivered twice");
-	if ((why = vmm_check_result(&c->policy, &res, c->job->result_len))
-	    != NULL)
+	if ((why = vmm_check_result(&c->policy, &res, c->job->result_min,
+	    c->job->result_len)) != NULL)
 		return bad_request(c, "result", why);
 	memcpy(c->job->result, c->vm->mem + res.buf, (size_t)res.len);
+	/* Nothing of an earlier run may pass for part of this result. */
+	memset((uint8_t *)c->job->result + res.len, 0,
+	    c->job->result_len - (size_t)res.len);
+	if (c->job->result_got != NULL)
+		*c->job->result_got = (size_t)res.len;
 	c->have_result = true;
 	res.ret = INSTAR_HC_OK;
 	store_block(c, gpa, &res, sizeof(res));
@@ -832,10 +837,13 @@ vmm_run(struct vmm *vm, const struct vmm_job *job, char *err,
 	int ret;
 
 	if (job->ndevs > INSTAR_MAX_DEVICES || job->timeout_ms == 0 ||
-	    job->result_len > INSTAR_HC_RESULT_MAX) {
+	    job->result_len > INSTAR_HC_RESULT_MAX ||
+	    job->result_min > job->result_len) {
 		errbuf_set(err, errlen, "invalid job");
 		return -1;
 	}
+	if (job->result_got != NULL)
+		*job->result_got = 0;
 	memset(&c, 0, sizeof(c));
 	c.vm = vm;
 	c.job = job;

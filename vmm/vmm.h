@@ -20,7 +20,9 @@ struct vmm_job {
 	uint32_t ndevs;
 	uint32_t timeout_ms;		/* watchdog for one run */
 	void *result;			/* receives the guest's result */
-	size_t result_len;		/* the exact size it must have */
+	size_t result_min;		/* the shortest result accepted */
+	size_t result_len;		/* the longest: result's size */
+	size_t *result_got;		/* out: its length; may be NULL */
 	bool verbose;			/* copy guest log lines to stderr */
 };
 

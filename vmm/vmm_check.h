@@ -40,7 +40,8 @@ const char *vmm_check_io(const struct vmm_policy *,
     const struct instar_hc_io *, bool write);
 const char *vmm_check_text(const struct vmm_policy *,
     const struct instar_hc_log *);
+/* A result's length must lie in [min_len, max_len]: the job's bounds. */
 const char *vmm_check_result(const struct vmm_policy *,
-    const struct instar_hc_result *, uint64_t expected_len);
+    const struct instar_hc_result *, uint64_t min_len, uint64_t max_len);
 
 #endif

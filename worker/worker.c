@@ -28,6 +28,9 @@
 /* No job may ask for a guest run longer than this. */
 #define WORKER_TIMEOUT_MAX_MS	(60u * 60 * 1000)
 
+_Static_assert(sizeof(struct instar_info_result) <= INSTAR_HC_RESULT_MAX,
+    "an info result must fit the vmm's result cap");
+
 extern const uint8_t instar_guest_image[];
 extern const uint64_t instar_guest_image_size;
 
@@ -105,14 +108,48 @@ format_from_pb(Instar__Format fmt)
 	}
 }
 
-/* Send a validated record; every string in it is NUL-terminated. */
+/*
+ * The snapshot list of a validated result as protobuf messages pointing
+ * into it.  Static: the list may hold thousands of entries.
+ */
+static size_t
+snapshots_to_pb(const struct instar_info_result *res, Instar__Snapshot ***out)
+{
+	static Instar__Snapshot pb[INSTAR_SNAP_COUNT_MAX];
+	static Instar__Snapshot *ptrs[INSTAR_SNAP_COUNT_MAX];
+	struct instar_snapshot sn;
+	size_t pos = 0, i;
+
+	for (i = 0; i < res->nsnapshots && i < INSTAR_SNAP_COUNT_MAX; i++) {
+		if (image_info_snapshot_next(res->snapshots,
+		    res->snapshots_len, &pos, &sn) != 0)
+			break;
+		instar__snapshot__init(&pb[i]);
+		pb[i].id.data = (uint8_t *)sn.id;
+		pb[i].id.len = sn.hdr.id_len;
+		pb[i].name.data = (uint8_t *)sn.name;
+		pb[i].name.len = sn.hdr.name_len;
+		pb[i].vm_state_size = sn.hdr.vm_state_size;
+		pb[i].date_sec = sn.hdr.date_sec;
+		pb[i].date_nsec = sn.hdr.date_nsec;
+		pb[i].vm_clock_nsec = sn.hdr.vm_clock_nsec;
+		pb[i].has_icount = sn.hdr.icount != INSTAR_SNAP_ICOUNT_NONE;
+		pb[i].icount = sn.hdr.icount;
+		ptrs[i] = &pb[i];
+	}
+	*out = ptrs;
+	return i;
+}
+
+/* Send a validated result; its record's strings are NUL-terminated. */
 static void
-send_info(int sock, struct instar_image_info *in)
+send_info(int sock, struct instar_info_result *res)
 {
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 	Instar__ImageInfo info = INSTAR__IMAGE_INFO__INIT;
 	Instar__Qcow2Info q = INSTAR__QCOW2_INFO__INIT;
 	Instar__VmdkInfo v = INSTAR__VMDK_INFO__INIT;
+	struct instar_image_info *in = &res->info;
 
 	info.format = format_to_pb(in->format);
 	info.virtual_size = in->virtual_size;
@@ -149,6 +186,7 @@ send_info(int sock, struct instar_image_info *in)
 		v.compressed = (in->flags & IMG_VMDK_COMPRESSED) != 0;
 		info.vmdk = &v;
 	}
+	info.n_snapshots = snapshots_to_pb(res, &info.snapshots);
 	env.body_case = INSTAR__ENVELOPE__BODY_IMAGE_INFO;
 	env.image_info = &info;
 	if (frame_send(sock, &env, NULL, 0) != 0)
@@ -164,6 +202,7 @@ inspect_image(struct worker *w, int fd, uint32_t format)
 	struct stat st;
 	char err[512];
 	const char *why;
+	size_t got = 0;
 
 	if (sandbox_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size < 0) {
@@ -180,7 +219,9 @@ inspect_image(struct worker *w, int fd, uint32_t format)
 	job.ndevs = 1;
 	job.timeout_ms = w->timeout_ms;
 	job.result = &res;
+	job.result_min = INSTAR_INFO_RESULT_MIN;
 	job.result_len = sizeof(res);
+	job.result_got = &got;
 	job.verbose = w->verbose;
 	memset(&res, 0, sizeof(res));
 	if (vmm_run(w->vm, &job, err, sizeof(err)) != 0) {
@@ -197,13 +238,13 @@ inspect_image(struct worker *w, int fd, uint32_t format)
 			send_failure(w->sock, res.error);
 		return;
 	}
-	if ((why = image_info_validate(&res.info)) != NULL) {
+	if ((why = image_info_validate_result(&res, got)) != NULL) {
 		snprintf(err, sizeof(err), "sandbox returned a malformed "
 		    "result (%s)", why);
 		send_failure(w->sock, err);
 		return;
 	}
-	send_info(w->sock, &res.info);
+	send_info(w->sock, &res);
 }
 
 static Instar__Envelope *

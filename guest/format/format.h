@@ -39,15 +39,27 @@ void fmt_seterr(struct fmt_err *, const char *fmt, ...)
 int fmt_probe(const struct fmt_io *, uint32_t *fmt, struct fmt_err *);
 
 /*
- * Fill *info for "info" on an image of the given format (not PROBE).
- * Every value read from the image is checked before use.  Returns 0 or
- * -1 with err set.
+ * Where "info" puts the internal snapshots qemu would list: packed
+ * entries as image_info.h lays them out, in buf[0..len), count of them.
+ * The caller sets buf and cap; a list that does not fit is an error.
+ */
+struct fmt_snapshots {
+	uint8_t		*buf;
+	size_t		 cap;
+	size_t		 len;
+	uint32_t	 count;
+};
+
+/*
+ * Fill *info and *snaps for "info" on an image of the given format (not
+ * PROBE).  Every value read from the image is checked before use.
+ * Returns 0 or -1 with err set (and *info and *snaps emptied).
  */
 int fmt_info(const struct fmt_io *, uint32_t fmt, struct instar_image_info *,
-    struct fmt_err *);
+    struct fmt_snapshots *, struct fmt_err *);
 
 int qcow2_info(const struct fmt_io *, struct instar_image_info *,
-    struct fmt_err *);
+    struct fmt_snapshots *, struct fmt_err *);
 int vmdk_info(const struct fmt_io *, struct instar_image_info *,
     struct fmt_err *);
 int raw_info(const struct fmt_io *, struct instar_image_info *,

@@ -156,13 +156,17 @@ fmt_probe(const struct fmt_io *io, uint32_t *fmt, struct fmt_err *err)
 
 int
 fmt_info(const struct fmt_io *io, uint32_t fmt,
-    struct instar_image_info *info, struct fmt_err *err)
+    struct instar_image_info *info, struct fmt_snapshots *snaps,
+    struct fmt_err *err)
 {
+	/* Only qcow2 has internal snapshots. */
+	snaps->len = 0;
+	snaps->count = 0;
 	switch (fmt) {
 	case INSTAR_FMT_RAW:
 		return raw_info(io, info, err);
 	case INSTAR_FMT_QCOW2:
-		return qcow2_info(io, info, err);
+		return qcow2_info(io, info, snaps, err);
 	case INSTAR_FMT_VMDK:
 		return vmdk_info(io, info, err);
 	default:

@@ -1,8 +1,9 @@
 /*
- * qcow2 metadata for "info": the header, its extensions and the backing
- * file name, checked the way qemu 7.2's qcow2_do_open() checks them so
- * that an image qemu refuses is refused here too, with the same words
- * where they make sense.
+ * qcow2 metadata for "info": the header, its extensions, the backing
+ * file name and the internal snapshot table, checked the way qemu 7.2's
+ * qcow2_do_open() and qcow2_read_snapshots() check them so that an image
+ * qemu refuses is refused here too, with the same words where they make
+ * sense.
  */
 #include "format.h"
 
@@ -41,6 +42,8 @@
 #define MAX_L1_BYTES		(32ull << 20)
 #define SNAPSHOT_HDR_LEN	40ull
 #define MAX_SNAPSHOTS		65536ull
+#define SNAPSHOT_EXTRA_MAX	1024u	/* QCOW_MAX_SNAPSHOT_EXTRA_DATA */
+#define SNAPSHOTS_SIZE_MAX	(1024ull * MAX_SNAPSHOTS)
 #define MAX_BITMAPS		65535u
 #define MAX_BITMAP_DIR_BYTES	(1024ull * MAX_BITMAPS)
 #define BACKING_FMT_LEN		16	/* sizeof(bs->backing_format) */
@@ -49,6 +52,14 @@
 #define FEATURE_NAME_LEN	46
 #define CRYPTO_EXT_LEN		16
 #define BITMAPS_EXT_LEN		24
+
+/* The extra data qemu knows: vm_state_size_large, disk_size, icount. */
+#define SNAPSHOT_EXTRA_LEN	24u
+#define SNAPSHOT_EXTRA_VMSTATE	8u	/* enough for vm_state_size_large */
+/* qemu's block layer fails any access ending past BDRV_MAX_LENGTH. */
+#define BDRV_MAX_LENGTH		((uint64_t)INT64_MAX & ~((1ull << 30) - 1))
+#define SNAPSHOT_READ_ERR	"Failed to read snapshot table: " \
+				"Input/output error"
 
 struct qcow2_hdr {
 	uint32_t	version;
@@ -74,29 +85,46 @@ struct qcow2_hdr {
 };
 
 /*
- * A read-through window over the header cluster.  The extension walk
- * may step through up to 2 MiB in 8-byte strides; one device read per
- * step would be needlessly slow in the guest.
+ * A read-through window over metadata read in small pieces.  The
+ * extension walk may step through up to 2 MiB in 8-byte strides, the
+ * snapshot table through 64 MiB in entries of 40 bytes and up; one
+ * device read per step would be needlessly slow in the guest.
  */
 struct win {
 	const struct fmt_io	*io;
 	uint64_t		 base;
 	bool			 valid;
-	uint8_t			 buf[4096];
+	uint8_t			*buf;	/* caller's buffer, size bytes */
+	size_t			 size;
+	const char		*ioerr;	/* what a failed read means */
 };
+
+#define HDR_WIN_LEN		4096
+#define SNAP_WIN_LEN		16384	/* covers an id and a name */
+
+static void
+win_init(struct win *w, const struct fmt_io *io, uint8_t *buf, size_t size,
+    const char *ioerr)
+{
+	w->io = io;
+	w->base = 0;
+	w->valid = false;
+	w->buf = buf;
+	w->size = size;
+	w->ioerr = ioerr;
+}
 
 static int
 win_read(struct win *w, uint64_t off, void *dst, size_t len,
     struct fmt_err *err)
 {
-	if (len > sizeof(w->buf)) {
-		fmt_seterr(err, "qcow2 header read too large");
+	if (len > w->size) {
+		fmt_seterr(err, "qcow2 metadata read too large");
 		return -1;
 	}
-	if (!w->valid || off < w->base ||
-	    off - w->base > sizeof(w->buf) - len) {
-		if (w->io->read(w->io->ctx, off, w->buf, sizeof(w->buf)) != 0) {
-			fmt_seterr(err, "Could not read qcow2 header");
+	if (!w->valid || off < w->base || off - w->base > w->size - len) {
+		if (w->io->read(w->io->ctx, off, w->buf, w->size) != 0) {
+			fmt_seterr(err, "%s", w->ioerr);
 			return -1;
 		}
 		w->base = off;
@@ -578,6 +606,171 @@ read_backing(struct win *w, const struct qcow2_hdr *h,
 	return 0;
 }
 
+/* One table entry as qemu's qcow2_snapshot_list() passes it on. */
+struct snap {
+	struct instar_snapshot_hdr	hdr;
+	char				id[INSTAR_SNAP_ID_MAX];
+	char				name[INSTAR_SNAP_NAME_MAX];
+};
+
+/*
+ * qemu reads [off, off + len) of the table through its block layer,
+ * which fails anything past BDRV_MAX_LENGTH (even an empty read) and
+ * reads zeros past the end of the file, as our io does.
+ */
+static int
+snap_span(uint64_t off, uint64_t len, struct fmt_err *err)
+{
+	if (off > BDRV_MAX_LENGTH || len > BDRV_MAX_LENGTH - off) {
+		fmt_seterr(err, SNAPSHOT_READ_ERR);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+snap_read(struct win *w, uint64_t off, void *dst, size_t len,
+    struct fmt_err *err)
+{
+	if (snap_span(off, len, err) != 0)
+		return -1;
+	return len == 0 ? 0 : win_read(w, off, dst, len, err);
+}
+
+/*
+ * An id or name of size bytes at *off.  qemu reads all of it but keeps
+ * a C string copied into QEMUSnapshotInfo: up to the first NUL and at
+ * most max bytes.  Only those bytes are read here.
+ */
+static int
+snap_string(struct win *w, uint64_t *off, uint16_t size, char *dst,
+    uint16_t max, uint16_t *len, struct fmt_err *err)
+{
+	uint16_t n = size < max ? size : max;
+
+	if (snap_span(*off, size, err) != 0 ||
+	    snap_read(w, *off, dst, n, err) != 0)
+		return -1;
+	*len = (uint16_t)strnlen(dst, n);
+	*off += size;
+	return 0;
+}
+
+/*
+ * Table entry i at *off (8-byte aligned by the caller): the 40-byte
+ * header, extra data, id, name.  Sets *len to the entry's length as
+ * qemu counts it and leaves *off just past the entry.
+ */
+static int
+snap_entry(struct win *w, uint32_t i, uint64_t *off, struct snap *sn,
+    uint64_t *len, struct fmt_err *err)
+{
+	uint8_t h[SNAPSHOT_HDR_LEN], x[SNAPSHOT_EXTRA_LEN];
+	uint32_t extra, known;
+	uint16_t id_size, name_size;
+
+	if (snap_read(w, *off, h, sizeof(h), err) != 0)
+		return -1;
+	*off += sizeof(h);
+	memset(sn, 0, sizeof(*sn));
+	id_size = get_be16(h + 12);
+	name_size = get_be16(h + 14);
+	sn->hdr.date_sec = get_be32(h + 16);
+	sn->hdr.date_nsec = get_be32(h + 20);
+	sn->hdr.vm_clock_nsec = get_be64(h + 24);
+	sn->hdr.vm_state_size = get_be32(h + 32);
+	extra = get_be32(h + 36);
+	if (extra > SNAPSHOT_EXTRA_MAX) {
+		fmt_seterr(err, "Too much extra metadata in snapshot table "
+		    "entry %u", i);
+		return -1;
+	}
+	known = extra < SNAPSHOT_EXTRA_LEN ? extra : SNAPSHOT_EXTRA_LEN;
+	memset(x, 0, sizeof(x));
+	if (snap_read(w, *off, x, known, err) != 0)
+		return -1;
+	*off += known;
+	/* Later fields are optional; a v2 entry may have none. */
+	if (extra >= SNAPSHOT_EXTRA_VMSTATE)
+		sn->hdr.vm_state_size = get_be64(x);
+	sn->hdr.icount = extra >= SNAPSHOT_EXTRA_LEN ? get_be64(x + 16) :
+	    INSTAR_SNAP_ICOUNT_NONE;
+	/* qemu keeps unknown extra data to write back; info skips it. */
+	if (extra > known) {
+		if (snap_span(*off, extra - known, err) != 0)
+			return -1;
+		*off += extra - known;
+	}
+	if (snap_string(w, off, id_size, sn->id, INSTAR_SNAP_ID_MAX,
+	    &sn->hdr.id_len, err) != 0 ||
+	    snap_string(w, off, name_size, sn->name, INSTAR_SNAP_NAME_MAX,
+	    &sn->hdr.name_len, err) != 0)
+		return -1;
+	*len = SNAPSHOT_HDR_LEN + extra + id_size + name_size;
+	return 0;
+}
+
+/* Append one packed entry; -1 if the list is full. */
+static int
+snap_put(struct fmt_snapshots *out, const struct snap *sn)
+{
+	size_t need = sizeof(sn->hdr) + sn->hdr.id_len + sn->hdr.name_len;
+
+	if (out->cap < out->len || need > out->cap - out->len)
+		return -1;
+	memcpy(out->buf + out->len, &sn->hdr, sizeof(sn->hdr));
+	out->len += sizeof(sn->hdr);
+	memcpy(out->buf + out->len, sn->id, sn->hdr.id_len);
+	out->len += sn->hdr.id_len;
+	memcpy(out->buf + out->len, sn->name, sn->hdr.name_len);
+	out->len += sn->hdr.name_len;
+	out->count++;
+	return 0;
+}
+
+/*
+ * qcow2_read_snapshots(), one entry at a time through a bounded window.
+ * check_tables() has bounded the count and aligned the offset; the
+ * table itself is bounded by qemu's 64 MiB limit, checked as it grows.
+ * qemu lists no snapshots for an image with an external data file (the
+ * incompatible bit, not just the name's extension), but reads and so
+ * checks the table all the same; report says whether to keep entries.
+ */
+static int
+read_snapshots(const struct fmt_io *io, const struct qcow2_hdr *h,
+    bool report, struct fmt_snapshots *out, struct fmt_err *err)
+{
+	uint8_t buf[SNAP_WIN_LEN];
+	struct win w;
+	struct snap sn;
+	uint64_t off, len, table = 0;
+	bool full = false;
+	uint32_t i;
+
+	win_init(&w, io, buf, sizeof(buf), SNAPSHOT_READ_ERR);
+	for (i = 0; i < h->nb_snapshots; i++) {
+		/* Entries start 8-byte aligned; so does the table. */
+		table = (table + 7) & ~7ull;
+		off = h->snap_off + table;
+		if (snap_entry(&w, i, &off, &sn, &len, err) != 0)
+			return -1;
+		table += len;
+		if (table > SNAPSHOTS_SIZE_MAX) {
+			fmt_seterr(err, "Snapshot table is too big");
+			return -1;
+		}
+		/* Keep checking when full: qemu's errors come first. */
+		if (report && !full && snap_put(out, &sn) != 0)
+			full = true;
+	}
+	if (full) {
+		fmt_seterr(err, "too many snapshots to report: %u",
+		    h->nb_snapshots);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 fill_info(const struct qcow2_hdr *h, struct instar_image_info *info)
 {
@@ -610,13 +803,15 @@ fill_info(const struct qcow2_hdr *h, struct instar_image_info *info)
 
 int
 qcow2_info(const struct fmt_io *io, struct instar_image_info *info,
-    struct fmt_err *err)
+    struct fmt_snapshots *snaps, struct fmt_err *err)
 {
-	uint8_t b[QCOW2_HDR_READ];
+	uint8_t b[QCOW2_HDR_READ], wbuf[HDR_WIN_LEN];
 	struct qcow2_hdr h;
 	struct win w;
 
 	memset(info, 0, sizeof(*info));
+	snaps->len = 0;
+	snaps->count = 0;
 	if (io->read(io->ctx, 0, b, sizeof(b)) != 0) {
 		fmt_seterr(err, "Could not read qcow2 header");
 		return -1;
@@ -626,25 +821,21 @@ qcow2_info(const struct fmt_io *io, struct instar_image_info *info,
 		return -1;
 	}
 	decode_header(b, &h);
-	w.io = io;
-	w.base = 0;
-	w.valid = false;
+	win_init(&w, io, wbuf, sizeof(wbuf), "Could not read qcow2 header");
 	if (check_geometry(&h, err) != 0 ||
 	    check_compression(&h, err) != 0 ||
 	    check_features(&w, &h, err) != 0 ||
 	    check_tables(&h, err) != 0 ||
 	    read_extensions(&w, &h, info, err) != 0 ||
-	    read_backing(&w, &h, info, err) != 0)
+	    read_backing(&w, &h, info, err) != 0 ||
+	    read_snapshots(io, &h, !(h.incompat & INCOMPAT_DATA_FILE), snaps,
+	    err) != 0)
 		goto fail;
-	/* qemu lists internal snapshots in "info"; the record cannot. */
-	if (h.nb_snapshots != 0) {
-		fmt_seterr(err, "qcow2 images with internal snapshots are not "
-		    "supported");
-		goto fail;
-	}
 	fill_info(&h, info);
 	return 0;
 fail:
 	memset(info, 0, sizeof(*info));
+	snaps->len = 0;
+	snaps->count = 0;
 	return -1;
 }
