@@ -201,7 +201,8 @@ vmdk_specific(const struct info_entry *e)
 
 	if ((d = json_object_new()) == NULL)
 		return NULL;
-	r |= json_object_put(d, "create-type", json_cstring_new(v->create_type));
+	r |= json_object_put(d, "create-type",
+	    json_cstring_new(v->create_type));
 	r |= json_object_put(d, "cid", json_int_new(v->cid));
 	r |= json_object_put(d, "parent-cid", json_int_new(v->parent_cid));
 	if ((extents = json_array_new()) == NULL ||

@@ -55,7 +55,8 @@ apply(int fd, unsigned int perm, unsigned int shared)
 	int i;
 
 	for (i = 0; i < LOCK_BITS; i++) {
-		if ((perm & (1u << i)) && lock_byte(fd, LOCK_PERM_BASE + i) != 0)
+		if ((perm & (1u << i)) &&
+		    lock_byte(fd, LOCK_PERM_BASE + i) != 0)
 			return -1;
 		if (!(shared & (1u << i)) &&
 		    lock_byte(fd, LOCK_SHARED_BASE + i) != 0)

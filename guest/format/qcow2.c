@@ -8,7 +8,8 @@
 #include "format.h"
 
 #define QCOW2_MAGIC		0x514649fbu	/* "QFI\xfb" */
-#define QCOW2_HDR_READ		112	/* qemu always reads sizeof(QCowHeader) */
+/* qemu always reads sizeof(QCowHeader) */
+#define QCOW2_HDR_READ		112
 #define QCOW2_V2_HDR_LEN	72
 #define QCOW2_V3_MIN_HDR_LEN	104
 #define QCOW2_COMPRESSION_OFF	104
@@ -365,7 +366,8 @@ check_features(struct win *w, const struct qcow2_hdr *h, struct fmt_err *err)
 		return -1;
 	}
 	if ((h->incompat & INCOMPAT_EXTL2) &&
-	    h->cluster_size / QCOW2_SUBCLUSTERS < (1u << QCOW2_MIN_CLUSTER_BITS)) {
+	    h->cluster_size / QCOW2_SUBCLUSTERS <
+	    (1u << QCOW2_MIN_CLUSTER_BITS)) {
 		fmt_seterr(err, "Unsupported subcluster size: %u",
 		    (unsigned)(h->cluster_size / QCOW2_SUBCLUSTERS));
 		return -1;
