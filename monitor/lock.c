@@ -14,30 +14,37 @@ static const char *const perm_names[LOCK_BITS] = {
 	"consistent read", "write", "write unchanged", "resize",
 };
 
+/* A lock of the given type on the single byte at off. */
+static struct flock
+one_byte(short type, off_t off)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = off;
+	fl.l_len = 1;
+	return fl;
+}
+
 static int
 lock_byte(int fd, off_t off)
 {
-	struct flock fl;
+	struct flock fl = one_byte(F_RDLCK, off);
 
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_RDLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = off;
-	fl.l_len = 1;
 	return fcntl(fd, F_OFD_SETLK, &fl);
 }
 
-/* Whether someone else holds a lock on byte off (1), not (0), or -1. */
+/*
+ * Whether someone else holds a lock on byte off (1), not (0), or -1.
+ * Testing for a write lock finds anyone's read lock there.
+ */
 static int
 byte_taken(int fd, off_t off)
 {
-	struct flock fl;
+	struct flock fl = one_byte(F_WRLCK, off);
 
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = off;
-	fl.l_len = 1;
 	if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
 		return -1;
 	return fl.l_type != F_UNLCK;

@@ -195,7 +195,7 @@ in_image(const struct vmm *vm, uint64_t addr, uint64_t len)
 	    len <= vm->guest_len - (addr - INSTAR_GUEST_LOAD);
 }
 
-/* Where the built-in guest keeps its entry point and exception stubs. */
+/* Where the built-in guest keeps its entry point and exception entries. */
 static int
 read_guest_header(struct vmm *vm, char *err, size_t errlen)
 {
@@ -360,7 +360,7 @@ set_segment(struct kvm_segment *seg, uint16_t selector, uint8_t type,
 
 /*
  * GDT with kernel and user segments and a TSS whose rsp0 is the guest's
- * exception stack; an IDT whose gates are the guest's exception stubs.
+ * exception stack; an IDT whose gates are the guest's exception entries.
  */
 static void
 build_descriptor_tables(struct vmm *vm)
