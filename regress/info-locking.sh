@@ -13,8 +13,19 @@ stop_holder() {
 }
 trap 'stop_holder; rm -rf "$WORK"' EXIT
 
+# holds_lock IMAGE: whether some process holds a QEMU lock on IMAGE's
+# byte 100 (consistent read), read from /proc/locks so the check itself
+# takes no lock (a probe with qemu-img would, and could make qemu-io's
+# own start fail).
+holds_lock() {
+	awk -v ino=":$(stat -c %i "$1")" '
+	    $2 == "OFDLCK" && substr($6, length($6) - length(ino) + 1) == ino &&
+	    $7 <= 100 && $8 >= 100 { found = 1 }
+	    END { exit !found }' /proc/locks
+}
+
 # hold IMAGE [qemu-io options]: keep IMAGE open in qemu-io until
-# stop_holder; wait until its locks are visible.
+# release; wait until its locks are in place.
 hold() {
 	img=$1
 	shift
@@ -25,13 +36,7 @@ hold() {
 	rm -f "$WORK/hold.fifo"
 	i=0
 	while [ $i -lt 400 ]; do	# up to ~20 s on a loaded machine
-		if ! "$QEMU_IMG" info "$img" >/dev/null 2>&1; then
-			return 0
-		fi
-		if [ $# -gt 0 ]; then	# read-only holders block nothing
-			sleep 0.2
-			return 0
-		fi
+		holds_lock "$img" && return 0
 		sleep 0.05
 		i=$((i + 1))
 	done
