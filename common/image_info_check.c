@@ -38,8 +38,14 @@ check_strings(const struct instar_image_info *info)
 	    !terminated(info->backing_format, sizeof(info->backing_format)) ||
 	    !terminated(info->data_file, sizeof(info->data_file)))
 		return "unterminated string";
-	if (!printable(info->create_type) || !printable(info->backing_format))
-		return "non-printable format name";
+	/*
+	 * A recorded backing format is the image's own bytes, which qemu-img
+	 * prints as they are (escaped in JSON), like the backing name; only
+	 * the create type, which the guest picks from a fixed set, must be
+	 * printable.
+	 */
+	if (!printable(info->create_type))
+		return "non-printable create type";
 	if ((info->flags & IMG_HAS_BACKING) && info->backing_name[0] == '\0')
 		return "empty backing file name";
 	if (!(info->flags & IMG_HAS_BACKING) && info->backing_name[0] != '\0')

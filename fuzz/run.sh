@@ -4,6 +4,7 @@
 # Usage: fuzz/run.sh BUILDDIR   (a tree configured with --enable-fuzzing)
 set -eu
 
+here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: fuzz/run.sh BUILDDIR}
 seconds=${FUZZ_SECONDS:-30}
 corpus=$(mktemp -d "${TMPDIR:-/tmp}/instar-fuzz.XXXXXX")
@@ -20,6 +21,8 @@ qemu-img create -q -f vmdk -b v.vmdk -F vmdk child.vmdk
 qemu-img create -q -f vmdk -o subformat=streamOptimized s.vmdk 64M
 # Only the first cluster matters to the parsers; keep the seeds small.
 for f in *; do truncate -s 131072 "$f"; done
+# Inputs that once found a bug stay in the corpus.
+cp "$here"/corpus/* .
 cd - >/dev/null
 
 "$build/fuzz/fuzz_format" -max_total_time="$seconds" -max_len=131072 \

@@ -48,6 +48,13 @@ make_dirty() {
 	poke corrupt.qcow2 79 02
 }
 
+make_odd_format() {
+	# A recorded backing format with a control character in it: qemu-img
+	# prints it as it is (escaped in JSON).  Found by fuzz_format.
+	qimg create -f qcow2 -b base.qcow2 -F qcow2 oddfmt.qcow2
+	poke oddfmt.qcow2 120 710a636f77
+}
+
 make_unrecorded_format() {
 	# A backing file with no recorded format: turn the backing-format
 	# extension into an unknown one, which qemu keeps and ignores.
@@ -58,12 +65,14 @@ make_unrecorded_format() {
 make_shapes
 make_dirty
 make_unrecorded_format
+make_odd_format
 
 for img in v3.qcow2 v2.qcow2 c512.qcow2 c2m.qcow2 rc1.qcow2 rc64.qcow2 \
     lazy.qcow2 el2.qcow2 zstd.qcow2 empty.qcow2 huge.qcow2 odd.qcow2 \
     data.qcow2 data-v2.qcow2 ext.qcow2 extraw.qcow2 overlay.qcow2 \
     overlay-v2.qcow2 raw.img zero.raw plain.vmdk zg.vmdk child.vmdk \
-    stream.vmdk hw6.vmdk dirty.qcow2 corrupt.qcow2 nofmt.qcow2; do
+    stream.vmdk hw6.vmdk dirty.qcow2 corrupt.qcow2 nofmt.qcow2 \
+    oddfmt.qcow2; do
 	same_output "$img json" info --output=json "$img"
 	same_output "$img human" info "$img"
 	same_output "$img json -U" info -U --output=json "$img"
