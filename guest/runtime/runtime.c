@@ -1,6 +1,6 @@
 /*
- * Guest runtime: machine set-up after the vmm's entry, exception
- * reporting, heap and device wrappers.  The guest trusts nothing it reads
+ * Guest runtime: the user-mode entry, exception reporting, heap and
+ * device wrappers.  The guest trusts nothing it reads
  * from a device, and the vmm trusts nothing the guest asks for.
  *
  * The job runs in user mode.  That is not a protection boundary (the vmm
@@ -12,7 +12,6 @@
  * the job.
  */
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
