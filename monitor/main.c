@@ -21,6 +21,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "info", cmd_info, "show facts about a disk image (qemu-img info)" },
+	{ "rebase", cmd_rebase,
+	    "change the backing file of an image (qemu-img rebase)" },
 };
 
 static void

@@ -27,15 +27,20 @@
 /* Time the worker may take beyond the guest's own limit to answer. */
 #define WORKER_GRACE_MS		5000
 
+#define PERMIT_MAX		3
+
 struct permit {
 	enum worker_state state;
-	Instar__Envelope__BodyCase allowed[2];
+	Instar__Envelope__BodyCase allowed[PERMIT_MAX];
 };
 
 static const struct permit permits[] = {
 	{ WS_STARTING, { INSTAR__ENVELOPE__BODY_READY,
 	    INSTAR__ENVELOPE__BODY_FAILURE } },
 	{ WS_AWAIT_INFO, { INSTAR__ENVELOPE__BODY_IMAGE_INFO,
+	    INSTAR__ENVELOPE__BODY_FAILURE } },
+	{ WS_AWAIT_REBASE, { INSTAR__ENVELOPE__BODY_PROGRESS,
+	    INSTAR__ENVELOPE__BODY_REBASE_DONE,
 	    INSTAR__ENVELOPE__BODY_FAILURE } },
 };
 
@@ -60,8 +65,9 @@ permitted(enum worker_state state, Instar__Envelope__BodyCase body)
 	for (i = 0; i < sizeof(permits) / sizeof(permits[0]); i++) {
 		if (permits[i].state != state)
 			continue;
-		for (j = 0; j < 2; j++)
-			if (permits[i].allowed[j] == body)
+		for (j = 0; j < PERMIT_MAX; j++)
+			if (permits[i].allowed[j] == body &&
+			    body != INSTAR__ENVELOPE__BODY__NOT_SET)
 				return true;
 	}
 	return false;
@@ -288,6 +294,76 @@ worker_image_info(struct worker_conn *c, int fd, Instar__Format fmt,
 	if ((reply = receive(c)) == NULL)
 		return NULL;
 	c->state = WS_IDLE;
+	if (reply->body_case == INSTAR__ENVELOPE__BODY_FAILURE) {
+		conn_error(c, "%s", reply->failure->message);
+		instar__envelope__free_unpacked(reply, NULL);
+		*image_error = 1;
+		return NULL;
+	}
+	return reply;
+}
+
+int
+worker_attach(struct worker_conn *c, int fd, Instar__Format fmt,
+    bool writable)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__AttachImage attach = INSTAR__ATTACH_IMAGE__INIT;
+
+	if (c->state != WS_IDLE && c->state != WS_ATTACHING) {
+		conn_error(c, "the worker is not ready");
+		return -1;
+	}
+	attach.format = fmt;
+	attach.writable = writable;
+	env.body_case = INSTAR__ENVELOPE__BODY_ATTACH_IMAGE;
+	env.attach_image = &attach;
+	if (send_env(c, &env, &fd, 1) != 0)
+		return -1;
+	c->state = WS_ATTACHING;
+	return 0;
+}
+
+/* Whether a progress report makes sense: never past its own total. */
+static bool
+progress_valid(const Instar__Progress *p)
+{
+	return p->done <= p->total;
+}
+
+Instar__Envelope *
+worker_rebase(struct worker_conn *c, const Instar__Rebase *rebase,
+    worker_progress_fn *progress, void *arg, int *image_error)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__Envelope *reply;
+
+	*image_error = 0;
+	if (c->state != WS_ATTACHING) {
+		conn_error(c, "the worker has no images to rebase");
+		return NULL;
+	}
+	env.body_case = INSTAR__ENVELOPE__BODY_REBASE;
+	env.rebase = (Instar__Rebase *)rebase;
+	if (send_env(c, &env, NULL, 0) != 0)
+		return NULL;
+	c->state = WS_AWAIT_REBASE;
+	/* Each frame gets the full timeout: progress is the heartbeat. */
+	while ((reply = receive(c)) != NULL &&
+	    reply->body_case == INSTAR__ENVELOPE__BODY_PROGRESS) {
+		if (!progress_valid(reply->progress)) {
+			instar__envelope__free_unpacked(reply, NULL);
+			fail_dead(c, "it reported impossible progress");
+			return NULL;
+		}
+		if (progress != NULL)
+			progress(reply->progress->done,
+			    reply->progress->total, arg);
+		instar__envelope__free_unpacked(reply, NULL);
+	}
+	if (reply == NULL)
+		return NULL;
+	c->state = WS_REBASED;
 	if (reply->body_case == INSTAR__ENVELOPE__BODY_FAILURE) {
 		conn_error(c, "%s", reply->failure->message);
 		instar__envelope__free_unpacked(reply, NULL);

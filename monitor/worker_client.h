@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,9 @@ enum worker_state {
 	WS_STARTING,		/* job sent, waiting for Ready */
 	WS_IDLE,		/* nothing outstanding */
 	WS_AWAIT_INFO,		/* image sent, waiting for its info */
+	WS_ATTACHING,		/* images attached for a rebase; no replies */
+	WS_AWAIT_REBASE,	/* rebase sent: progress, then its outcome */
+	WS_REBASED,		/* outcome received; only Done may follow */
 	WS_RELEASED,		/* told it is done; not yet reaped */
 	WS_DEAD,
 };
@@ -38,6 +42,28 @@ int worker_start(struct worker_conn *, Instar__Op, uint32_t guest_timeout_ms);
  */
 Instar__Envelope *worker_image_info(struct worker_conn *, int fd,
     Instar__Format, int *image_error);
+
+/*
+ * Add the image open on fd to the next guest run (OP_REBASE).  Devices
+ * are numbered from 0 in the order attached; only device 0 may be
+ * writable.  The worker does not answer.  Returns 0, or -1 with
+ * conn->error set (the worker is then dead).
+ */
+int worker_attach(struct worker_conn *, int fd, Instar__Format, bool writable);
+
+/* Told of every Progress frame of a running rebase. */
+typedef void worker_progress_fn(uint64_t done, uint64_t total, void *arg);
+
+/*
+ * Run the rebase over the attached devices.  Progress frames go to
+ * progress (which may be NULL) and each one restarts the reply timer.
+ * Returns the envelope holding rebase_done (free it with
+ * instar__envelope__free_unpacked), or NULL with conn->error set;
+ * *image_error then tells whether the guest refused or failed the job
+ * (conn->error is its reason) or the worker itself failed.
+ */
+Instar__Envelope *worker_rebase(struct worker_conn *, const Instar__Rebase *,
+    worker_progress_fn *progress, void *arg, int *image_error);
 
 /*
  * Tell the worker it is done (worker_release), and reap it (worker_wait:
