@@ -28,6 +28,7 @@ enum instar_hc {
 	INSTAR_HC_RESULT,	/* struct instar_hc_result */
 	INSTAR_HC_EXIT,		/* struct instar_hc_exit */
 	INSTAR_HC_FAULT,	/* struct instar_hc_fault */
+	INSTAR_HC_PROGRESS,	/* struct instar_hc_progress */
 	INSTAR_HC_COUNT
 };
 
@@ -44,8 +45,8 @@ enum instar_hc {
  */
 #define INSTAR_HC_LOG_MAX	512u
 #define INSTAR_HC_RESULT_MAX	(192u * 1024)
-/* Devices a job may attach (image chain plus scratch). */
-#define INSTAR_MAX_DEVICES	16u
+/* Devices a job may attach: an overlay, its old and its new chain. */
+#define INSTAR_MAX_DEVICES	64u
 
 #define INSTAR_DEV_WRITABLE	0x1u
 
@@ -90,6 +91,15 @@ struct instar_hc_exit {
 	uint32_t pad;
 };
 
+/*
+ * How far a long job has come.  It doubles as the guest's heartbeat: the
+ * watchdog bounds the time between two reports, not the whole job.
+ */
+struct instar_hc_progress {
+	uint64_t done;
+	uint64_t total;
+};
+
 struct instar_hc_fault {
 	uint64_t vector;
 	uint64_t error_code;
@@ -127,6 +137,7 @@ struct instar_hc_fault {
 
 enum instar_op {
 	INSTAR_OP_INFO = 1,
+	INSTAR_OP_REBASE = 2,	/* parameters: struct instar_rebase_params */
 };
 
 enum instar_fmt {
@@ -161,6 +172,11 @@ struct instar_boot {
 	uint32_t ndevices;
 	uint32_t format;	/* enum instar_fmt requested for device 0 */
 	uint64_t mem_size;
+	uint32_t params_len;	/* the job's parameters follow the block */
+	uint32_t pad;
 };
+
+/* Room for parameters after struct instar_boot in the boot page. */
+#define INSTAR_BOOT_PARAMS_MAX	(4096u - sizeof(struct instar_boot))
 
 #endif

@@ -24,6 +24,8 @@
 
 #define KVM_TSS_ADDR		0xfffbd000ul
 #define CPUID_MAX_ENTRIES	256
+/* Writes at least this long start their writeback at once. */
+#define VMM_WRITEBACK_MIN	(256u * 1024)
 
 /* Page-table entry bits. */
 #define PTE_P		0x1ull
@@ -484,7 +486,11 @@ reset_machine(struct vmm *vm, const struct vmm_job *job, char *err,
 	boot.ndevices = job->ndevs;
 	boot.format = job->format;
 	boot.mem_size = vm->mem_size;
+	boot.params_len = job->params_len;
 	memcpy(vm->mem + INSTAR_GUEST_BOOT, &boot, sizeof(boot));
+	if (job->params_len > 0)
+		memcpy(vm->mem + INSTAR_GUEST_BOOT + sizeof(boot), job->params,
+		    job->params_len);
 	memcpy(vm->mem + INSTAR_GUEST_LOAD, vm->guest_image, vm->guest_len);
 	return reset_vcpu(vm, err, errlen);
 }
@@ -567,6 +573,14 @@ hc_io(struct vmm_ctx *c, uint32_t gpa, bool write)
 			break;
 		io.done += (uint64_t)n;
 	}
+	/*
+	 * Start writing big runs back now, while the guest goes on: the
+	 * flush that orders them then has little left to wait for.  Only a
+	 * hint; a failure here is caught by that flush.
+	 */
+	if (write && io.ret == INSTAR_HC_OK && io.done >= VMM_WRITEBACK_MIN)
+		(void)sync_file_range(fd, (off_t)io.offset, (off_t)io.done,
+		    SYNC_FILE_RANGE_WRITE);
 	store_block(c, gpa, &io, sizeof(io));
 	return 0;
 }
@@ -685,6 +699,26 @@ hc_fault(struct vmm_ctx *c, uint32_t gpa)
 	return -1;
 }
 
+static int watchdog_arm(struct vmm *, uint32_t);
+
+static int
+hc_progress(struct vmm_ctx *c, uint32_t gpa)
+{
+	struct instar_hc_progress p;
+
+	if (fetch_block(c, gpa, &p, sizeof(p)) != 0)
+		return -1;
+	if (p.done > p.total)
+		return bad_request(c, "progress", "done exceeds total");
+	if (watchdog_arm(c->vm, c->job->timeout_ms) != 0) {
+		errbuf_set(c->err, c->errlen, "watchdog: %s", strerror(errno));
+		return -1;
+	}
+	if (c->job->progress != NULL)
+		c->job->progress(c->job->progress_arg, p.done, p.total);
+	return 0;
+}
+
 static int
 handle_hypercall(struct vmm_ctx *c, uint32_t nr, uint32_t gpa)
 {
@@ -705,6 +739,8 @@ handle_hypercall(struct vmm_ctx *c, uint32_t nr, uint32_t gpa)
 		return hc_exit(c, gpa);
 	case INSTAR_HC_FAULT:
 		return hc_fault(c, gpa);
+	case INSTAR_HC_PROGRESS:
+		return hc_progress(c, gpa);
 	default:
 		errbuf_set(c->err, c->errlen,
 		    "guest made unknown request %u", nr);
@@ -838,7 +874,9 @@ vmm_run(struct vmm *vm, const struct vmm_job *job, char *err,
 
 	if (job->ndevs > INSTAR_MAX_DEVICES || job->timeout_ms == 0 ||
 	    job->result_len > INSTAR_HC_RESULT_MAX ||
-	    job->result_min > job->result_len) {
+	    job->result_min > job->result_len ||
+	    job->params_len > INSTAR_BOOT_PARAMS_MAX ||
+	    (job->params_len > 0 && job->params == NULL)) {
 		errbuf_set(err, errlen, "invalid job");
 		return -1;
 	}

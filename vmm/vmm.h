@@ -24,6 +24,11 @@ struct vmm_job {
 	size_t result_len;		/* the longest: result's size */
 	size_t *result_got;		/* out: its length; may be NULL */
 	bool verbose;			/* copy guest log lines to stderr */
+	const void *params;		/* copied after the boot block */
+	uint32_t params_len;		/* at most INSTAR_BOOT_PARAMS_MAX */
+	/* Called for each progress report; the watchdog restarts too. */
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *progress_arg;
 };
 
 /*

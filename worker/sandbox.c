@@ -127,6 +127,9 @@ allow_io(scmp_filter_ctx ctx, const struct sandbox_policy *pol)
 	if (pol->may_write) {
 		rc |= ALLOW(ctx, pwrite64, 0);
 		rc |= ALLOW(ctx, fdatasync, 0);
+		/* Only to start writeback early, never to wait on it. */
+		rc |= ALLOW(ctx, sync_file_range, 1,
+		    SCMP_A3(SCMP_CMP_EQ, SYNC_FILE_RANGE_WRITE, 0));
 	}
 	return rc;
 }

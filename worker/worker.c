@@ -23,6 +23,7 @@
 #include "log.h"
 #include "sandbox.h"
 #include "vmm.h"
+#include "worker.h"
 
 #define WORKER_SOCK_FD		3
 /* No job may ask for a guest run longer than this. */
@@ -33,13 +34,6 @@ _Static_assert(sizeof(struct instar_info_result) <= INSTAR_HC_RESULT_MAX,
 
 extern const uint8_t instar_guest_image[];
 extern const uint64_t instar_guest_image_size;
-
-struct worker {
-	int sock;
-	struct vmm *vm;
-	uint32_t timeout_ms;
-	bool verbose;
-};
 
 #ifdef INSTAR_SANITIZERS
 /*
@@ -55,7 +49,7 @@ __asan_default_options(void)
 }
 #endif
 
-static void
+void
 send_failure(int sock, const char *msg)
 {
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
@@ -93,7 +87,7 @@ format_to_pb(uint32_t fmt)
 	}
 }
 
-static uint32_t
+uint32_t
 format_from_pb(Instar__Format fmt)
 {
 	switch (fmt) {
@@ -274,6 +268,17 @@ serve(struct worker *w)
 
 		env = receive(w, fds, 1, &nfds);
 		switch (env->body_case) {
+		case INSTAR__ENVELOPE__BODY_ATTACH_IMAGE:
+			if (nfds != 1)
+				fatal("attach request without a descriptor");
+			worker_attach(w, fds[0], env->attach_image);
+			break;
+		case INSTAR__ENVELOPE__BODY_REBASE:
+			if (nfds != 0)
+				fatal("unexpected descriptor with a rebase");
+			worker_rebase(w, env->rebase);
+			worker_detach_all(w);
+			break;
 		case INSTAR__ENVELOPE__BODY_OPEN_IMAGE:
 			if (nfds != 1)
 				fatal("image request without a descriptor");
@@ -327,9 +332,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	env = receive(&w, NULL, 0, &nfds);
-	if (env->body_case != INSTAR__ENVELOPE__BODY_JOB ||
-	    env->job->op != INSTAR__OP__OP_INFO)
+	if (env->body_case != INSTAR__ENVELOPE__BODY_JOB)
 		fatal("the first message must be a job");
+	if (env->job->op == INSTAR__OP__OP_INFO)
+		w.op = INSTAR_OP_INFO;
+	else if (env->job->op == INSTAR__OP__OP_REBASE)
+		w.op = INSTAR_OP_REBASE;
+	else
+		fatal("unknown job %d", (int)env->job->op);
 	w.timeout_ms = env->job->guest_timeout_ms;
 	if (w.timeout_ms == 0 || w.timeout_ms > WORKER_TIMEOUT_MAX_MS)
 		w.timeout_ms = WORKER_TIMEOUT_MAX_MS;
@@ -338,9 +348,10 @@ main(int argc, char **argv)
 	memset(&pol, 0, sizeof(pol));
 	pol.sock = w.sock;
 	pol.vcpu_fd = vmm_vcpu_fd(w.vm);
-	/* Room for the VM's descriptors plus one image at a time. */
-	pol.max_fd = pol.vcpu_fd + INSTAR_FRAME_FDS_MAX + 1;
-	pol.may_write = false;
+	/* Room for the VM's descriptors plus the images of one job. */
+	pol.max_fd = pol.vcpu_fd + INSTAR_MAX_DEVICES + INSTAR_FRAME_FDS_MAX + 1;
+	/* Only a job that changes an image may write at all. */
+	pol.may_write = w.op == INSTAR_OP_REBASE;
 	if (sandbox_enter(&pol, err, sizeof(err)) != 0) {
 		send_failure(w.sock, err);
 		return 1;

@@ -1,0 +1,226 @@
+/*
+ * The worker's side of a rebase: collect the attached images, hand the
+ * checked parameters to one guest run, and pass on its progress and its
+ * checked result.  The worker writes nothing itself: the guest asks, and
+ * the vmm checks every write against the one writable device.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "image_info_check.h"
+#include "log.h"
+#include "rebase_job.h"
+#include "sandbox.h"
+#include "worker.h"
+
+/* Progress reaches the monitor at most this often. */
+#define PROGRESS_INTERVAL_NS	(200ull * 1000 * 1000)
+
+_Static_assert(sizeof(struct instar_rebase_result) <= INSTAR_HC_RESULT_MAX,
+    "a rebase result must fit the vmm's result cap");
+
+struct progress_state {
+	int sock;
+	uint64_t last_ns;
+	bool sent_any;
+};
+
+void
+worker_attach(struct worker *w, int fd, const Instar__AttachImage *msg)
+{
+	struct vmm_device *d;
+	struct stat st;
+	uint32_t fmt = format_from_pb(msg->format);
+
+	if (w->op != INSTAR_OP_REBASE || w->rebased)
+		fatal("this job attaches no images");
+	if (w->ndevs == INSTAR_MAX_DEVICES)
+		fatal("more than %u images attached", INSTAR_MAX_DEVICES);
+	/* Only the overlay, attached first, may ever be written. */
+	if (msg->writable != (w->ndevs == 0))
+		fatal("only the first image attached may be writable");
+	if (fmt == INSTAR_FMT_PROBE)
+		fatal("an attached image needs a format");
+	if (sandbox_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size < 0)
+		fatal("attached image is not a regular file");
+	d = &w->devs[w->ndevs];
+	memset(d, 0, sizeof(*d));
+	d->fd = fd;
+	d->size = (uint64_t)st.st_size;
+	d->writable = msg->writable;
+	/* The file may grow: bounded by off_t, and by the FSIZE limit. */
+	d->write_limit = msg->writable ? VMM_OFFSET_MAX : 0;
+	w->dev_formats[w->ndevs] = fmt;
+	w->ndevs++;
+}
+
+void
+worker_detach_all(struct worker *w)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->ndevs; i++)
+		close(w->devs[i].fd);
+	w->ndevs = 0;
+}
+
+static int
+fill_params(const struct worker *w, const Instar__Rebase *msg,
+    struct instar_rebase_params *p, char *err, size_t errlen)
+{
+	const char *why;
+	uint32_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->unsafe = msg->unsafe ? 1 : 0;
+	p->old_chain_len = msg->old_chain_len;
+	p->new_chain_start = msg->new_chain_start;
+	p->new_chain_len = msg->new_chain_len;
+	for (i = 0; i < w->ndevs; i++)
+		p->formats[i] = w->dev_formats[i];
+	if (msg->backing_name.len >= sizeof(p->backing_name) ||
+	    memchr(msg->backing_name.data, '\0', msg->backing_name.len) !=
+	    NULL) {
+		snprintf(err, errlen, "backing file name too long");
+		return -1;
+	}
+	memcpy(p->backing_name, msg->backing_name.data,
+	    msg->backing_name.len);
+	p->name_len = (uint32_t)msg->backing_name.len;
+	if (strlen(msg->backing_format) >= sizeof(p->backing_format)) {
+		snprintf(err, errlen, "backing format name too long");
+		return -1;
+	}
+	memcpy(p->backing_format, msg->backing_format,
+	    strlen(msg->backing_format));
+	if ((why = rebase_params_validate(p, w->ndevs)) != NULL) {
+		snprintf(err, errlen, "invalid rebase request: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void
+send_progress(void *arg, uint64_t done, uint64_t total)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__Progress prog = INSTAR__PROGRESS__INIT;
+	struct progress_state *ps = arg;
+	uint64_t t = now_ns();
+
+	if (ps->sent_any && t - ps->last_ns < PROGRESS_INTERVAL_NS &&
+	    done != total)
+		return;
+	ps->sent_any = true;
+	ps->last_ns = t;
+	prog.done = done;
+	prog.total = total;
+	env.body_case = INSTAR__ENVELOPE__BODY_PROGRESS;
+	env.progress = &prog;
+	if (frame_send(ps->sock, &env, NULL, 0) != 0)
+		fatal_f("cannot reach the monitor: %s", strerror(errno));
+}
+
+static void
+send_done(int sock, const struct instar_rebase_result *res)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__RebaseDone done = INSTAR__REBASE_DONE__INIT;
+
+	done.clusters_copied = res->clusters_copied;
+	done.clusters_zeroed = res->clusters_zeroed;
+	done.bytes_copied = res->bytes_copied;
+	done.cluster_size = res->cluster_size;
+	env.body_case = INSTAR__ENVELOPE__BODY_REBASE_DONE;
+	env.rebase_done = &done;
+	if (frame_send(sock, &env, NULL, 0) != 0)
+		fatal_f("cannot reach the monitor: %s", strerror(errno));
+}
+
+static void
+report(struct worker *w, struct instar_rebase_result *res, size_t got)
+{
+	char err[512];
+	const char *why;
+
+	if (got != sizeof(*res))
+		why = "wrong size";
+	else if ((why = rebase_result_validate(res)) == NULL &&
+	    res->status != 0)
+		why = image_info_sanitize_error(res->error,
+		    sizeof(res->error));
+	if (why != NULL) {
+		snprintf(err, sizeof(err), "sandbox returned a malformed "
+		    "result (%s)", why);
+		send_failure(w->sock, err);
+	} else if (res->status != 0)
+		send_failure(w->sock, res->error);
+	else
+		send_done(w->sock, res);
+}
+
+void
+worker_rebase(struct worker *w, const Instar__Rebase *msg)
+{
+	static struct instar_rebase_params params;
+	static struct instar_rebase_result res;
+	struct progress_state ps;
+	struct vmm_job job;
+	char err[512];
+	size_t got = 0;
+
+	if (w->op != INSTAR_OP_REBASE || w->rebased || w->ndevs == 0)
+		fatal("unexpected rebase request");
+	w->rebased = true;
+	if (fill_params(w, msg, &params, err, sizeof(err)) != 0) {
+		send_failure(w->sock, err);
+		return;
+	}
+	memset(&ps, 0, sizeof(ps));
+	ps.sock = w->sock;
+	memset(&job, 0, sizeof(job));
+	job.op = INSTAR_OP_REBASE;
+	job.format = w->dev_formats[0];
+	job.devs = w->devs;
+	job.ndevs = w->ndevs;
+	job.timeout_ms = w->timeout_ms;
+	job.result = &res;
+	job.result_min = sizeof(res);
+	job.result_len = sizeof(res);
+	job.result_got = &got;
+	job.verbose = w->verbose;
+	job.params = &params;
+	job.params_len = sizeof(params);
+	job.progress = send_progress;
+	job.progress_arg = &ps;
+	if (vmm_run(w->vm, &job, err, sizeof(err)) != 0) {
+		/* A guest that reported why it stopped says it best. */
+		if (got == sizeof(res) && res.status != 0 &&
+		    rebase_result_validate(&res) == NULL &&
+		    image_info_sanitize_error(res.error,
+		    sizeof(res.error)) == NULL)
+			send_failure(w->sock, res.error);
+		else
+			send_failure(w->sock, err);
+		return;
+	}
+	report(w, &res, got);
+}

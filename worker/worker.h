@@ -1,0 +1,38 @@
+/*
+ * What the worker's job handlers share: the connection, the VM and the
+ * images attached for the next guest run.
+ */
+#ifndef INSTAR_WORKER_H
+#define INSTAR_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hypercall.h"
+#include "instar.pb-c.h"
+#include "vmm.h"
+
+struct worker {
+	int sock;
+	struct vmm *vm;
+	uint32_t op;			/* enum instar_op of this job */
+	uint32_t timeout_ms;
+	bool verbose;
+	/* Images attached for the next run, device 0 first. */
+	struct vmm_device devs[INSTAR_MAX_DEVICES];
+	uint32_t dev_formats[INSTAR_MAX_DEVICES];
+	uint32_t ndevs;
+	bool rebased;			/* a job runs its rebase once */
+};
+
+void send_failure(int sock, const char *msg);
+uint32_t format_from_pb(Instar__Format);
+
+/* Take the image on fd as the next device; fatal if the job forbids it. */
+void worker_attach(struct worker *, int fd, const Instar__AttachImage *);
+/* Run the rebase over the attached devices and report to the monitor. */
+void worker_rebase(struct worker *, const Instar__Rebase *);
+/* Close every attached image. */
+void worker_detach_all(struct worker *);
+
+#endif
