@@ -1,6 +1,7 @@
 #!/bin/sh
 # A short, bounded fuzzing run for CI: seed the format fuzzer with images
-# qemu-img makes, then run each harness for FUZZ_SECONDS (default 30).
+# qemu-img makes and the inflate fuzzer with zlib streams, then run each
+# harness for FUZZ_SECONDS (default 30).
 # Usage: fuzz/run.sh BUILDDIR   (a tree configured with --enable-fuzzing)
 set -eu
 
@@ -10,7 +11,7 @@ seconds=${FUZZ_SECONDS:-30}
 corpus=$(mktemp -d "${TMPDIR:-/tmp}/instar-fuzz.XXXXXX")
 trap 'rm -rf "$corpus"' EXIT
 
-mkdir "$corpus/format" "$corpus/frame"
+mkdir "$corpus/format" "$corpus/frame" "$corpus/inflate"
 cd "$corpus/format"
 qemu-img create -q -f qcow2 v3.qcow2 64M
 qemu-img create -q -f qcow2 -o compat=0.10 v2.qcow2 64M
@@ -25,7 +26,35 @@ for f in *; do truncate -s 131072 "$f"; done
 cp "$here"/corpus/* .
 cd - >/dev/null
 
+# Raw deflate streams of a few shapes, as qemu writes them (4 KiB
+# window), each after the two bytes that give its output size.
+perl -MCompress::Raw::Zlib -e '
+my $dir = shift;
+srand(1);
+my @data = ("instar qcow2 cluster " x 400, "\0" x 8000,
+    join("", map { chr(int(rand(256))) } 1 .. 4000),
+    join("", map { chr($_ % 7) x ($_ % 50) } 1 .. 300));
+my $n = 0;
+for my $d (@data) {
+	for my $s (Z_DEFAULT_STRATEGY, Z_FIXED, Z_HUFFMAN_ONLY, Z_RLE) {
+		for my $l (0, 1, 9) {
+			my $z = Compress::Raw::Zlib::Deflate->new(
+			    -WindowBits => -12, -Level => $l, -Strategy => $s,
+			    -AppendOutput => 1);
+			my $out = pack("v", length $d);
+			$z->deflate($d, $out) == Z_OK && $z->flush($out) == Z_OK
+			    or die "deflate failed";
+			open(my $f, ">", "$dir/seed" . $n++) or die "$!";
+			binmode $f;
+			print $f $out;
+			close $f;
+		}
+	}
+}' "$corpus/inflate"
+
 "$build/fuzz/fuzz_format" -max_total_time="$seconds" -max_len=131072 \
     -print_final_stats=1 "$corpus/format"
 "$build/fuzz/fuzz_frame" -max_total_time="$seconds" -max_len=4096 \
     -print_final_stats=1 "$corpus/frame"
+"$build/fuzz/fuzz_inflate" -max_total_time="$seconds" -max_len=65536 \
+    -print_final_stats=1 "$corpus/inflate"
