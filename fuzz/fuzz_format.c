@@ -66,7 +66,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_img img = { data, size };
-	struct fmt_io io = { &img, fuzz_read, size };
+	struct fmt_io io = { &img, fuzz_read, NULL, NULL, size };
 	struct fmt_err err;
 	uint32_t fmt;
 

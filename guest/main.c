@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "format.h"
+#include "rebase.h"
 #include "runtime.h"
 
 struct guest_dev {
@@ -21,14 +22,39 @@ guest_dev_read(void *ctx, uint64_t off, void *buf, size_t len)
 }
 
 static int
+guest_dev_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	const struct guest_dev *dev = ctx;
+
+	return dev_write(dev->index, off, buf, len) == 0 ? 0 : -1;
+}
+
+static int
+guest_dev_flush(void *ctx)
+{
+	const struct guest_dev *dev = ctx;
+
+	return dev_flush(dev->index) == 0 ? 0 : -1;
+}
+
+static int
 open_device(uint32_t index, struct guest_dev *dev, struct fmt_io *io)
 {
 	uint32_t flags;
+	int r;
 
 	dev->index = index;
 	io->ctx = dev;
 	io->read = guest_dev_read;
-	return dev_geometry(index, &io->size, &flags);
+	io->write = NULL;
+	io->flush = NULL;
+	if ((r = dev_geometry(index, &io->size, &flags)) != 0)
+		return r;
+	if (flags & INSTAR_DEV_WRITABLE) {
+		io->write = guest_dev_write;
+		io->flush = guest_dev_flush;
+	}
+	return 0;
 }
 
 /* Static: the result is large and the stack is better kept for parsers. */
@@ -75,12 +101,62 @@ run_info(const struct instar_boot *boot)
 	return guest_result(res, INSTAR_INFO_RESULT_MIN);
 }
 
+static void
+rebase_progress(void *arg, uint64_t done, uint64_t total)
+{
+	(void)arg;
+	guest_progress(done, total);
+}
+
+static struct guest_dev rebase_devs[INSTAR_MAX_DEVICES];
+static struct fmt_io rebase_ios[INSTAR_MAX_DEVICES];
+static struct instar_rebase_params rebase_params;
+static struct instar_rebase_result rebase_result;
+
+static int
+run_rebase(const struct instar_boot *boot)
+{
+	struct instar_rebase_result *res = &rebase_result;
+	struct rebase_job job;
+	struct fmt_arena arena;
+	uint32_t i;
+
+	memset(res, 0, sizeof(*res));
+	res->status = 1;
+	if (boot->params_len != sizeof(rebase_params) ||
+	    boot->ndevices == 0 || boot->ndevices > INSTAR_MAX_DEVICES) {
+		memcpy(res->error, "bad rebase job", sizeof("bad rebase job"));
+		return guest_result(res, sizeof(*res));
+	}
+	/* A private copy: nothing may change under the checks. */
+	memcpy(&rebase_params, (const uint8_t *)boot + sizeof(*boot),
+	    sizeof(rebase_params));
+	for (i = 0; i < boot->ndevices; i++)
+		if (open_device(i, &rebase_devs[i], &rebase_ios[i]) != 0) {
+			memcpy(res->error, "Could not get an image's size",
+			    sizeof("Could not get an image's size"));
+			return guest_result(res, sizeof(*res));
+		}
+	memset(&arena, 0, sizeof(arena));
+	arena.base = guest_alloc_rest(&arena.size);
+	memset(&job, 0, sizeof(job));
+	job.params = &rebase_params;
+	job.devs = rebase_ios;
+	job.ndevs = boot->ndevices;
+	job.arena = &arena;
+	job.progress = rebase_progress;
+	rebase_run(&job, res);
+	return guest_result(res, sizeof(*res));
+}
+
 int
 guest_run(const struct instar_boot *boot)
 {
 	switch (boot->op) {
 	case INSTAR_OP_INFO:
 		return run_info(boot);
+	case INSTAR_OP_REBASE:
+		return run_rebase(boot);
 	default:
 		guest_log("unknown job %u", boot->op);
 		return -1;

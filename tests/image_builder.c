@@ -70,6 +70,8 @@ mem_img_io(struct mem_img *m, struct fmt_io *io)
 {
 	io->ctx = m;
 	io->read = mem_read;
+	io->write = NULL;
+	io->flush = NULL;
 	io->size = m->size;
 }
 

@@ -12,15 +12,33 @@
 
 /*
  * The one I/O interface the format code sees.  read() fills exactly len
- * bytes at off; bytes past the end of the device read as zeros.  It
- * returns 0, or a negative value on an I/O error.  size is the device's
- * length in bytes.
+ * bytes at off; bytes past the end of the device read as zeros.  write()
+ * stores len bytes at off, growing the device as needed; flush() makes
+ * every write before it durable before any write after it.  Each returns
+ * 0, or a negative value on an I/O error.  write and flush are NULL on a
+ * read-only device.  size is the device's length in bytes when opened.
  */
 struct fmt_io {
 	void *ctx;
 	int (*read)(void *ctx, uint64_t off, void *buf, size_t len);
+	int (*write)(void *ctx, uint64_t off, const void *buf, size_t len);
+	int (*flush)(void *ctx);
 	uint64_t size;
 };
+
+/*
+ * Memory the caller lends the format code for one job: a bump allocator
+ * over [base, base + size), never freed piecemeal, so a job's footprint
+ * is bounded by what the caller hands over.
+ */
+struct fmt_arena {
+	uint8_t	*base;
+	size_t	 size;
+	size_t	 used;
+};
+
+/* Aligned memory from the arena (align a power of two), or NULL. */
+void *fmt_alloc(struct fmt_arena *, size_t size, size_t align);
 
 /* Why an operation failed, in words fit for the user. */
 struct fmt_err {
@@ -57,6 +75,20 @@ struct fmt_snapshots {
  */
 int fmt_info(const struct fmt_io *, uint32_t fmt, struct instar_image_info *,
     struct fmt_snapshots *, struct fmt_err *);
+
+/* Where a monolithicSparse VMDK keeps its grains; byte units. */
+struct vmdk_geom {
+	uint64_t grain_size;
+	uint32_t num_gtes;		/* entries per grain table */
+	uint64_t gd_off;		/* the primary grain directory */
+	uint64_t gd_entries;
+	bool	 zero_grains;		/* a GTE of 1 reads as zeros */
+	bool	 compressed;
+};
+
+/* vmdk_info(), also returning where the grains are. */
+int vmdk_parse(const struct fmt_io *, struct vmdk_geom *,
+    struct instar_image_info *, struct fmt_err *);
 
 int qcow2_info(const struct fmt_io *, struct instar_image_info *,
     struct fmt_snapshots *, struct fmt_err *);

@@ -6,84 +6,7 @@
  * sense.
  */
 #include "format.h"
-
-#define QCOW2_MAGIC		0x514649fbu	/* "QFI\xfb" */
-/* qemu always reads sizeof(QCowHeader) */
-#define QCOW2_HDR_READ		112
-#define QCOW2_V2_HDR_LEN	72
-#define QCOW2_V3_MIN_HDR_LEN	104
-#define QCOW2_COMPRESSION_OFF	104
-#define QCOW2_MIN_CLUSTER_BITS	9
-#define QCOW2_MAX_CLUSTER_BITS	21
-#define QCOW2_SUBCLUSTERS	32
-
-#define INCOMPAT_DIRTY		(1ull << 0)
-#define INCOMPAT_CORRUPT	(1ull << 1)
-#define INCOMPAT_DATA_FILE	(1ull << 2)
-#define INCOMPAT_COMPRESSION	(1ull << 3)
-#define INCOMPAT_EXTL2		(1ull << 4)
-#define INCOMPAT_KNOWN		0x1full
-#define COMPAT_LAZY_REFCOUNTS	(1ull << 0)
-#define AUTOCLEAR_BITMAPS	(1ull << 0)
-#define AUTOCLEAR_DATA_RAW	(1ull << 1)
-
-#define EXT_END			0u
-#define EXT_BACKING_FMT		0xe2792acau
-#define EXT_FEATURE_TABLE	0x6803f857u
-#define EXT_CRYPTO		0x0537be77u
-#define EXT_BITMAPS		0x23852875u
-#define EXT_DATA_FILE		0x44415441u
-
-#define CRYPT_NONE		0
-#define CRYPT_AES		1
-#define CRYPT_LUKS		2
-
-/* qemu's limits (block/qcow2.h) */
-#define MAX_REFTABLE_BYTES	(8ull << 20)
-#define MAX_L1_BYTES		(32ull << 20)
-#define SNAPSHOT_HDR_LEN	40ull
-#define MAX_SNAPSHOTS		65536ull
-#define SNAPSHOT_EXTRA_MAX	1024u	/* QCOW_MAX_SNAPSHOT_EXTRA_DATA */
-#define SNAPSHOTS_SIZE_MAX	(1024ull * MAX_SNAPSHOTS)
-#define MAX_BITMAPS		65535u
-#define MAX_BITMAP_DIR_BYTES	(1024ull * MAX_BITMAPS)
-#define BACKING_FMT_LEN		16	/* sizeof(bs->backing_format) */
-#define NAME_LEN_MAX		1023
-#define FEATURE_ENTRY_LEN	48
-#define FEATURE_NAME_LEN	46
-#define CRYPTO_EXT_LEN		16
-#define BITMAPS_EXT_LEN		24
-
-/* The extra data qemu knows: vm_state_size_large, disk_size, icount. */
-#define SNAPSHOT_EXTRA_LEN	24u
-#define SNAPSHOT_EXTRA_VMSTATE	8u	/* enough for vm_state_size_large */
-/* qemu's block layer fails any access ending past BDRV_MAX_LENGTH. */
-#define BDRV_MAX_LENGTH		((uint64_t)INT64_MAX & ~((1ull << 30) - 1))
-#define SNAPSHOT_READ_ERR	"Failed to read snapshot table: " \
-				"Input/output error"
-
-struct qcow2_hdr {
-	uint32_t	version;
-	uint64_t	backing_off;
-	uint32_t	backing_len;
-	uint32_t	cluster_bits;
-	uint64_t	size;
-	uint32_t	crypt_method;
-	uint32_t	l1_size;
-	uint64_t	l1_off;
-	uint64_t	rt_off;
-	uint32_t	rt_clusters;
-	uint32_t	nb_snapshots;
-	uint64_t	snap_off;
-	uint64_t	incompat;
-	uint64_t	compat;
-	uint64_t	autoclear;
-	uint32_t	refcount_order;
-	uint32_t	header_len;
-	uint32_t	compression;
-	uint64_t	cluster_size;
-	uint64_t	ext_end;
-};
+#include "qcow2.h"
 
 /*
  * A read-through window over metadata read in small pieces.  The
@@ -807,13 +730,18 @@ fill_info(const struct qcow2_hdr *h, struct instar_image_info *info)
 }
 
 int
-qcow2_info(const struct fmt_io *io, struct instar_image_info *info,
-    struct fmt_snapshots *snaps, struct fmt_err *err)
+qcow2_parse(const struct fmt_io *io, struct qcow2_hdr *h,
+    struct instar_image_info *info, struct fmt_snapshots *snaps,
+    struct fmt_err *err)
 {
 	uint8_t b[QCOW2_HDR_READ], wbuf[HDR_WIN_LEN];
-	struct qcow2_hdr h;
+	struct fmt_snapshots none;
 	struct win w;
 
+	if (snaps == NULL) {
+		memset(&none, 0, sizeof(none));
+		snaps = &none;
+	}
 	memset(info, 0, sizeof(*info));
 	snaps->len = 0;
 	snaps->count = 0;
@@ -825,22 +753,31 @@ qcow2_info(const struct fmt_io *io, struct instar_image_info *info,
 		fmt_seterr(err, "Image is not in qcow2 format");
 		return -1;
 	}
-	decode_header(b, &h);
+	decode_header(b, h);
 	win_init(&w, io, wbuf, sizeof(wbuf), "Could not read qcow2 header");
-	if (check_geometry(&h, err) != 0 ||
-	    check_compression(&h, err) != 0 ||
-	    check_features(&w, &h, err) != 0 ||
-	    check_tables(&h, err) != 0 ||
-	    read_extensions(&w, &h, info, err) != 0 ||
-	    read_backing(&w, &h, info, err) != 0 ||
-	    read_snapshots(io, &h, !(h.incompat & INCOMPAT_DATA_FILE), snaps,
-	    err) != 0)
+	if (check_geometry(h, err) != 0 ||
+	    check_compression(h, err) != 0 ||
+	    check_features(&w, h, err) != 0 ||
+	    check_tables(h, err) != 0 ||
+	    read_extensions(&w, h, info, err) != 0 ||
+	    read_backing(&w, h, info, err) != 0 ||
+	    read_snapshots(io, h, snaps != &none &&
+	    !(h->incompat & INCOMPAT_DATA_FILE), snaps, err) != 0)
 		goto fail;
-	fill_info(&h, info);
+	fill_info(h, info);
 	return 0;
 fail:
 	memset(info, 0, sizeof(*info));
 	snaps->len = 0;
 	snaps->count = 0;
 	return -1;
+}
+
+int
+qcow2_info(const struct fmt_io *io, struct instar_image_info *info,
+    struct fmt_snapshots *snaps, struct fmt_err *err)
+{
+	struct qcow2_hdr h;
+
+	return qcow2_parse(io, &h, info, snaps, err);
 }

@@ -11,6 +11,7 @@
 #define SECTOR			512ull
 #define HDR_LEN			512
 #define FLAG_RGD		(1u << 1)
+#define FLAG_ZERO_GRAIN		(1u << 2)
 #define COMPRESS_DEFLATE	1
 #define GD_AT_END		0xffffffffffffffffull
 #define MARKER_EOS		0
@@ -343,9 +344,24 @@ read_descriptor(const struct fmt_io *io, struct instar_image_info *info,
 	return 0;
 }
 
+static void
+fill_geom(const struct vmdk_hdr *h, struct vmdk_geom *g)
+{
+	uint64_t per_gt = (uint64_t)h->num_gtes * h->granularity;
+
+	g->grain_size = h->granularity * SECTOR;
+	g->num_gtes = h->num_gtes;
+	g->gd_off = h->gd_offset * SECTOR;
+	/* check_header() bounded both factors and the quotient. */
+	g->gd_entries = h->capacity / per_gt + (h->capacity % per_gt != 0);
+	g->zero_grains = (h->flags & FLAG_ZERO_GRAIN) != 0;
+	g->compressed = h->compress == COMPRESS_DEFLATE;
+}
+
 static int
 sparse_info(const struct fmt_io *io, const uint8_t *b,
-    struct instar_image_info *info, struct fmt_err *err)
+    struct vmdk_geom *g, struct instar_image_info *info,
+    struct fmt_err *err)
 {
 	struct vmdk_hdr h;
 
@@ -361,6 +377,7 @@ sparse_info(const struct fmt_io *io, const uint8_t *b,
 		return -1;
 	if (check_header(io, &h, err) != 0)
 		return -1;
+	fill_geom(&h, g);
 	info->format = INSTAR_FMT_VMDK;
 	info->virtual_size = h.capacity * SECTOR;
 	info->cluster_size = h.granularity * SECTOR;
@@ -379,9 +396,19 @@ int
 vmdk_info(const struct fmt_io *io, struct instar_image_info *info,
     struct fmt_err *err)
 {
+	struct vmdk_geom g;
+
+	return vmdk_parse(io, &g, info, err);
+}
+
+int
+vmdk_parse(const struct fmt_io *io, struct vmdk_geom *g,
+    struct instar_image_info *info, struct fmt_err *err)
+{
 	uint8_t b[HDR_LEN];
 	int r;
 
+	memset(g, 0, sizeof(*g));
 	memset(info, 0, sizeof(*info));
 	if (io->size < 4) {
 		fmt_seterr(err, "File is too small, not a valid image");
@@ -393,7 +420,7 @@ vmdk_info(const struct fmt_io *io, struct instar_image_info *info,
 	}
 	switch (get_be32(b)) {
 	case VMDK4_MAGIC:
-		r = sparse_info(io, b, info, err);
+		r = sparse_info(io, b, g, info, err);
 		break;
 	case VMDK3_MAGIC:
 		fmt_seterr(err, "VMDK version 3 (COWD) sparse images are not "

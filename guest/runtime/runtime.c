@@ -133,6 +133,62 @@ dev_read(uint32_t dev, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
+/* Write exactly len bytes, split into runs the vmm accepts. */
+int
+dev_write(uint32_t dev, uint64_t off, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		struct instar_hc_io req;
+		size_t chunk = len < INSTAR_HC_IO_MAX ? len : INSTAR_HC_IO_MAX;
+
+		memset(&req, 0, sizeof(req));
+		req.dev = dev;
+		req.offset = off;
+		req.buf = (uint64_t)(uintptr_t)p;
+		req.len = chunk;
+		hypercall(INSTAR_HC_WRITE, &req);
+		if (req.ret != INSTAR_HC_OK)
+			return req.ret;
+		if (req.done != chunk)
+			return INSTAR_HC_EIO;
+		p += chunk;
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int
+dev_flush(uint32_t dev)
+{
+	struct instar_hc_flush req;
+
+	memset(&req, 0, sizeof(req));
+	req.dev = dev;
+	hypercall(INSTAR_HC_FLUSH, &req);
+	return req.ret;
+}
+
+void
+guest_progress(uint64_t done, uint64_t total)
+{
+	struct instar_hc_progress req;
+
+	req.done = done;
+	req.total = total;
+	hypercall(INSTAR_HC_PROGRESS, &req);
+}
+
+/* Everything left of the heap, for a job that lends it to the format code. */
+void *
+guest_alloc_rest(size_t *size)
+{
+	*size = heap_end - heap_next;
+	return guest_alloc(*size, 1);
+}
+
 int
 guest_result(const void *buf, size_t len)
 {

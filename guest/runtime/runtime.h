@@ -35,7 +35,13 @@ void *guest_alloc(size_t size, size_t align);
 /* Device helpers; return 0 or a negative INSTAR_HC_* code. */
 int dev_geometry(uint32_t dev, uint64_t *size, uint32_t *flags);
 int dev_read(uint32_t dev, uint64_t off, void *buf, size_t len);
+int dev_write(uint32_t dev, uint64_t off, const void *buf, size_t len);
+int dev_flush(uint32_t dev);
 int guest_result(const void *buf, size_t len);
+/* Report progress; also the heartbeat the vmm's watchdog waits for. */
+void guest_progress(uint64_t done, uint64_t total);
+/* Take all the heap that is left; *size says how much. */
+void *guest_alloc_rest(size_t *size);
 
 /* Provided by guest/main.c: run the job the boot block describes. */
 int guest_run(const struct instar_boot *boot);

@@ -1,0 +1,107 @@
+/*
+ * qcow2 on-disk layout and the checked header, shared by the parts of
+ * the format code that read it ("info", the cluster map) and write it
+ * (the rebase writer).  See QEMU's docs/interop/qcow2.txt.
+ */
+#ifndef INSTAR_QCOW2_H
+#define INSTAR_QCOW2_H
+
+#include "format.h"
+
+#define QCOW2_MAGIC		0x514649fbu	/* "QFI\xfb" */
+/* qemu always reads sizeof(QCowHeader) */
+#define QCOW2_HDR_READ		112
+#define QCOW2_V2_HDR_LEN	72
+#define QCOW2_V3_MIN_HDR_LEN	104
+#define QCOW2_COMPRESSION_OFF	104
+#define QCOW2_MIN_CLUSTER_BITS	9
+#define QCOW2_MAX_CLUSTER_BITS	21
+#define QCOW2_SUBCLUSTERS	32
+
+#define INCOMPAT_DIRTY		(1ull << 0)
+#define INCOMPAT_CORRUPT	(1ull << 1)
+#define INCOMPAT_DATA_FILE	(1ull << 2)
+#define INCOMPAT_COMPRESSION	(1ull << 3)
+#define INCOMPAT_EXTL2		(1ull << 4)
+#define INCOMPAT_KNOWN		0x1full
+#define COMPAT_LAZY_REFCOUNTS	(1ull << 0)
+#define AUTOCLEAR_BITMAPS	(1ull << 0)
+#define AUTOCLEAR_DATA_RAW	(1ull << 1)
+
+#define EXT_END			0u
+#define EXT_BACKING_FMT		0xe2792acau
+#define EXT_FEATURE_TABLE	0x6803f857u
+#define EXT_CRYPTO		0x0537be77u
+#define EXT_BITMAPS		0x23852875u
+#define EXT_DATA_FILE		0x44415441u
+
+#define CRYPT_NONE		0
+#define CRYPT_AES		1
+#define CRYPT_LUKS		2
+
+/* qemu's limits (block/qcow2.h) */
+#define MAX_REFTABLE_BYTES	(8ull << 20)
+#define MAX_L1_BYTES		(32ull << 20)
+#define SNAPSHOT_HDR_LEN	40ull
+#define MAX_SNAPSHOTS		65536ull
+#define SNAPSHOT_EXTRA_MAX	1024u	/* QCOW_MAX_SNAPSHOT_EXTRA_DATA */
+#define SNAPSHOTS_SIZE_MAX	(1024ull * MAX_SNAPSHOTS)
+#define MAX_BITMAPS		65535u
+#define MAX_BITMAP_DIR_BYTES	(1024ull * MAX_BITMAPS)
+#define BACKING_FMT_LEN		16	/* sizeof(bs->backing_format) */
+#define NAME_LEN_MAX		1023
+#define FEATURE_ENTRY_LEN	48
+#define FEATURE_NAME_LEN	46
+#define CRYPTO_EXT_LEN		16
+#define BITMAPS_EXT_LEN		24
+
+/* The extra data qemu knows: vm_state_size_large, disk_size, icount. */
+#define SNAPSHOT_EXTRA_LEN	24u
+#define SNAPSHOT_EXTRA_VMSTATE	8u	/* enough for vm_state_size_large */
+/* qemu's block layer fails any access ending past BDRV_MAX_LENGTH. */
+#define BDRV_MAX_LENGTH		((uint64_t)INT64_MAX & ~((1ull << 30) - 1))
+#define SNAPSHOT_READ_ERR	"Failed to read snapshot table: " \
+				"Input/output error"
+
+struct qcow2_hdr {
+	uint32_t	version;
+	uint64_t	backing_off;
+	uint32_t	backing_len;
+	uint32_t	cluster_bits;
+	uint64_t	size;
+	uint32_t	crypt_method;
+	uint32_t	l1_size;
+	uint64_t	l1_off;
+	uint64_t	rt_off;
+	uint32_t	rt_clusters;
+	uint32_t	nb_snapshots;
+	uint64_t	snap_off;
+	uint64_t	incompat;
+	uint64_t	compat;
+	uint64_t	autoclear;
+	uint32_t	refcount_order;
+	uint32_t	header_len;
+	uint32_t	compression;
+	uint64_t	cluster_size;
+	uint64_t	ext_end;
+};
+
+/* L1, L2 and refcount-table entries (qcow2.txt, "Cluster mapping"). */
+#define QCOW2_OFFSET_MASK	0x00fffffffffffe00ull	/* bits 9-55 */
+#define QCOW2_COPIED		(1ull << 63)
+#define QCOW2_COMPRESSED	(1ull << 62)
+#define QCOW2_ZERO		(1ull << 0)
+#define QCOW2_L1_RESERVED	0x7f000000000001ffull
+#define QCOW2_L2_RESERVED	0x3f000000000001feull
+#define QCOW2_RT_RESERVED	0x00000000000001ffull
+
+/*
+ * Read and check an image's header the way qemu's qcow2_do_open() does
+ * (extensions, backing name, snapshot table), filling *h and *info.
+ * snaps may be NULL when the snapshot list is not wanted; the table is
+ * checked all the same.  Returns 0 or -1 with err set.
+ */
+int qcow2_parse(const struct fmt_io *, struct qcow2_hdr *,
+    struct instar_image_info *, struct fmt_snapshots *, struct fmt_err *);
+
+#endif

@@ -1,0 +1,957 @@
+/*
+ * The qcow2 writer: allocation at the end of the image, refcount
+ * updates at any width from 1 to 64 bits, L2 and L1 updates, and the
+ * header rewrite, in the crash-safe order qcow2_write.h describes.
+ */
+#include "qcow2_write.h"
+
+#define UPDATES_MAX		16384u	/* guest clusters per batch */
+#define NEW_BLOCKS_MAX		4096u	/* refcount blocks per batch */
+#define FEATURE_TABLE_ENTRIES	8
+/* qemu 7.2 writes no feature table into headers of 4 KiB clusters or
+ * less (seen on 512 B to 4 KiB; 8 KiB and up have one). */
+#define FEATURE_TABLE_MIN_CLUSTER	4096u
+
+struct l2_group {
+	uint64_t l1_idx;
+	uint64_t old_l2;	/* 0: there was no table */
+	uint64_t new_l2;	/* 0: changed in place */
+	size_t first;		/* its updates: upd[first .. first + n) */
+	size_t n;
+};
+
+struct new_block {
+	uint64_t idx;		/* refcount table index */
+	uint64_t off;		/* where the block was put */
+};
+
+/* The batch's bookkeeping that lives only while it commits. */
+struct commit {
+	struct l2_group *groups;
+	size_t ngroups;
+	struct new_block *blocks;
+	size_t nblocks;
+	uint64_t new_rt_off;	/* 0: the refcount table stays */
+	uint64_t new_rt_clusters;
+};
+
+/* ---- device access ---- */
+
+static int
+dev_write(struct qcow2_writer *w, uint64_t off, const void *buf, size_t len,
+    struct fmt_err *err)
+{
+	if (w->io->write(w->io->ctx, off, buf, len) != 0) {
+		fmt_seterr(err, "Could not write to the image: I/O error");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+dev_read(struct qcow2_writer *w, uint64_t off, void *buf, size_t len,
+    struct fmt_err *err)
+{
+	if (w->io->read(w->io->ctx, off, buf, len) != 0) {
+		fmt_seterr(err, "Could not read the image: I/O error");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+dev_flush(struct qcow2_writer *w, struct fmt_err *err)
+{
+	if (w->io->flush(w->io->ctx) != 0) {
+		fmt_seterr(err, "Could not flush the image: I/O error");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* ---- refcount entries, any width ---- */
+
+static uint64_t
+rc_get(const uint8_t *blk, uint64_t i, uint32_t bits)
+{
+	uint64_t v = 0;
+	uint32_t k;
+
+	if (bits < 8)
+		return (uint64_t)(blk[i * bits / 8] >> (i * bits % 8)) &
+		    ((1u << bits) - 1);
+	for (k = 0; k < bits / 8; k++)
+		v = v << 8 | blk[i * (bits / 8) + k];
+	return v;
+}
+
+static void
+rc_set(uint8_t *blk, uint64_t i, uint32_t bits, uint64_t v)
+{
+	uint32_t k, shift;
+	uint8_t mask;
+
+	if (bits < 8) {
+		shift = (uint32_t)(i * bits % 8);
+		mask = (uint8_t)(((1u << bits) - 1) << shift);
+		blk[i * bits / 8] = (uint8_t)((blk[i * bits / 8] & ~mask) |
+		    ((v << shift) & mask));
+		return;
+	}
+	for (k = bits / 8; k > 0; k--) {
+		blk[i * (bits / 8) + k - 1] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t
+rc_max(uint32_t bits)
+{
+	return bits == 64 ? UINT64_MAX : (1ull << bits) - 1;
+}
+
+/* Refcount table entry idx (idx < rt_entries): a block offset or 0. */
+static int
+rt_entry(struct qcow2_writer *w, uint64_t idx, uint64_t *block,
+    struct fmt_err *err)
+{
+	uint8_t b[8];
+
+	if (dev_read(w, w->h.rt_off + idx * 8, b, sizeof(b), err) != 0)
+		return -1;
+	*block = get_be64(b);
+	if ((*block & QCOW2_RT_RESERVED) != 0 ||
+	    (*block & (w->h.cluster_size - 1)) != 0) {
+		fmt_seterr(err, "Refcount block offset %#llx is invalid; the "
+		    "image is corrupt", (unsigned long long)*block);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Add delta (+1 or -1) to one cluster's refcount in place.  Used for
+ * clusters outside a batch's new range: the old refcount table, and
+ * tables copied away from a snapshot.
+ */
+static int
+rc_add(struct qcow2_writer *w, uint64_t host_off, int delta,
+    struct fmt_err *err)
+{
+	uint64_t cluster = host_off >> w->h.cluster_bits;
+	uint64_t idx = cluster / w->rc_per_block;
+	uint64_t i = cluster % w->rc_per_block;
+	uint64_t block, v, at;
+	uint32_t bytes = w->rc_bits < 8 ? 1 : w->rc_bits / 8;
+	uint8_t b[8];
+
+	if (idx >= w->rt_entries) {
+		fmt_seterr(err, "cluster %#llx is beyond the refcount table; "
+		    "the image is corrupt", (unsigned long long)host_off);
+		return -1;
+	}
+	if (rt_entry(w, idx, &block, err) != 0)
+		return -1;
+	if (block == 0) {
+		fmt_seterr(err, "cluster %#llx has no refcount block; the "
+		    "image is corrupt", (unsigned long long)host_off);
+		return -1;
+	}
+	/* The entry's bytes alone; rc_get/rc_set index from there. */
+	at = block + i * w->rc_bits / 8;
+	if (dev_read(w, at, b, bytes, err) != 0)
+		return -1;
+	v = rc_get(b, w->rc_bits < 8 ? i % (8 / w->rc_bits) : 0, w->rc_bits);
+	if ((delta < 0 && v == 0) || (delta > 0 && v == rc_max(w->rc_bits))) {
+		fmt_seterr(err, "refcount of cluster %#llx out of range; the "
+		    "image is corrupt", (unsigned long long)host_off);
+		return -1;
+	}
+	rc_set(b, w->rc_bits < 8 ? i % (8 / w->rc_bits) : 0, w->rc_bits,
+	    delta < 0 ? v - 1 : v + 1);
+	return dev_write(w, at, b, bytes, err);
+}
+
+/* ---- opening: where free space begins ---- */
+
+static int
+last_used_in_block(struct qcow2_writer *w, uint64_t block, uint64_t *last,
+    bool *any, struct fmt_err *err)
+{
+	uint64_t i;
+
+	if (dev_read(w, block, w->scratch, (size_t)w->h.cluster_size,
+	    err) != 0)
+		return -1;
+	*any = false;
+	for (i = w->rc_per_block; i > 0; i--)
+		if (rc_get(w->scratch, i - 1, w->rc_bits) != 0) {
+			*last = i - 1;
+			*any = true;
+			break;
+		}
+	return 0;
+}
+
+/*
+ * The first cluster past everything in use: past the end of the file
+ * and past the last cluster with a refcount, whichever is further.
+ * The table is read backwards a cluster at a time through buf.
+ */
+static int
+find_free_start(struct qcow2_writer *w, struct fmt_err *err)
+{
+	uint64_t cs = w->h.cluster_size, idx, lo, n, k, block, last;
+	uint64_t cap = cs / 8;
+	uint8_t *buf;
+	bool any;
+
+	if ((buf = fmt_alloc(w->arena, (size_t)cs, 8)) == NULL) {
+		fmt_seterr(err, "out of memory for the refcount table");
+		return -1;
+	}
+
+	w->next_free = (w->io->size + cs - 1) / cs;
+	for (idx = w->rt_entries; idx > 0; idx = lo) {
+		n = idx < cap ? idx : cap;
+		lo = idx - n;
+		if (dev_read(w, w->h.rt_off + lo * 8, buf, (size_t)(n * 8),
+		    err) != 0)
+			return -1;
+		for (k = n; k > 0; k--) {
+			block = get_be64(buf + (k - 1) * 8);
+			if (block == 0)
+				continue;
+			if (rt_entry(w, lo + k - 1, &block, err) != 0 ||
+			    last_used_in_block(w, block, &last, &any, err) != 0)
+				return -1;
+			if (!any)
+				continue;
+			last += (lo + k - 1) * w->rc_per_block + 1;
+			if (last > w->next_free)
+				w->next_free = last;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static int
+writer_refuse(const struct qcow2_hdr *h, struct fmt_err *err)
+{
+	if (h->incompat & INCOMPAT_CORRUPT) {
+		fmt_seterr(err, "the image is marked corrupt; repair it with "
+		    "'qemu-img check -r all' first");
+		return -1;
+	}
+	if (h->incompat & INCOMPAT_DIRTY) {
+		fmt_seterr(err, "the image has the dirty bit set (its lazy "
+		    "refcounts were not written back); repair it with "
+		    "'qemu-img check -r all' first");
+		return -1;
+	}
+	if (h->crypt_method != CRYPT_NONE) {
+		fmt_seterr(err, "encrypted images are not supported");
+		return -1;
+	}
+	if (h->incompat & INCOMPAT_DATA_FILE) {
+		fmt_seterr(err, "images with an external data file are not "
+		    "supported");
+		return -1;
+	}
+	if (h->incompat & INCOMPAT_EXTL2) {
+		fmt_seterr(err, "images with extended L2 entries are not "
+		    "supported");
+		return -1;
+	}
+	return 0;
+}
+
+int
+qcow2w_open(struct qcow2_writer *w, const struct fmt_io *io,
+    const struct qcow2_hdr *h, struct fmt_arena *arena, struct fmt_err *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->io = io;
+	w->h = *h;
+	w->arena = arena;
+	if (io->write == NULL || io->flush == NULL) {
+		fmt_seterr(err, "the image is read-only");
+		return -1;
+	}
+	if (writer_refuse(h, err) != 0)
+		return -1;
+	w->rc_bits = 1u << h->refcount_order;
+	w->rc_per_block = h->cluster_size * 8 / w->rc_bits;
+	w->rt_entries = (uint64_t)h->rt_clusters * h->cluster_size / 8;
+	w->scratch = fmt_alloc(arena, (size_t)h->cluster_size, 4096);
+	w->upd_cap = UPDATES_MAX;
+	w->upd = fmt_alloc(arena, w->upd_cap * sizeof(*w->upd), 8);
+	if (w->scratch == NULL || w->upd == NULL) {
+		fmt_seterr(err, "out of memory for the image writer");
+		return -1;
+	}
+	if (find_free_start(w, err) != 0)
+		return -1;
+	w->batch_first = w->next_free;
+	return 0;
+}
+
+/* ---- queueing ---- */
+
+static int
+queue(struct qcow2_writer *w, uint64_t cluster, uint64_t entry,
+    struct fmt_err *err)
+{
+	if (w->nupd > 0 && cluster <= w->upd[w->nupd - 1].cluster) {
+		fmt_seterr(err, "clusters queued out of order");
+		return -1;
+	}
+	w->upd[w->nupd].cluster = cluster;
+	w->upd[w->nupd].entry = entry;
+	w->nupd++;
+	if (w->nupd == w->upd_cap)
+		return qcow2w_commit(w, err);
+	return 0;
+}
+
+int
+qcow2w_put_data(struct qcow2_writer *w, uint64_t cluster, uint64_t n,
+    const uint8_t *data, struct fmt_err *err)
+{
+	uint64_t cs = w->h.cluster_size, host, i;
+
+	if (n == 0 || n > (QCOW2_OFFSET_MASK >> w->h.cluster_bits) ||
+	    w->next_free > (QCOW2_OFFSET_MASK >> w->h.cluster_bits) - n) {
+		fmt_seterr(err, "the image cannot grow any further");
+		return -1;
+	}
+	/* New clusters, unreferenced until the commit: written at once. */
+	host = w->next_free << w->h.cluster_bits;
+	if (dev_write(w, host, data, (size_t)(n * cs), err) != 0)
+		return -1;
+	w->next_free += n;
+	w->clusters_data += n;
+	for (i = 0; i < n; i++)
+		if (queue(w, cluster + i, (host + i * cs) | QCOW2_COPIED,
+		    err) != 0)
+			return -1;
+	return 0;
+}
+
+int
+qcow2w_put_zero(struct qcow2_writer *w, uint64_t cluster,
+    struct fmt_err *err)
+{
+	if (w->h.version < 3) {
+		fmt_seterr(err, "zero clusters need qcow2 version 3");
+		return -1;
+	}
+	w->clusters_zero++;
+	return queue(w, cluster, QCOW2_ZERO, err);
+}
+
+/* ---- commit step 1: L2 tables that must be new ---- */
+
+static uint64_t
+alloc_cluster(struct qcow2_writer *w)
+{
+	return w->next_free++ << w->h.cluster_bits;
+}
+
+static int
+read_l1(struct qcow2_writer *w, uint64_t idx, uint64_t *e,
+    struct fmt_err *err)
+{
+	uint8_t b[8];
+
+	if (idx >= w->h.l1_size) {
+		fmt_seterr(err, "cluster beyond the L1 table");
+		return -1;
+	}
+	if (dev_read(w, w->h.l1_off + idx * 8, b, sizeof(b), err) != 0)
+		return -1;
+	*e = get_be64(b);
+	if ((*e & QCOW2_L1_RESERVED) != 0 ||
+	    ((*e & QCOW2_OFFSET_MASK) & (w->h.cluster_size - 1)) != 0) {
+		fmt_seterr(err, "L1 entry %llu is invalid; the image is "
+		    "corrupt", (unsigned long long)idx);
+		return -1;
+	}
+	return 0;
+}
+
+/* Apply a group's updates to the L2 table in scratch; entries were 0. */
+static int
+apply_group(struct qcow2_writer *w, const struct l2_group *g,
+    uint8_t *table, uint64_t table_first, struct fmt_err *err)
+{
+	uint64_t per_l2 = w->h.cluster_size / 8, i, slot;
+
+	for (i = g->first; i < g->first + g->n; i++) {
+		slot = (w->upd[i].cluster % per_l2) - table_first;
+		if (get_be64(table + slot * 8) != 0) {
+			fmt_seterr(err, "cluster %llu changed under the job",
+			    (unsigned long long)w->upd[i].cluster);
+			return -1;
+		}
+		put_be64(table + slot * 8, w->upd[i].entry);
+	}
+	return 0;
+}
+
+static int
+make_groups(struct qcow2_writer *w, struct commit *c, struct fmt_err *err)
+{
+	uint64_t per_l2 = w->h.cluster_size / 8, l1e;
+	struct l2_group *g;
+	size_t i;
+
+	c->ngroups = 0;
+	for (i = 0; i < w->nupd; i++) {
+		uint64_t l1_idx = w->upd[i].cluster / per_l2;
+
+		if (c->ngroups > 0 && c->groups[c->ngroups - 1].l1_idx ==
+		    l1_idx) {
+			c->groups[c->ngroups - 1].n++;
+			continue;
+		}
+		g = &c->groups[c->ngroups++];
+		memset(g, 0, sizeof(*g));
+		g->l1_idx = l1_idx;
+		g->first = i;
+		g->n = 1;
+		if (read_l1(w, l1_idx, &l1e, err) != 0)
+			return -1;
+		g->old_l2 = l1e & QCOW2_OFFSET_MASK;
+		/* A table shared with a snapshot is copied, never changed. */
+		if (g->old_l2 == 0 || !(l1e & QCOW2_COPIED))
+			g->new_l2 = 1;
+	}
+	return 0;
+}
+
+static int
+write_new_tables(struct qcow2_writer *w, struct commit *c,
+    struct fmt_err *err)
+{
+	size_t cs = (size_t)w->h.cluster_size, i;
+
+	for (i = 0; i < c->ngroups; i++) {
+		struct l2_group *g = &c->groups[i];
+
+		if (g->new_l2 == 0)
+			continue;
+		if (g->old_l2 == 0)
+			memset(w->scratch, 0, cs);
+		else if (dev_read(w, g->old_l2, w->scratch, cs, err) != 0)
+			return -1;
+		if (apply_group(w, g, w->scratch, 0, err) != 0)
+			return -1;
+		g->new_l2 = alloc_cluster(w);
+		if (dev_write(w, g->new_l2, w->scratch, cs, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- commit step 2: refcounts for [batch_first, next_free) ---- */
+
+static bool
+block_planned(const struct commit *c, uint64_t idx)
+{
+	size_t i;
+
+	for (i = 0; i < c->nblocks; i++)
+		if (c->blocks[i].idx == idx)
+			return true;
+	return false;
+}
+
+/*
+ * Give every refcount block index in the new range a block, and the
+ * refcount table room for them all.  Each new block or table cluster
+ * extends the range it must cover, so repeat until nothing changes.
+ */
+static int
+plan_refcounts(struct qcow2_writer *w, struct commit *c, struct fmt_err *err)
+{
+	uint64_t cs = w->h.cluster_size, idx, block, need, clusters;
+	uint64_t rt_entries = w->rt_entries;
+	bool changed = true;
+
+	while (changed) {
+		changed = false;
+		for (idx = w->batch_first / w->rc_per_block;
+		    idx <= (w->next_free - 1) / w->rc_per_block; idx++) {
+			if (block_planned(c, idx))
+				continue;
+			block = 0;
+			if (idx < w->rt_entries &&
+			    rt_entry(w, idx, &block, err) != 0)
+				return -1;
+			if (block != 0)
+				continue;
+			if (c->nblocks == NEW_BLOCKS_MAX) {
+				fmt_seterr(err, "too many refcount blocks for "
+				    "one batch");
+				return -1;
+			}
+			c->blocks[c->nblocks].idx = idx;
+			c->blocks[c->nblocks].off = alloc_cluster(w);
+			c->nblocks++;
+			changed = true;
+		}
+		need = (w->next_free - 1) / w->rc_per_block + 1;
+		if (need > rt_entries) {
+			/* Grow by half again, as qemu does, to grow rarely. */
+			need += need / 2;
+			clusters = (need * 8 + cs - 1) / cs;
+			if (clusters * cs > (8ull << 20)) {
+				fmt_seterr(err, "the refcount table would grow "
+				    "beyond qemu's limit");
+				return -1;
+			}
+			c->new_rt_clusters = clusters;
+			c->new_rt_off = w->next_free << w->h.cluster_bits;
+			w->next_free += clusters;
+			rt_entries = clusters * cs / 8;
+			changed = true;
+		}
+	}
+	return 0;
+}
+
+/* Set refcount 1 for the batch's range within block idx, in table buf. */
+static int
+fill_block(struct qcow2_writer *w, uint64_t idx, uint8_t *blk,
+    struct fmt_err *err)
+{
+	uint64_t first = idx * w->rc_per_block, i, lo, hi;
+
+	lo = w->batch_first > first ? w->batch_first - first : 0;
+	hi = w->next_free - first;
+	if (hi > w->rc_per_block)
+		hi = w->rc_per_block;
+	for (i = lo; i < hi; i++) {
+		if (rc_get(blk, i, w->rc_bits) != 0) {
+			fmt_seterr(err, "cluster %llu past the end of the "
+			    "image has a refcount; the image is corrupt",
+			    (unsigned long long)(first + i));
+			return -1;
+		}
+		rc_set(blk, i, w->rc_bits, 1);
+	}
+	return 0;
+}
+
+static int
+write_blocks(struct qcow2_writer *w, struct commit *c, struct fmt_err *err)
+{
+	size_t cs = (size_t)w->h.cluster_size, i;
+	uint64_t idx, block;
+
+	for (i = 0; i < c->nblocks; i++) {
+		memset(w->scratch, 0, cs);
+		if (fill_block(w, c->blocks[i].idx, w->scratch, err) != 0 ||
+		    dev_write(w, c->blocks[i].off, w->scratch, cs, err) != 0)
+			return -1;
+	}
+	/* Blocks that exist already: the range's entries go from 0 to 1. */
+	for (idx = w->batch_first / w->rc_per_block;
+	    idx <= (w->next_free - 1) / w->rc_per_block; idx++) {
+		if (block_planned(c, idx))
+			continue;
+		if (rt_entry(w, idx, &block, err) != 0 ||
+		    dev_read(w, block, w->scratch, cs, err) != 0 ||
+		    fill_block(w, idx, w->scratch, err) != 0 ||
+		    dev_write(w, block, w->scratch, cs, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Enter the new blocks in the table, highest index first.  A block's own
+ * refcount lives in a block of the same or a higher index (blocks are
+ * allocated past the clusters they cover), so in this order no block is
+ * ever referenced before the block that counts it: a crash between two
+ * entries leaves leaks, never a referenced cluster with refcount 0.
+ */
+static int
+write_table_entries(struct qcow2_writer *w, const struct commit *c,
+    uint64_t table_off, struct fmt_err *err)
+{
+	uint8_t b[8];
+	size_t i;
+
+	for (i = c->nblocks; i > 0; i--) {
+		put_be64(b, c->blocks[i - 1].off);
+		if (dev_write(w, table_off + c->blocks[i - 1].idx * 8, b, 8,
+		    err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A copy of the table, grown, with the new blocks in it. */
+static int
+write_grown_table(struct qcow2_writer *w, const struct commit *c,
+    struct fmt_err *err)
+{
+	uint64_t cs = w->h.cluster_size, k, old_bytes = w->rt_entries * 8;
+
+	for (k = 0; k < c->new_rt_clusters; k++) {
+		memset(w->scratch, 0, (size_t)cs);
+		if (k * cs < old_bytes && dev_read(w, w->h.rt_off + k * cs,
+		    w->scratch, (size_t)cs, err) != 0)
+			return -1;
+		if (dev_write(w, c->new_rt_off + k * cs, w->scratch,
+		    (size_t)cs, err) != 0)
+			return -1;
+	}
+	return write_table_entries(w, c, c->new_rt_off, err);
+}
+
+/* The header names the new table; then the old one is released. */
+static int
+switch_table(struct qcow2_writer *w, const struct commit *c,
+    struct fmt_err *err)
+{
+	uint64_t old_off = w->h.rt_off, k, old_clusters = w->h.rt_clusters;
+	uint8_t b[12];
+
+	put_be64(b, c->new_rt_off);
+	put_be32(b + 8, (uint32_t)c->new_rt_clusters);
+	if (dev_write(w, 48, b, sizeof(b), err) != 0 || dev_flush(w, err) != 0)
+		return -1;
+	w->h.rt_off = c->new_rt_off;
+	w->h.rt_clusters = (uint32_t)c->new_rt_clusters;
+	w->rt_entries = c->new_rt_clusters * w->h.cluster_size / 8;
+	for (k = 0; k < old_clusters; k++)
+		if (rc_add(w, old_off + k * w->h.cluster_size, -1, err) != 0)
+			return -1;
+	return 0;
+}
+
+static int
+write_refcounts(struct qcow2_writer *w, struct commit *c, struct fmt_err *err)
+{
+	if (plan_refcounts(w, c, err) != 0 || write_blocks(w, c, err) != 0)
+		return -1;
+	if (c->new_rt_off == 0)
+		return write_table_entries(w, c, w->h.rt_off, err) != 0 ||
+		    dev_flush(w, err) != 0 ? -1 : 0;
+	if (write_grown_table(w, c, err) != 0 || dev_flush(w, err) != 0)
+		return -1;
+	return switch_table(w, c, err);
+}
+
+/* ---- commit step 3: point the tables at the new clusters ---- */
+
+static int
+update_in_place(struct qcow2_writer *w, const struct l2_group *g,
+    struct fmt_err *err)
+{
+	uint64_t per_l2 = w->h.cluster_size / 8;
+	uint64_t lo = w->upd[g->first].cluster % per_l2;
+	uint64_t hi = w->upd[g->first + g->n - 1].cluster % per_l2 + 1;
+	size_t len = (size_t)((hi - lo) * 8);
+
+	if ((g->old_l2 & (w->h.cluster_size - 1)) != 0) {
+		fmt_seterr(err, "L2 table offset is invalid; the image is "
+		    "corrupt");
+		return -1;
+	}
+	if (dev_read(w, g->old_l2 + lo * 8, w->scratch, len, err) != 0 ||
+	    apply_group(w, g, w->scratch, lo, err) != 0)
+		return -1;
+	return dev_write(w, g->old_l2 + lo * 8, w->scratch, len, err);
+}
+
+static int
+write_tables(struct qcow2_writer *w, const struct commit *c,
+    struct fmt_err *err)
+{
+	uint8_t b[8];
+	size_t i;
+
+	for (i = 0; i < c->ngroups; i++) {
+		const struct l2_group *g = &c->groups[i];
+
+		if (g->new_l2 == 0) {
+			if (update_in_place(w, g, err) != 0)
+				return -1;
+			continue;
+		}
+		put_be64(b, g->new_l2 | QCOW2_COPIED);
+		if (dev_write(w, w->h.l1_off + g->l1_idx * 8, b, 8, err) != 0)
+			return -1;
+	}
+	return dev_flush(w, err);
+}
+
+/* ---- commit step 4: copied tables lose the active reference ---- */
+
+static int
+release_copied(struct qcow2_writer *w, const struct commit *c,
+    struct fmt_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < c->ngroups; i++)
+		if (c->groups[i].new_l2 != 0 && c->groups[i].old_l2 != 0 &&
+		    rc_add(w, c->groups[i].old_l2, -1, err) != 0)
+			return -1;
+	return 0;
+}
+
+int
+qcow2w_commit(struct qcow2_writer *w, struct fmt_err *err)
+{
+	struct commit c;
+	size_t mark = w->arena->used;
+	int r = -1;
+
+	if (w->nupd == 0)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.groups = fmt_alloc(w->arena, w->nupd * sizeof(*c.groups), 8);
+	c.blocks = fmt_alloc(w->arena, NEW_BLOCKS_MAX * sizeof(*c.blocks), 8);
+	if (c.groups == NULL || c.blocks == NULL) {
+		fmt_seterr(err, "out of memory for the image writer");
+		goto out;
+	}
+	if (make_groups(w, &c, err) != 0 ||
+	    write_new_tables(w, &c, err) != 0 ||
+	    (w->next_free > w->batch_first &&
+	    write_refcounts(w, &c, err) != 0) ||
+	    write_tables(w, &c, err) != 0 ||
+	    release_copied(w, &c, err) != 0)
+		goto out;
+	w->nupd = 0;
+	w->batch_first = w->next_free;
+	r = 0;
+out:
+	/* The bookkeeping is the arena's last allocation: give it back. */
+	w->arena->used = mark;
+	return r;
+}
+
+/* ---- the header ---- */
+
+struct feature {
+	uint8_t type;
+	uint8_t bit;
+	const char *name;
+};
+
+/* qemu 7.2's table, written into every v3 header it rewrites. */
+static const struct feature qemu_features[FEATURE_TABLE_ENTRIES] = {
+	{ 0, 0, "dirty bit" },
+	{ 0, 1, "corrupt bit" },
+	{ 0, 2, "external data file" },
+	{ 0, 3, "compression type" },
+	{ 0, 4, "extended L2 entries" },
+	{ 1, 0, "lazy refcounts" },
+	{ 2, 0, "bitmaps" },
+	{ 2, 1, "raw external data" },
+};
+
+/* header_ext_add(): magic, length, data padded to 8 bytes. */
+static int
+ext_add(uint8_t *buf, size_t cap, size_t *pos, uint32_t magic,
+    const uint8_t *data, size_t len)
+{
+	size_t padded = (len + 7) & ~(size_t)7;
+
+	if (*pos > cap || 8 + padded > cap - *pos)
+		return -1;
+	put_be32(buf + *pos, magic);
+	put_be32(buf + *pos + 4, (uint32_t)len);
+	if (len > 0)
+		memcpy(buf + *pos + 8, data, len);
+	memset(buf + *pos + 8 + len, 0, padded - len);
+	*pos += 8 + padded;
+	return 0;
+}
+
+static int
+add_feature_table(uint8_t *buf, size_t cap, size_t *pos)
+{
+	uint8_t t[FEATURE_TABLE_ENTRIES * 48];
+	size_t i;
+
+	memset(t, 0, sizeof(t));
+	for (i = 0; i < FEATURE_TABLE_ENTRIES; i++) {
+		t[i * 48] = qemu_features[i].type;
+		t[i * 48 + 1] = qemu_features[i].bit;
+		memcpy(t + i * 48 + 2, qemu_features[i].name,
+		    strlen(qemu_features[i].name));
+	}
+	return ext_add(buf, cap, pos, EXT_FEATURE_TABLE, t, sizeof(t));
+}
+
+/*
+ * Copy the extensions qemu keeps verbatim (bitmaps while their
+ * autoclear bit holds, unknown ones) from the old header in old.
+ * qemu writes the bitmaps extension before the unknown ones.
+ */
+static int
+keep_extensions(const struct qcow2_hdr *h, const uint8_t *old, uint8_t *buf,
+    size_t cap, size_t *pos, bool bitmaps_pass)
+{
+	uint64_t p = h->header_len, end = h->ext_end;
+	uint32_t magic, len;
+	bool bitmaps;
+
+	while (p + 8 <= end) {
+		magic = get_be32(old + p);
+		len = get_be32(old + p + 4);
+		p += 8;
+		if (magic == EXT_END || len > end - p)
+			break;
+		bitmaps = magic == EXT_BITMAPS;
+		if (bitmaps_pass ? (bitmaps &&
+		    (h->autoclear & AUTOCLEAR_BITMAPS)) :
+		    (!bitmaps && magic != EXT_BACKING_FMT &&
+		    magic != EXT_FEATURE_TABLE && magic != EXT_DATA_FILE &&
+		    magic != EXT_CRYPTO)) {
+			if (ext_add(buf, cap, pos, magic, old + p, len) != 0)
+				return -1;
+		}
+		p += ((uint64_t)len + 7) & ~7ull;
+	}
+	return 0;
+}
+
+static bool
+has_bitmaps(const struct qcow2_hdr *h, const uint8_t *old)
+{
+	uint64_t p = h->header_len, end = h->ext_end;
+	uint32_t magic, len;
+
+	while (p + 8 <= end) {
+		magic = get_be32(old + p);
+		len = get_be32(old + p + 4);
+		p += 8;
+		if (magic == EXT_END || len > end - p)
+			return false;
+		if (magic == EXT_BITMAPS)
+			return true;
+		p += ((uint64_t)len + 7) & ~7ull;
+	}
+	return false;
+}
+
+/* The fixed fields, and unknown ones qemu keeps after them. */
+static size_t
+build_fixed(const struct qcow2_hdr *h, const uint8_t *old, uint8_t *buf)
+{
+	uint64_t autoclear = h->autoclear & (AUTOCLEAR_BITMAPS |
+	    AUTOCLEAR_DATA_RAW);
+	size_t unknown;
+
+	if (h->version == 2) {
+		memcpy(buf, old, QCOW2_V2_HDR_LEN);
+		return QCOW2_V2_HDR_LEN;
+	}
+	memcpy(buf, old, QCOW2_V3_MIN_HDR_LEN);
+	memset(buf + QCOW2_V3_MIN_HDR_LEN, 0,
+	    QCOW2_HDR_READ - QCOW2_V3_MIN_HDR_LEN);
+	buf[QCOW2_COMPRESSION_OFF] = (uint8_t)h->compression;
+	if (!has_bitmaps(h, old))
+		autoclear &= ~AUTOCLEAR_BITMAPS;
+	put_be64(buf + 88, autoclear);
+	unknown = h->header_len > QCOW2_HDR_READ ?
+	    h->header_len - QCOW2_HDR_READ : 0;
+	memcpy(buf + QCOW2_HDR_READ, old + QCOW2_HDR_READ, unknown);
+	put_be32(buf + 100, (uint32_t)(QCOW2_HDR_READ + unknown));
+	return QCOW2_HDR_READ + unknown;
+}
+
+/*
+ * Build the new header cluster in w->scratch from the one on disk, with
+ * the refcount table where it is now.
+ */
+static int
+build_header(struct qcow2_writer *w, const char *name, size_t name_len,
+    const char *format, struct fmt_err *err)
+{
+	size_t cs = (size_t)w->h.cluster_size, pos, mark = w->arena->used;
+	uint8_t *old, *buf = w->scratch;
+	int r = -1;
+
+	if (name_len > NAME_LEN_MAX) {
+		fmt_seterr(err, "backing file name too long");
+		return -1;
+	}
+	if ((old = fmt_alloc(w->arena, cs, 4096)) == NULL) {
+		fmt_seterr(err, "out of memory for the header");
+		return -1;
+	}
+	if (dev_read(w, 0, old, cs, err) != 0)
+		goto out;
+	put_be64(old + 48, w->h.rt_off);
+	put_be32(old + 56, w->h.rt_clusters);
+	memset(buf, 0, cs);
+	pos = build_fixed(&w->h, old, buf);
+	if ((name_len > 0 && format[0] != '\0' && ext_add(buf, cs, &pos,
+	    EXT_BACKING_FMT, (const uint8_t *)format, strlen(format)) != 0) ||
+	    (w->h.version >= 3 && cs > FEATURE_TABLE_MIN_CLUSTER &&
+	    add_feature_table(buf, cs, &pos) != 0) ||
+	    keep_extensions(&w->h, old, buf, cs, &pos, true) != 0 ||
+	    keep_extensions(&w->h, old, buf, cs, &pos, false) != 0 ||
+	    ext_add(buf, cs, &pos, EXT_END, NULL, 0) != 0 ||
+	    name_len > cs - pos) {
+		fmt_seterr(err, "No space left in the file header");
+		goto out;
+	}
+	put_be64(buf + 8, name_len > 0 ? pos : 0);
+	put_be32(buf + 16, (uint32_t)name_len);
+	memcpy(buf + pos, name, name_len);
+	r = 0;
+out:
+	w->arena->used = mark;
+	return r;
+}
+
+int
+qcow2w_check_backing(struct qcow2_writer *w, const char *name,
+    size_t name_len, const char *format, struct fmt_err *err)
+{
+	return build_header(w, name, name_len, format, err);
+}
+
+int
+qcow2w_set_backing(struct qcow2_writer *w, const char *name,
+    size_t name_len, const char *format, struct fmt_err *err)
+{
+	if (qcow2w_commit(w, err) != 0 ||
+	    build_header(w, name, name_len, format, err) != 0)
+		return -1;
+	if (dev_write(w, 0, w->scratch, (size_t)w->h.cluster_size,
+	    err) != 0 || dev_flush(w, err) != 0)
+		return -1;
+	return 0;
+}

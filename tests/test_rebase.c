@@ -1,0 +1,744 @@
+/*
+ * Unit tests for the rebase planner and the qcow2 writer over images in
+ * memory: the overlay reads the same afterwards, its refcounts match
+ * its references (counted here independently), refcount blocks and the
+ * refcount table grow when they must, the header is laid out as qemu
+ * lays it out, and a crash after any write leaves an image that still
+ * reads the same with at worst leaked clusters.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "image.h"
+#include "image_builder.h"
+#include "rebase.h"
+
+#define KiB		1024ull
+#define MiB		(1024ull * KiB)
+#define ARENA_BYTES	(48 * MiB)
+#define LOG_MAX		100000
+
+/* One write or flush the planner made, in order. */
+struct io_event {
+	uint64_t off;
+	size_t len;
+	uint8_t *data;		/* NULL for a flush */
+};
+
+/* A writable device over a mem_img that records what happens to it. */
+struct wdev {
+	struct mem_img *m;
+	struct io_event *log;
+	size_t nlog;
+};
+
+static int
+wdev_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	struct wdev *d = ctx;
+	size_t n = 0;
+
+	memset(buf, 0, len);
+	if (off < d->m->size) {
+		n = d->m->size - (size_t)off;
+		memcpy(buf, d->m->buf + off, n < len ? n : len);
+	}
+	return 0;
+}
+
+static int
+wdev_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	struct wdev *d = ctx;
+	struct io_event *ev;
+
+	if (off + len > d->m->size)
+		mem_img_resize(d->m, (size_t)(off + len));
+	memcpy(d->m->buf + off, buf, len);
+	assert_true(d->nlog < LOG_MAX);
+	ev = &d->log[d->nlog++];
+	ev->off = off;
+	ev->len = len;
+	ev->data = malloc(len);
+	assert_non_null(ev->data);
+	memcpy(ev->data, buf, len);
+	return 0;
+}
+
+static int
+wdev_flush(void *ctx)
+{
+	struct wdev *d = ctx;
+
+	assert_true(d->nlog < LOG_MAX);
+	memset(&d->log[d->nlog++], 0, sizeof(struct io_event));
+	return 0;
+}
+
+static void
+wdev_init(struct wdev *d, struct mem_img *m, struct fmt_io *io)
+{
+	d->m = m;
+	d->nlog = 0;
+	d->log = calloc(LOG_MAX, sizeof(*d->log));
+	assert_non_null(d->log);
+	io->ctx = d;
+	io->read = wdev_read;
+	io->write = wdev_write;
+	io->flush = wdev_flush;
+	io->size = m->size;
+}
+
+static void
+wdev_free(struct wdev *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nlog; i++)
+		free(d->log[i].data);
+	free(d->log);
+}
+
+static size_t
+count_flushes(const struct wdev *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->nlog; i++)
+		n += d->log[i].data == NULL;
+	return n;
+}
+
+/* ---- a reference counter, independent of the writer ---- */
+
+static uint64_t
+be64_at(const struct mem_img *m, uint64_t off)
+{
+	return off + 8 <= m->size ? get_be64(m->buf + off) : 0;
+}
+
+static uint64_t
+refcount_of(const struct mem_img *m, uint64_t cluster)
+{
+	uint32_t cb = get_be32(m->buf + 20);
+	uint32_t order = get_be32(m->buf + 4) >= 3 ?
+	    get_be32(m->buf + 96) : 4;
+	uint32_t bits = 1u << order;
+	uint64_t per = (1ull << cb) * 8 / bits;
+	uint64_t rt = be64_at(m, 48), rt_entries, block, i, v = 0, k;
+
+	rt_entries = (uint64_t)get_be32(m->buf + 56) << (cb - 3);
+	if (cluster / per >= rt_entries)
+		return 0;
+	block = be64_at(m, rt + cluster / per * 8);
+	if (block == 0)
+		return 0;
+	i = cluster % per;
+	if (bits < 8)
+		return (m->buf[block + i * bits / 8] >> (i * bits % 8)) &
+		    ((1u << bits) - 1);
+	for (k = 0; k < bits / 8; k++)
+		v = v << 8 | m->buf[block + i * (bits / 8) + k];
+	return v;
+}
+
+static void
+count_range(uint32_t *refs, uint64_t nclusters, uint64_t off, uint64_t len,
+    uint32_t cb)
+{
+	uint64_t c;
+
+	for (c = off >> cb; c < (off + len + (1ull << cb) - 1) >> cb; c++) {
+		assert_true(c < nclusters);
+		refs[c]++;
+	}
+}
+
+/*
+ * Count every reference the active tables, the refcount structures and
+ * the header make, and compare with the stored refcounts.  Returns the
+ * number of leaked clusters; any cluster referenced more often than its
+ * refcount says fails the test.
+ */
+static uint64_t
+check_refcounts(const struct mem_img *m)
+{
+	uint32_t cb = get_be32(m->buf + 20);
+	uint64_t cs = 1ull << cb, n = (m->size + cs - 1) / cs;
+	uint64_t l1 = be64_at(m, 40), l1_size = get_be32(m->buf + 36);
+	uint64_t rt = be64_at(m, 48), rt_clusters = get_be32(m->buf + 56);
+	uint64_t i, j, l2, e, leaks = 0, stored;
+	uint32_t *refs = calloc(n + 1, sizeof(*refs));
+
+	assert_non_null(refs);
+	count_range(refs, n, 0, cs, cb);
+	count_range(refs, n, l1, l1_size * 8, cb);
+	count_range(refs, n, rt, rt_clusters * cs, cb);
+	for (i = 0; i < rt_clusters * cs / 8; i++)
+		if ((e = be64_at(m, rt + i * 8)) != 0)
+			count_range(refs, n, e, cs, cb);
+	for (i = 0; i < l1_size; i++) {
+		l2 = be64_at(m, l1 + i * 8) & QCOW2_OFFSET_MASK;
+		if (l2 == 0)
+			continue;
+		count_range(refs, n, l2, cs, cb);
+		for (j = 0; j < cs / 8; j++) {
+			e = be64_at(m, l2 + j * 8);
+			assert_false(e & QCOW2_COMPRESSED);
+			if ((e & QCOW2_OFFSET_MASK) != 0)
+				count_range(refs, n, e & QCOW2_OFFSET_MASK,
+				    cs, cb);
+			/* COPIED must say refcount 1 exactly. */
+			if (e & QCOW2_COPIED)
+				assert_int_equal(refcount_of(m,
+				    (e & QCOW2_OFFSET_MASK) >> cb), 1);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		stored = refcount_of(m, i);
+		if (stored < refs[i])
+			fail_msg("cluster %llu: refcount %llu, %u references",
+			    (unsigned long long)i, (unsigned long long)stored,
+			    refs[i]);
+		if (stored > refs[i])
+			leaks++;
+	}
+	free(refs);
+	return leaks;
+}
+
+/* ---- images ---- */
+
+static void
+set_refcount(struct mem_img *m, uint64_t cluster, uint64_t v)
+{
+	uint32_t cb = get_be32(m->buf + 20);
+	uint32_t order = get_be32(m->buf + 4) >= 3 ?
+	    get_be32(m->buf + 96) : 4;
+	uint32_t bits = 1u << order;
+	uint64_t per = (1ull << cb) * 8 / bits;
+	uint64_t block = be64_at(m, be64_at(m, 48) + cluster / per * 8);
+	uint64_t i = cluster % per, k;
+
+	assert_int_not_equal(block, 0);
+	if (bits < 8) {
+		m->buf[block + i * bits / 8] |= (uint8_t)(v << (i * bits % 8));
+		return;
+	}
+	for (k = bits / 8; k > 0; k--) {
+		m->buf[block + i * (bits / 8) + k - 1] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* An empty overlay as build_qcow2 lays it out, with its refcounts set. */
+static void
+make_overlay(struct mem_img *m, uint32_t version, uint32_t cluster_bits,
+    uint32_t refcount_order, uint64_t size, const char *backing)
+{
+	struct qcow2_opts o;
+	uint64_t c;
+
+	qcow2_default_opts(&o, size);
+	o.version = version;
+	o.cluster_bits = cluster_bits;
+	o.refcount_order = version >= 3 ? refcount_order : 4;
+	o.backing = backing;
+	o.backing_fmt = backing != NULL ? "raw" : NULL;
+	build_qcow2(m, &o);
+	for (c = 0; c < m->size >> cluster_bits; c++)
+		set_refcount(m, c, 1);
+}
+
+static void
+fill_pattern(struct mem_img *m, uint64_t off, uint64_t len, uint8_t seed)
+{
+	uint64_t i;
+
+	for (i = 0; i < len; i++)
+		m->buf[off + i] = (uint8_t)(seed + i / 512 * 7 + i % 251);
+}
+
+/* What the overlay reads, through a chain of itself and maybe a base. */
+static uint8_t *
+read_all(struct mem_img *top, struct mem_img *base, uint64_t size)
+{
+	static uint8_t arena_mem[4 * MiB];
+	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0 };
+	struct image ti, bi, *layers[2] = { &ti, &bi };
+	struct chain c = { layers, base != NULL ? 2 : 1 };
+	struct fmt_io tio, bio;
+	struct fmt_err err;
+	uint8_t *buf = malloc(size);
+
+	assert_non_null(buf);
+	mem_img_io(top, &tio);
+	assert_int_equal(image_open(&ti, &tio, INSTAR_FMT_QCOW2, &a, &err), 0);
+	if (base != NULL) {
+		mem_img_io(base, &bio);
+		assert_int_equal(image_open(&bi, &bio, INSTAR_FMT_RAW, &a,
+		    &err), 0);
+	}
+	if (chain_read(&c, 0, buf, size, &err) != 0)
+		fail_msg("%s", err.msg);
+	return buf;
+}
+
+struct run {
+	struct instar_rebase_params p;
+	struct instar_rebase_result res;
+	struct fmt_io io[3];
+	struct wdev wd;
+	struct fmt_arena arena;
+};
+
+/*
+ * Safe rebase of top from the raw image base onto the raw image
+ * new_base, or detach when new_base is NULL.
+ */
+static int
+rebase_onto(struct run *r, struct mem_img *top, struct mem_img *base,
+    struct mem_img *new_base, const char *name)
+{
+	struct rebase_job job;
+
+	memset(&r->p, 0, sizeof(r->p));
+	r->p.formats[0] = INSTAR_FMT_QCOW2;
+	r->p.formats[1] = INSTAR_FMT_RAW;
+	r->p.formats[2] = INSTAR_FMT_RAW;
+	r->p.old_chain_len = 1;
+	r->p.new_chain_start = 2;
+	if (new_base != NULL) {
+		r->p.new_chain_len = 1;
+		r->p.name_len = (uint32_t)strlen(name);
+		memcpy(r->p.backing_name, name, r->p.name_len);
+		memcpy(r->p.backing_format, "raw", 3);
+		mem_img_io(new_base, &r->io[2]);
+	}
+	wdev_init(&r->wd, top, &r->io[0]);
+	mem_img_io(base, &r->io[1]);
+	r->arena.base = malloc(ARENA_BYTES);
+	r->arena.size = ARENA_BYTES;
+	r->arena.used = 0;
+	assert_non_null(r->arena.base);
+	memset(&job, 0, sizeof(job));
+	job.params = &r->p;
+	job.devs = r->io;
+	job.ndevs = new_base != NULL ? 3 : 2;
+	job.arena = &r->arena;
+	return rebase_run(&job, &r->res);
+}
+
+static int
+detach(struct run *r, struct mem_img *top, struct mem_img *base)
+{
+	return rebase_onto(r, top, base, NULL, "");
+}
+
+static void
+run_free(struct run *r)
+{
+	wdev_free(&r->wd);
+	free(r->arena.base);
+}
+
+/*
+ * Detach and check content, refcounts and the header's backing fields.
+ * Returns the size of the refcount table afterwards, in clusters.
+ */
+static uint32_t
+detach_and_check(uint32_t version, uint32_t cluster_bits, uint32_t order,
+    uint64_t size, uint64_t data_len)
+{
+	struct mem_img top, base;
+	struct run r;
+	uint8_t *before, *after;
+	uint32_t rt_clusters;
+
+	make_overlay(&top, version, cluster_bits, order, size, "base.raw");
+	mem_img_alloc(&base, (size_t)data_len);
+	fill_pattern(&base, 0, data_len, 0x40);
+	before = read_all(&top, &base, size);
+	assert_int_equal(detach(&r, &top, &base), 0);
+	assert_int_equal(r.res.status, 0);
+	assert_int_equal(r.res.cluster_size, 1u << cluster_bits);
+	assert_int_equal(r.res.clusters_copied,
+	    (data_len + (1u << cluster_bits) - 1) >> cluster_bits);
+	after = read_all(&top, NULL, size);
+	assert_memory_equal(before, after, size);
+	assert_int_equal(check_refcounts(&top), 0);
+	assert_int_equal(get_be64(top.buf + 8), 0);
+	assert_int_equal(get_be32(top.buf + 16), 0);
+	rt_clusters = get_be32(top.buf + 56);
+	free(before);
+	free(after);
+	run_free(&r);
+	mem_img_free(&top);
+	mem_img_free(&base);
+	return rt_clusters;
+}
+
+static void
+test_detach_default(void **state)
+{
+	(void)state;
+	detach_and_check(3, 16, 4, 64 * MiB, 3 * MiB + 4096);
+}
+
+static void
+test_detach_v2(void **state)
+{
+	(void)state;
+	detach_and_check(2, 16, 4, 64 * MiB, 2 * MiB);
+}
+
+/* Every refcount width, with enough data to need new refcount blocks. */
+static void
+test_refcount_widths(void **state)
+{
+	uint32_t order;
+
+	(void)state;
+	for (order = 0; order <= 6; order++)
+		detach_and_check(3, 9, order, 8 * MiB, 1 * MiB);
+}
+
+/* 512-byte clusters with 64-bit refcounts: the table itself must grow. */
+static void
+test_refcount_table_grows(void **state)
+{
+	(void)state;
+	/* 4 MiB of 512-byte clusters: 8192 refcounts, 128 blocks, more
+	 * than the one-cluster table's 64 entries. */
+	assert_true(detach_and_check(3, 9, 6, 8 * MiB, 4 * MiB) > 1);
+}
+
+/* 4 KiB clusters: an L2 table maps 2 MiB, so 8 MiB needs four. */
+static void
+test_new_l2_tables(void **state)
+{
+	(void)state;
+	detach_and_check(3, 12, 4, 64 * MiB, 8 * MiB);
+}
+
+/* Content both chains share is not written: detaching from zeros. */
+static void
+test_equal_content_not_written(void **state)
+{
+	struct mem_img top, base;
+	struct run r;
+
+	(void)state;
+	make_overlay(&top, 3, 16, 4, 8 * MiB, "base.raw");
+	mem_img_alloc(&base, 1 * MiB);
+	assert_int_equal(detach(&r, &top, &base), 0);
+	assert_int_equal(r.res.clusters_copied, 0);
+	assert_int_equal(r.res.clusters_zeroed, 0);
+	assert_int_equal(check_refcounts(&top), 0);
+	run_free(&r);
+	mem_img_free(&top);
+	mem_img_free(&base);
+}
+
+/*
+ * Past the old backing's end the overlay reads zeros; where the new
+ * backing has data there, v3 gets zero clusters (no data written) and
+ * v2 gets clusters of zeros.
+ */
+static void
+test_zeros_past_old_end(void **state)
+{
+	struct mem_img top, base, nbase;
+	struct run r;
+	uint8_t *before, *after;
+	uint32_t version;
+
+	(void)state;
+	for (version = 2; version <= 3; version++) {
+		make_overlay(&top, version, 16, 4, 8 * MiB, "base.raw");
+		mem_img_alloc(&base, 1 * MiB);
+		fill_pattern(&base, 0, 1 * MiB, 0x21);
+		mem_img_alloc(&nbase, 8 * MiB);
+		fill_pattern(&nbase, 0, 1 * MiB, 0x21);
+		fill_pattern(&nbase, 1 * MiB, 7 * MiB, 0x77);
+		before = read_all(&top, &base, 8 * MiB);
+		assert_int_equal(rebase_onto(&r, &top, &base, &nbase, "new"),
+		    0);
+		assert_int_equal(r.res.clusters_copied, version == 2 ? 112 : 0);
+		assert_int_equal(r.res.clusters_zeroed, version == 2 ? 0 : 112);
+		after = read_all(&top, &nbase, 8 * MiB);
+		assert_memory_equal(before, after, 8 * MiB);
+		assert_int_equal(check_refcounts(&top), 0);
+		free(before);
+		free(after);
+		run_free(&r);
+		mem_img_free(&top);
+		mem_img_free(&base);
+		mem_img_free(&nbase);
+	}
+}
+
+/*
+ * A crash after any write: the image, holding only the writes before
+ * it, must read as before and have no refcount below its references.
+ */
+static void
+test_crash_after_every_write(void **state)
+{
+	struct mem_img top, base, replay;
+	struct run r;
+	uint8_t *before, *after;
+	size_t i, k;
+	uint64_t size = 2 * MiB;
+
+	(void)state;
+	/* Small clusters, wide refcounts: new blocks and a grown table. */
+	make_overlay(&top, 3, 9, 6, size, "base.raw");
+	mem_img_alloc(&base, 1 * MiB);
+	fill_pattern(&base, 0, 1 * MiB, 0x11);
+	before = read_all(&top, &base, size);
+	mem_img_alloc(&replay, top.size);
+	memcpy(replay.buf, top.buf, top.size);
+	assert_int_equal(detach(&r, &top, &base), 0);
+	assert_true(count_flushes(&r.wd) >= 3);
+	for (i = 0; i < r.wd.nlog; i++) {
+		const struct io_event *ev = &r.wd.log[i];
+
+		if (ev->data == NULL)
+			continue;
+		if (ev->off + ev->len > replay.size)
+			mem_img_resize(&replay, (size_t)(ev->off + ev->len));
+		memcpy(replay.buf + ev->off, ev->data, ev->len);
+		/* The last write is the header: the base goes away there. */
+		if (ev->off == 0) {
+			for (k = i + 1; k < r.wd.nlog; k++)
+				assert_null(r.wd.log[k].data);
+			break;
+		}
+		check_refcounts(&replay);
+		after = read_all(&replay, &base, size);
+		assert_memory_equal(before, after, size);
+		free(after);
+	}
+	assert_int_equal(check_refcounts(&replay), 0);
+	free(before);
+	run_free(&r);
+	mem_img_free(&top);
+	mem_img_free(&base);
+	mem_img_free(&replay);
+}
+
+/* ---- the header ---- */
+
+static int
+unsafe_rebase(struct mem_img *top, const char *name, const char *fmt,
+    struct instar_rebase_result *res)
+{
+	struct instar_rebase_params p;
+	struct fmt_io io;
+	struct wdev wd;
+	struct fmt_arena a;
+	struct rebase_job job;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.unsafe = 1;
+	p.formats[0] = INSTAR_FMT_QCOW2;
+	p.new_chain_start = 1;
+	p.name_len = (uint32_t)strlen(name);
+	memcpy(p.backing_name, name, p.name_len);
+	memcpy(p.backing_format, fmt, strlen(fmt));
+	wdev_init(&wd, top, &io);
+	a.base = malloc(ARENA_BYTES);
+	a.size = ARENA_BYTES;
+	a.used = 0;
+	memset(&job, 0, sizeof(job));
+	job.params = &p;
+	job.devs = &io;
+	job.ndevs = 1;
+	job.arena = &a;
+	rc = rebase_run(&job, res);
+	/* Nothing but the header cluster is written, then flushed. */
+	if (rc == 0) {
+		assert_int_equal(wd.nlog, 2);
+		assert_int_equal(wd.log[0].off, 0);
+		assert_null(wd.log[1].data);
+	} else
+		assert_int_equal(wd.nlog, 0);
+	wdev_free(&wd);
+	free(a.base);
+	return rc;
+}
+
+/* qemu's layout for a v3 64 KiB-cluster image (REFERENCE.md). */
+static void
+test_header_v3_layout(void **state)
+{
+	struct instar_rebase_result res;
+	struct mem_img top;
+
+	(void)state;
+	make_overlay(&top, 3, 16, 4, 64 * MiB, "old-name");
+	assert_int_equal(unsafe_rebase(&top, "base.qcow2", "qcow2", &res), 0);
+	assert_int_equal(get_be32(top.buf + 100), 112);
+	assert_int_equal(get_be32(top.buf + 0x70), 0xe2792acau);
+	assert_int_equal(get_be32(top.buf + 0x74), 5);
+	assert_memory_equal(top.buf + 0x78, "qcow2\0\0\0", 8);
+	assert_int_equal(get_be32(top.buf + 0x80), 0x6803f857u);
+	assert_int_equal(get_be32(top.buf + 0x84), 8 * 48);
+	assert_memory_equal(top.buf + 0x88 + 2, "dirty bit", 10);
+	assert_int_equal(get_be64(top.buf + 0x208), 0);
+	assert_int_equal(get_be64(top.buf + 8), 0x210);
+	assert_int_equal(get_be32(top.buf + 16), 10);
+	assert_memory_equal(top.buf + 0x210, "base.qcow2", 10);
+	mem_img_free(&top);
+}
+
+static void
+test_header_v2_layout(void **state)
+{
+	struct instar_rebase_result res;
+	struct mem_img top;
+
+	(void)state;
+	make_overlay(&top, 2, 16, 4, 64 * MiB, NULL);
+	assert_int_equal(unsafe_rebase(&top, "b", "qcow2", &res), 0);
+	assert_int_equal(get_be32(top.buf + 0x48), 0xe2792acau);
+	assert_int_equal(get_be64(top.buf + 0x58), 0);
+	assert_int_equal(get_be64(top.buf + 8), 0x60);
+	assert_int_equal(top.buf[0x60], 'b');
+	mem_img_free(&top);
+}
+
+/* 512-byte clusters: a 376-byte name fits, a 380-byte one does not. */
+static void
+test_header_no_space(void **state)
+{
+	struct instar_rebase_result res;
+	struct mem_img top;
+	uint8_t saved[512];
+	char name[400];
+
+	(void)state;
+	make_overlay(&top, 3, 9, 4, 1 * MiB, NULL);
+	memset(name, 'n', sizeof(name));
+	name[376] = '\0';
+	assert_int_equal(unsafe_rebase(&top, name, "qcow2", &res), 0);
+	assert_int_equal(get_be32(top.buf + 16), 376);
+	memcpy(saved, top.buf, sizeof(saved));
+	name[376] = 'n';
+	name[380] = '\0';
+	assert_int_equal(unsafe_rebase(&top, name, "qcow2", &res), -1);
+	assert_string_equal(res.error, "No space left in the file header");
+	assert_memory_equal(saved, top.buf, sizeof(saved));
+	mem_img_free(&top);
+}
+
+/* Unknown extensions and header fields survive, in their order. */
+/* A name that cannot fit is refused before any data is written. */
+static void
+test_no_space_refused_first(void **state)
+{
+	struct mem_img top, base, nbase;
+	struct run r;
+	char name[400];
+
+	(void)state;
+	memset(name, 'n', sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+	make_overlay(&top, 3, 9, 4, 1 * MiB, "base.raw");
+	mem_img_alloc(&base, 1 * MiB);
+	mem_img_alloc(&nbase, 1 * MiB);
+	fill_pattern(&nbase, 0, 1 * MiB, 0x99);
+	assert_int_equal(rebase_onto(&r, &top, &base, &nbase, name), -1);
+	assert_string_equal(r.res.error, "No space left in the file header");
+	assert_int_equal(r.wd.nlog, 0);
+	run_free(&r);
+	mem_img_free(&top);
+	mem_img_free(&base);
+	mem_img_free(&nbase);
+}
+
+static void
+test_header_keeps_unknown(void **state)
+{
+	static const uint8_t a[5] = { 1, 2, 3, 4, 5 }, b[8] = { 9 };
+	const struct qcow2_ext exts[2] = {
+		{ 0x12345678u, sizeof(a), a }, { 0x0badcafeu, sizeof(b), b },
+	};
+	struct instar_rebase_result res;
+	struct qcow2_opts o;
+	struct mem_img top;
+
+	(void)state;
+	qcow2_default_opts(&o, 64 * MiB);
+	o.header_length = 120;
+	o.exts = exts;
+	o.nexts = 2;
+	o.autoclear = 1ull << 5;	/* unknown: cleared by a writer */
+	build_qcow2(&top, &o);
+	put_be64(&top, 112, 0x1122334455667788ull);
+	set_refcount(&top, 0, 1);
+	assert_int_equal(unsafe_rebase(&top, "", "", &res), 0);
+	assert_int_equal(get_be32(top.buf + 100), 120);
+	assert_int_equal(get_be64(top.buf + 112), 0x1122334455667788ull);
+	assert_int_equal(get_be64(top.buf + 88), 0);
+	/* No backing format when detaching: the feature table comes first. */
+	assert_int_equal(get_be32(top.buf + 120), 0x6803f857u);
+	assert_int_equal(get_be32(top.buf + 120 + 8 + 384), 0x12345678u);
+	assert_memory_equal(top.buf + 120 + 8 + 384 + 8, a, sizeof(a));
+	assert_int_equal(get_be32(top.buf + 120 + 8 + 384 + 16), 0x0badcafeu);
+	assert_int_equal(get_be64(top.buf + 8), 0);
+	mem_img_free(&top);
+}
+
+static void
+test_refuses_dirty_and_corrupt(void **state)
+{
+	struct instar_rebase_result res;
+	struct qcow2_opts o;
+	struct mem_img top;
+	uint64_t bits[2] = { 1ull << 0, 1ull << 1 };
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		qcow2_default_opts(&o, 64 * MiB);
+		o.incompat = bits[i];
+		build_qcow2(&top, &o);
+		set_refcount(&top, 0, 1);
+		assert_int_equal(unsafe_rebase(&top, "x", "raw", &res), -1);
+		assert_non_null(strstr(res.error, i == 0 ? "dirty" :
+		    "corrupt"));
+		mem_img_free(&top);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_detach_default),
+		cmocka_unit_test(test_detach_v2),
+		cmocka_unit_test(test_refcount_widths),
+		cmocka_unit_test(test_refcount_table_grows),
+		cmocka_unit_test(test_new_l2_tables),
+		cmocka_unit_test(test_equal_content_not_written),
+		cmocka_unit_test(test_zeros_past_old_end),
+		cmocka_unit_test(test_crash_after_every_write),
+		cmocka_unit_test(test_header_v3_layout),
+		cmocka_unit_test(test_header_v2_layout),
+		cmocka_unit_test(test_header_no_space),
+		cmocka_unit_test(test_no_space_refused_first),
+		cmocka_unit_test(test_header_keeps_unknown),
+		cmocka_unit_test(test_refuses_dirty_and_corrupt),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
