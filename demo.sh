@@ -1,6 +1,8 @@
 #!/bin/sh
-# A short demonstration: make a three-image qcow2 chain with qemu-img in a
-# temporary directory and show it with "instar info --backing-chain".
+# A short demonstration on images made with qemu-img in a temporary
+# directory: show a three-image qcow2 chain with "instar info
+# --backing-chain", then drop its middle layer with "instar rebase" and
+# hold the result against qemu-img's on a twin copy.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,19 +16,37 @@ qemu-io -c 'write -P 0x11 0 4M' base.qcow2 >/dev/null
 qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 mid.qcow2
 qemu-io -c 'write -P 0x22 1M 1M' mid.qcow2 >/dev/null
 qemu-img create -q -f qcow2 -o compat=0.10 -b mid.qcow2 -F qcow2 top.qcow2
+qemu-io -c 'write -P 0x33 3M 64k' top.qcow2 >/dev/null
 
 echo "\$ instar info --backing-chain top.qcow2"
 "$instar" info --backing-chain top.qcow2
 echo
-echo "\$ instar info --backing-chain --output=json top.qcow2"
-"$instar" info --backing-chain --output=json top.qcow2
-echo
 "$instar" info --backing-chain --output=json top.qcow2 >instar.json
 qemu-img info --backing-chain --output=json top.qcow2 >qemu.json
-if cmp -s instar.json qemu.json; then
-	echo "(byte for byte what qemu-img info prints; every image byte" \
-	    "was parsed inside a KVM guest)"
-else
-	echo "demo: output differs from qemu-img info" >&2
+if ! cmp -s instar.json qemu.json; then
+	echo "demo: info output differs from qemu-img info" >&2
 	exit 1
 fi
+echo "(byte for byte what qemu-img info prints, in human and JSON form;"
+echo " every image byte was parsed inside a KVM guest)"
+echo
+
+qemu-img convert -O raw top.qcow2 before.raw
+cp top.qcow2 twin.qcow2
+echo "\$ instar rebase --output=json -b base.qcow2 -F qcow2 top.qcow2"
+"$instar" rebase --output=json -b base.qcow2 -F qcow2 top.qcow2
+qemu-img rebase -b base.qcow2 -F qcow2 twin.qcow2
+qemu-img compare -q before.raw top.qcow2 || {
+	echo "demo: the overlay no longer reads what it read before" >&2
+	exit 1
+}
+qemu-img compare -q twin.qcow2 top.qcow2 || {
+	echo "demo: instar's result differs from qemu-img rebase's" >&2
+	exit 1
+}
+qemu-img check -q top.qcow2 || {
+	echo "demo: qemu-img check finds errors in instar's result" >&2
+	exit 1
+}
+echo "(mid.qcow2 dropped: top.qcow2 reads as before, the same as after"
+echo " qemu-img rebase, and qemu-img check finds it clean)"

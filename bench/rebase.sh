@@ -1,0 +1,167 @@
+#!/bin/sh
+#
+# rebase.sh [INSTAR]: time "instar rebase" against "qemu-img rebase" on
+# the same images and print, for each case, the mean wall time of each
+# in milliseconds and the ratio instar/qemu-img.
+#
+# Cases (those of the rebase issue):
+#   drop-middle  safe rebase of a 3-image 4 GiB chain, dropping a middle
+#                layer with 512 MiB of data (base 1 GiB of data)
+#   sparse-100g  safe rebase of a 100 GiB chain with 1 MiB allocated in
+#                each layer, dropping the middle layer
+#   sparse-unrelated  the same chain rebased onto a copy of its base:
+#                qemu-img cannot tell it is in the chain and reads it all
+#   unsafe       rebase -u, end to end
+#
+# Every timed run starts from a fresh copy of the overlay, made outside
+# the timing; the two tools alternate.  INSTAR is the instar binary
+# (default ./instar); BENCH_RUNS the runs per tool for the big cases
+# (default 3), BENCH_RUNS_U for the unsafe case (default 100);
+# BENCH_CASES a space-separated subset of the cases.
+#
+# A benchmark, never a test: slow timings never make it fail.  It exits
+# non-zero only if a command it runs fails or the two results differ.
+
+set -u
+
+prog=rebase.sh
+instar=${1:-./instar}
+runs=${BENCH_RUNS:-3}
+runs_u=${BENCH_RUNS_U:-100}
+cases=${BENCH_CASES:-drop-middle sparse-100g sparse-unrelated unsafe}
+QEMU_IMG=${QEMU_IMG:-qemu-img}
+QEMU_IO=${QEMU_IO:-qemu-io}
+
+die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+for n in "$runs" "$runs_u"; do
+	case $n in
+	''|*[!0-9]*|0) die "run counts must be positive integers, not '$n'" ;;
+	esac
+done
+case $instar in
+/*) ;;
+*) instar=$(pwd)/$instar ;;
+esac
+[ -x "$instar" ] || die "cannot execute $instar"
+command -v "$QEMU_IMG" >/dev/null 2>&1 || die "$QEMU_IMG not found"
+command -v "$QEMU_IO" >/dev/null 2>&1 || die "$QEMU_IO not found"
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/instar-bench.XXXXXX") ||
+    die "cannot create a temporary directory"
+trap 'rm -rf "$dir"' EXIT
+trap 'exit 130' INT TERM HUP
+cd "$dir" || die "cannot enter $dir"
+
+now_ns() {
+	date +%s%N
+}
+
+# qemu-io writes in 64 MiB pieces from off for len MiB with pattern p.
+fill() {
+	_img=$1 _off=$2 _len=$3 _pat=$4 _cmds=""
+	while [ "$_len" -gt 0 ]; do
+		_n=$((_len < 64 ? _len : 64))
+		_cmds="$_cmds -c 'write -q -P $_pat ${_off}M ${_n}M'"
+		_off=$((_off + _n))
+		_len=$((_len - _n))
+	done
+	eval "\"$QEMU_IO\" $_cmds \"$_img\"" >/dev/null ||
+	    die "cannot write $_img"
+}
+
+# Time "TOOL rebase ARGS top.qcow2" on a fresh copy of top.orig, runs
+# times per tool, alternating; print the means and the ratio.
+time_case() {
+	_name=$1 _runs=$2
+	shift 2
+	_ti=0 _tq=0 _i=0
+	while [ "$_i" -lt "$_runs" ]; do
+		for _tool in instar qemu; do
+			cp top.orig top.qcow2 || die "cannot copy the overlay"
+			sync
+			if [ $_tool = instar ]; then
+				_t0=$(now_ns)
+				"$instar" rebase "$@" top.qcow2 ||
+				    die "instar rebase $* failed"
+				_t1=$(now_ns)
+				_ti=$((_ti + _t1 - _t0))
+				cp top.qcow2 top.instar
+			else
+				_t0=$(now_ns)
+				"$QEMU_IMG" rebase "$@" top.qcow2 ||
+				    die "qemu-img rebase $* failed"
+				_t1=$(now_ns)
+				_tq=$((_tq + _t1 - _t0))
+			fi
+		done
+		_i=$((_i + 1))
+	done
+	"$QEMU_IMG" compare -q top.instar top.qcow2 ||
+	    die "$_name: instar's result differs from qemu-img's"
+	awk -v n="$_name" -v ti="$_ti" -v tq="$_tq" -v r="$_runs" 'BEGIN {
+		mi = ti / r / 1e6; mq = tq / r / 1e6
+		printf "%-12s instar %9.2f ms   qemu-img %9.2f ms   ratio %.3f\n",
+		    n, mi, mq, mi / mq
+	}'
+}
+
+drop_middle() {
+	"$QEMU_IMG" create -q -f qcow2 base.qcow2 4G || die "create failed"
+	fill base.qcow2 0 1024 0x11
+	"$QEMU_IMG" create -q -f qcow2 -b base.qcow2 -F qcow2 mid.qcow2 ||
+	    die "create failed"
+	fill mid.qcow2 512 512 0x22
+	"$QEMU_IMG" create -q -f qcow2 -b mid.qcow2 -F qcow2 top.orig ||
+	    die "create failed"
+	fill top.orig 3000 16 0x33
+	time_case drop-middle "$runs" -b base.qcow2 -F qcow2
+	rm -f base.qcow2 mid.qcow2 top.*
+}
+
+sparse_chain() {
+	"$QEMU_IMG" create -q -f qcow2 base.qcow2 100G || die "create failed"
+	"$QEMU_IO" -c 'write -q -P 0x11 10G 1M' base.qcow2 ||
+	    die "cannot write"
+	"$QEMU_IMG" create -q -f qcow2 -b base.qcow2 -F qcow2 mid.qcow2 ||
+	    die "create failed"
+	"$QEMU_IO" -c 'write -q -P 0x22 50G 1M' mid.qcow2 || die "cannot write"
+	"$QEMU_IMG" create -q -f qcow2 -b mid.qcow2 -F qcow2 top.orig ||
+	    die "create failed"
+	"$QEMU_IO" -c 'write -q -P 0x33 90G 1M' top.orig || die "cannot write"
+}
+
+sparse_100g() {
+	sparse_chain
+	time_case sparse-100g "$runs" -b base.qcow2 -F qcow2
+	rm -f base.qcow2 mid.qcow2 top.*
+}
+
+sparse_unrelated() {
+	sparse_chain
+	cp base.qcow2 copy.qcow2 || die "cannot copy the base"
+	time_case sparse-unrelated "$runs" -b copy.qcow2 -F qcow2
+	rm -f base.qcow2 copy.qcow2 mid.qcow2 top.*
+}
+
+unsafe() {
+	"$QEMU_IMG" create -q -f qcow2 base.qcow2 1G || die "create failed"
+	"$QEMU_IMG" create -q -f qcow2 -b base.qcow2 -F qcow2 top.orig ||
+	    die "create failed"
+	"$QEMU_IMG" create -q -f qcow2 other.qcow2 1G || die "create failed"
+	time_case unsafe "$runs_u" -u -b other.qcow2 -F qcow2
+	rm -f base.qcow2 other.qcow2 top.*
+}
+
+for c in $cases; do
+	case $c in
+	drop-middle) drop_middle ;;
+	sparse-100g) sparse_100g ;;
+	sparse-unrelated) sparse_unrelated ;;
+	unsafe) unsafe ;;
+	*) die "unknown case '$c'" ;;
+	esac
+done
