@@ -29,6 +29,8 @@ enum instar_hc {
 	INSTAR_HC_EXIT,		/* struct instar_hc_exit */
 	INSTAR_HC_FAULT,	/* struct instar_hc_fault */
 	INSTAR_HC_PROGRESS,	/* struct instar_hc_progress */
+	INSTAR_HC_COPY,		/* struct instar_hc_copy */
+	INSTAR_HC_TRUNCATE,	/* struct instar_hc_truncate */
 	INSTAR_HC_COUNT
 };
 
@@ -39,6 +41,8 @@ enum instar_hc {
 
 /* Largest single read or write: big runs, but bounded per exit. */
 #define INSTAR_HC_IO_MAX	(16u * 1024 * 1024)
+/* Largest host-side copy: no guest memory involved, so larger. */
+#define INSTAR_HC_COPY_MAX	(256ull * 1024 * 1024)
 /*
  * Longest log line or result a guest may hand over.  A result holds an
  * info record and its snapshot list (struct instar_info_result).
@@ -67,6 +71,28 @@ struct instar_hc_io {
 	uint64_t done;		/* out: bytes transferred (short at EOF) */
 	int32_t ret;		/* out */
 	uint32_t pad2;
+};
+
+/*
+ * Copy len bytes from one device to another host-side, so bulk data
+ * need not pass through the guest.  Bytes past the source's end copy as
+ * zeros, as reads do.
+ */
+struct instar_hc_copy {
+	uint32_t src_dev;	/* in */
+	uint32_t dst_dev;	/* in: writable, not src_dev */
+	uint64_t src_off;	/* in */
+	uint64_t dst_off;	/* in */
+	uint64_t len;		/* in */
+	int32_t ret;		/* out */
+	uint32_t pad;
+};
+
+/* Set a writable device's length. */
+struct instar_hc_truncate {
+	uint32_t dev;
+	int32_t ret;		/* out */
+	uint64_t size;
 };
 
 struct instar_hc_flush {
@@ -138,6 +164,7 @@ struct instar_hc_fault {
 enum instar_op {
 	INSTAR_OP_INFO = 1,
 	INSTAR_OP_REBASE = 2,	/* parameters: struct instar_rebase_params */
+	INSTAR_OP_COMMIT = 3,	/* parameters: struct instar_commit_params */
 };
 
 enum instar_fmt {

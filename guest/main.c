@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "commit.h"
 #include "format.h"
 #include "rebase.h"
 #include "runtime.h"
@@ -38,6 +39,24 @@ guest_dev_flush(void *ctx)
 }
 
 static int
+guest_dev_copy(void *ctx, uint64_t off, const struct fmt_io *src,
+    uint64_t src_off, uint64_t len)
+{
+	const struct guest_dev *dev = ctx, *from = src->ctx;
+
+	return dev_copy(dev->index, off, from->index, src_off, len) == 0 ?
+	    0 : -1;
+}
+
+static int
+guest_dev_truncate(void *ctx, uint64_t size)
+{
+	const struct guest_dev *dev = ctx;
+
+	return dev_truncate(dev->index, size) == 0 ? 0 : -1;
+}
+
+static int
 open_device(uint32_t index, struct guest_dev *dev, struct fmt_io *io)
 {
 	uint32_t flags;
@@ -48,11 +67,15 @@ open_device(uint32_t index, struct guest_dev *dev, struct fmt_io *io)
 	io->read = guest_dev_read;
 	io->write = NULL;
 	io->flush = NULL;
+	io->copy = NULL;
+	io->truncate = NULL;
 	if ((r = dev_geometry(index, &io->size, &flags)) != 0)
 		return r;
 	if (flags & INSTAR_DEV_WRITABLE) {
 		io->write = guest_dev_write;
 		io->flush = guest_dev_flush;
+		io->copy = guest_dev_copy;
+		io->truncate = guest_dev_truncate;
 	}
 	return 0;
 }
@@ -108,6 +131,7 @@ rebase_progress(void *arg, uint64_t done, uint64_t total)
 	guest_progress(done, total);
 }
 
+/* The devices of a job that changes images, rebase or commit. */
 static struct guest_dev rebase_devs[INSTAR_MAX_DEVICES];
 static struct fmt_io rebase_ios[INSTAR_MAX_DEVICES];
 static struct instar_rebase_params rebase_params;
@@ -149,6 +173,44 @@ run_rebase(const struct instar_boot *boot)
 	return guest_result(res, sizeof(*res));
 }
 
+static struct instar_commit_params commit_params;
+static struct instar_commit_result commit_result;
+
+static int
+run_commit(const struct instar_boot *boot)
+{
+	struct instar_commit_result *res = &commit_result;
+	struct commit_job job;
+	struct fmt_arena arena;
+	uint32_t i;
+
+	memset(res, 0, sizeof(*res));
+	res->status = 1;
+	if (boot->params_len != sizeof(commit_params) ||
+	    boot->ndevices == 0 || boot->ndevices > INSTAR_MAX_DEVICES) {
+		memcpy(res->error, "bad commit job", sizeof("bad commit job"));
+		return guest_result(res, sizeof(*res));
+	}
+	memcpy(&commit_params, (const uint8_t *)boot + sizeof(*boot),
+	    sizeof(commit_params));
+	for (i = 0; i < boot->ndevices; i++)
+		if (open_device(i, &rebase_devs[i], &rebase_ios[i]) != 0) {
+			memcpy(res->error, "Could not get an image's size",
+			    sizeof("Could not get an image's size"));
+			return guest_result(res, sizeof(*res));
+		}
+	memset(&arena, 0, sizeof(arena));
+	arena.base = guest_alloc_rest(&arena.size);
+	memset(&job, 0, sizeof(job));
+	job.params = &commit_params;
+	job.devs = rebase_ios;
+	job.ndevs = boot->ndevices;
+	job.arena = &arena;
+	job.progress = rebase_progress;
+	commit_run(&job, res);
+	return guest_result(res, sizeof(*res));
+}
+
 int
 guest_run(const struct instar_boot *boot)
 {
@@ -157,6 +219,8 @@ guest_run(const struct instar_boot *boot)
 		return run_info(boot);
 	case INSTAR_OP_REBASE:
 		return run_rebase(boot);
+	case INSTAR_OP_COMMIT:
+		return run_commit(boot);
 	default:
 		guest_log("unknown job %u", boot->op);
 		return -1;

@@ -72,6 +72,8 @@ mem_img_io(struct mem_img *m, struct fmt_io *io)
 	io->read = mem_read;
 	io->write = NULL;
 	io->flush = NULL;
+	io->copy = NULL;
+	io->truncate = NULL;
 	io->size = m->size;
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "errbuf.h"
@@ -26,6 +27,7 @@
 #define CPUID_MAX_ENTRIES	256
 /* Writes at least this long start their writeback at once. */
 #define VMM_WRITEBACK_MIN	(256u * 1024)
+#define VMM_BOUNCE_LEN		(1024u * 1024)
 
 /* Page-table entry bits. */
 #define PTE_P		0x1ull
@@ -72,6 +74,7 @@ struct vmm {
 	size_t guest_len;
 	struct instar_guest_header header;
 	uint64_t isr[IDT_VECTORS];	/* exception handler addresses */
+	uint8_t *bounce;		/* for copies the kernel will not do */
 };
 
 /* State of one run, for the request handlers. */
@@ -84,12 +87,16 @@ struct vmm_ctx {
 	int exit_status;
 	char *err;
 	size_t errlen;
+	/* The job's rate limit: bytes written since start. */
+	uint64_t written;
+	struct timespec start;
 };
 
 static volatile sig_atomic_t watchdog_fired;
 static struct kvm_run *watchdog_run;
 
 static int watchdog_install(void);
+static void rate_limit(struct vmm_ctx *, uint64_t);
 
 static void
 watchdog_handler(int sig)
@@ -297,6 +304,7 @@ vmm_close(struct vmm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	free(vm->bounce);
 	free(vm);
 }
 
@@ -582,6 +590,138 @@ hc_io(struct vmm_ctx *c, uint32_t gpa, bool write)
 		(void)sync_file_range(fd, (off_t)io.offset, (off_t)io.done,
 		    SYNC_FILE_RANGE_WRITE);
 	store_block(c, gpa, &io, sizeof(io));
+	if (write)
+		rate_limit(c, io.done);
+	return 0;
+}
+
+/*
+ * Hold the job to its rate limit: after len more bytes written, sleep
+ * until the bytes so far are no more than the limit allows by now.
+ */
+static void
+rate_limit(struct vmm_ctx *c, uint64_t len)
+{
+	struct timespec now, ts;
+	uint64_t elapsed_ns, due_ns;
+
+	c->written += len;
+	if (c->job->rate_limit == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	elapsed_ns = (uint64_t)(now.tv_sec - c->start.tv_sec) * 1000000000ull +
+	    (uint64_t)now.tv_nsec - (uint64_t)c->start.tv_nsec;
+	due_ns = c->written / c->job->rate_limit * 1000000000ull +
+	    c->written % c->job->rate_limit * 1000000000ull /
+	    c->job->rate_limit;
+	if (due_ns <= elapsed_ns)
+		return;
+	ts.tv_sec = (time_t)((due_ns - elapsed_ns) / 1000000000ull);
+	ts.tv_nsec = (long)((due_ns - elapsed_ns) % 1000000000ull);
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR &&
+	    !watchdog_fired)
+		;
+}
+
+/* Copy through the vmm's buffer, zeros past the source's end. */
+static int
+copy_bounce(struct vmm *vm, int src, int dst, uint64_t soff, uint64_t doff,
+    uint64_t len)
+{
+	if (vm->bounce == NULL &&
+	    (vm->bounce = malloc(VMM_BOUNCE_LEN)) == NULL)
+		return -1;
+	while (len > 0) {
+		size_t want = len < VMM_BOUNCE_LEN ? (size_t)len :
+		    VMM_BOUNCE_LEN;
+		size_t got = 0;
+		ssize_t n;
+
+		while (got < want) {
+			n = pread(src, vm->bounce + got, want - got,
+			    (off_t)(soff + got));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -1;
+			if (n == 0)
+				break;
+			got += (size_t)n;
+		}
+		memset(vm->bounce + got, 0, want - got);
+		for (got = 0; got < want; got += (size_t)n) {
+			n = pwrite(dst, vm->bounce + got, want - got,
+			    (off_t)(doff + got));
+			if (n < 0 && errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			if (n <= 0)
+				return -1;
+		}
+		soff += want;
+		doff += want;
+		len -= want;
+	}
+	return 0;
+}
+
+static int
+copy_range(struct vmm *vm, int src, int dst, uint64_t soff, uint64_t doff,
+    uint64_t len)
+{
+	while (len > 0) {
+		off_t so = (off_t)soff, d = (off_t)doff;
+		ssize_t n = copy_file_range(src, &so, dst, &d, (size_t)len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* Not between these files, or past the source's end. */
+		if (n <= 0)
+			return copy_bounce(vm, src, dst, soff, doff, len);
+		soff += (uint64_t)n;
+		doff += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+static int
+hc_copy(struct vmm_ctx *c, uint32_t gpa)
+{
+	struct instar_hc_copy cp;
+	const char *why;
+	int dst;
+
+	if (fetch_block(c, gpa, &cp, sizeof(cp)) != 0)
+		return -1;
+	if ((why = vmm_check_copy(&c->policy, &cp)) != NULL)
+		return bad_request(c, "copy", why);
+	dst = c->policy.devs[cp.dst_dev].fd;
+	cp.ret = copy_range(c->vm, c->policy.devs[cp.src_dev].fd, dst,
+	    cp.src_off, cp.dst_off, cp.len) == 0 ? INSTAR_HC_OK :
+	    INSTAR_HC_EIO;
+	if (cp.ret == INSTAR_HC_OK && cp.len >= VMM_WRITEBACK_MIN)
+		(void)sync_file_range(dst, (off_t)cp.dst_off, (off_t)cp.len,
+		    SYNC_FILE_RANGE_WRITE);
+	store_block(c, gpa, &cp, sizeof(cp));
+	rate_limit(c, cp.len);
+	return 0;
+}
+
+static int
+hc_truncate(struct vmm_ctx *c, uint32_t gpa)
+{
+	struct instar_hc_truncate t;
+	const char *why;
+
+	if (fetch_block(c, gpa, &t, sizeof(t)) != 0)
+		return -1;
+	if ((why = vmm_check_truncate(&c->policy, &t)) != NULL)
+		return bad_request(c, "truncate", why);
+	t.ret = ftruncate(c->policy.devs[t.dev].fd, (off_t)t.size) == 0 ?
+	    INSTAR_HC_OK : INSTAR_HC_EIO;
+	store_block(c, gpa, &t, sizeof(t));
 	return 0;
 }
 
@@ -741,6 +881,10 @@ handle_hypercall(struct vmm_ctx *c, uint32_t nr, uint32_t gpa)
 		return hc_fault(c, gpa);
 	case INSTAR_HC_PROGRESS:
 		return hc_progress(c, gpa);
+	case INSTAR_HC_COPY:
+		return hc_copy(c, gpa);
+	case INSTAR_HC_TRUNCATE:
+		return hc_truncate(c, gpa);
 	default:
 		errbuf_set(c->err, c->errlen,
 		    "guest made unknown request %u", nr);
@@ -890,6 +1034,7 @@ vmm_run(struct vmm *vm, const struct vmm_job *job, char *err,
 	c.policy.ndevs = job->ndevs;
 	c.err = err;
 	c.errlen = errlen;
+	clock_gettime(CLOCK_MONOTONIC, &c.start);
 	if (reset_machine(vm, job, err, errlen) != 0)
 		return -1;
 	if (watchdog_arm(vm, job->timeout_ms) != 0) {

@@ -29,6 +29,7 @@ struct vmm_job {
 	/* Called for each progress report; the watchdog restarts too. */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
+	uint64_t rate_limit;		/* bytes/s written; 0: no limit */
 };
 
 /*

@@ -66,6 +66,47 @@ vmm_check_io(const struct vmm_policy *pol, const struct instar_hc_io *io,
 }
 
 const char *
+vmm_check_copy(const struct vmm_policy *pol, const struct instar_hc_copy *cp)
+{
+	const char *why;
+
+	if ((why = vmm_check_device(pol, cp->src_dev)) != NULL ||
+	    (why = vmm_check_device(pol, cp->dst_dev)) != NULL)
+		return why;
+	if (cp->src_dev == cp->dst_dev)
+		return "copy within one device";
+	if (!pol->devs[cp->dst_dev].writable)
+		return "write to a read-only device";
+	if (cp->len == 0)
+		return "zero-length transfer";
+	if (cp->len > INSTAR_HC_COPY_MAX)
+		return "transfer longer than the per-request cap";
+	if (cp->src_off > VMM_OFFSET_MAX ||
+	    cp->len > VMM_OFFSET_MAX - cp->src_off ||
+	    cp->dst_off > VMM_OFFSET_MAX ||
+	    cp->len > VMM_OFFSET_MAX - cp->dst_off)
+		return "device offset overflows";
+	if (cp->dst_off + cp->len > pol->devs[cp->dst_dev].write_limit)
+		return "write beyond the device's write limit";
+	return NULL;
+}
+
+const char *
+vmm_check_truncate(const struct vmm_policy *pol,
+    const struct instar_hc_truncate *t)
+{
+	const char *why;
+
+	if ((why = vmm_check_device(pol, t->dev)) != NULL)
+		return why;
+	if (!pol->devs[t->dev].writable)
+		return "write to a read-only device";
+	if (t->size > VMM_OFFSET_MAX || t->size > pol->devs[t->dev].write_limit)
+		return "length beyond the device's write limit";
+	return NULL;
+}
+
+const char *
 vmm_check_text(const struct vmm_policy *pol, const struct instar_hc_log *log)
 {
 	if (log->len > INSTAR_HC_LOG_MAX)

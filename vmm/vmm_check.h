@@ -38,6 +38,10 @@ const char *vmm_check_guest_range(uint64_t mem_size, uint64_t gpa,
 const char *vmm_check_device(const struct vmm_policy *, uint32_t dev);
 const char *vmm_check_io(const struct vmm_policy *,
     const struct instar_hc_io *, bool write);
+const char *vmm_check_copy(const struct vmm_policy *,
+    const struct instar_hc_copy *);
+const char *vmm_check_truncate(const struct vmm_policy *,
+    const struct instar_hc_truncate *);
 const char *vmm_check_text(const struct vmm_policy *,
     const struct instar_hc_log *);
 /* A result's length must lie in [min_len, max_len]: the job's bounds. */

@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "errbuf.h"
@@ -130,6 +131,12 @@ allow_io(scmp_filter_ctx ctx, const struct sandbox_policy *pol)
 		/* Only to start writeback early, never to wait on it. */
 		rc |= ALLOW(ctx, sync_file_range, 1,
 		    SCMP_A3(SCMP_CMP_EQ, SYNC_FILE_RANGE_WRITE, 0));
+		rc |= ALLOW(ctx, copy_file_range, 0);
+		rc |= ALLOW(ctx, ftruncate, 0);
+		/* A rate limit sleeps, relative and on the monotonic clock. */
+		rc |= ALLOW(ctx, clock_nanosleep, 2,
+		    SCMP_A0(SCMP_CMP_EQ, CLOCK_MONOTONIC, 0),
+		    SCMP_A1(SCMP_CMP_EQ, 0, 0));
 	}
 	return rc;
 }

@@ -279,6 +279,12 @@ serve(struct worker *w)
 			worker_rebase(w, env->rebase);
 			worker_detach_all(w);
 			break;
+		case INSTAR__ENVELOPE__BODY_COMMIT:
+			if (nfds != 0)
+				fatal("unexpected descriptor with a commit");
+			worker_commit(w, env->commit);
+			worker_detach_all(w);
+			break;
 		case INSTAR__ENVELOPE__BODY_OPEN_IMAGE:
 			if (nfds != 1)
 				fatal("image request without a descriptor");
@@ -338,6 +344,8 @@ main(int argc, char **argv)
 		w.op = INSTAR_OP_INFO;
 	else if (env->job->op == INSTAR__OP__OP_REBASE)
 		w.op = INSTAR_OP_REBASE;
+	else if (env->job->op == INSTAR__OP__OP_COMMIT)
+		w.op = INSTAR_OP_COMMIT;
 	else
 		fatal("unknown job %d", (int)env->job->op);
 	w.timeout_ms = env->job->guest_timeout_ms;
@@ -351,7 +359,7 @@ main(int argc, char **argv)
 	/* Room for the VM's descriptors plus the images of one job. */
 	pol.max_fd = pol.vcpu_fd + INSTAR_MAX_DEVICES + INSTAR_FRAME_FDS_MAX + 1;
 	/* Only a job that changes an image may write at all. */
-	pol.may_write = w.op == INSTAR_OP_REBASE;
+	pol.may_write = w.op == INSTAR_OP_REBASE || w.op == INSTAR_OP_COMMIT;
 	if (sandbox_enter(&pol, err, sizeof(err)) != 0) {
 		send_failure(w.sock, err);
 		return 1;

@@ -22,7 +22,7 @@ struct worker {
 	struct vmm_device devs[INSTAR_MAX_DEVICES];
 	uint32_t dev_formats[INSTAR_MAX_DEVICES];
 	uint32_t ndevs;
-	bool rebased;			/* a job runs its rebase once */
+	bool rebased;			/* a job changes images once */
 };
 
 void send_failure(int sock, const char *msg);
@@ -30,8 +30,9 @@ uint32_t format_from_pb(Instar__Format);
 
 /* Take the image on fd as the next device; fatal if the job forbids it. */
 void worker_attach(struct worker *, int fd, const Instar__AttachImage *);
-/* Run the rebase over the attached devices and report to the monitor. */
+/* Run the rebase or commit over the attached devices and report. */
 void worker_rebase(struct worker *, const Instar__Rebase *);
+void worker_commit(struct worker *, const Instar__Commit *);
 /* Close every attached image. */
 void worker_detach_all(struct worker *);
 

@@ -13,10 +13,12 @@
 /*
  * The one I/O interface the format code sees.  read() fills exactly len
  * bytes at off; bytes past the end of the device read as zeros.  write()
- * stores len bytes at off, growing the device as needed; flush() makes
- * every write before it durable before any write after it.  Each returns
- * 0, or a negative value on an I/O error.  write and flush are NULL on a
- * read-only device.  size is the device's length in bytes when opened.
+ * stores len bytes at off, growing the device as needed; copy() stores
+ * there len bytes read from another device, without them passing
+ * through the caller; truncate() sets the device's length; flush() makes
+ * every change before it durable before any change after it.  Each
+ * returns 0, or a negative value on an I/O error.  All but read are
+ * NULL on a read-only device.  size is the device's length when opened.
  */
 struct fmt_io {
 	void *ctx;
@@ -24,6 +26,9 @@ struct fmt_io {
 	int (*write)(void *ctx, uint64_t off, const void *buf, size_t len);
 	int (*flush)(void *ctx);
 	uint64_t size;
+	int (*copy)(void *ctx, uint64_t off, const struct fmt_io *src,
+	    uint64_t src_off, uint64_t len);
+	int (*truncate)(void *ctx, uint64_t size);
 };
 
 /*

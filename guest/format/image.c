@@ -246,6 +246,49 @@ qcow2_read_compressed(struct image *img, const struct extent *e,
 	return 0;
 }
 
+int
+qcow2_entry_at(struct image *img, uint64_t cluster, uint64_t *entry,
+    struct fmt_err *err)
+{
+	struct qcow2_map *q = &img->u.q;
+	const struct qcow2_hdr *h = &q->h;
+	uint64_t l1_idx = cluster >> q->l2_bits;
+	uint64_t l2_idx = cluster & ((1ull << q->l2_bits) - 1);
+	uint64_t l2off;
+
+	if (img->fmt != INSTAR_FMT_QCOW2 || l1_idx >= h->l1_size) {
+		fmt_seterr(err, "cluster outside the image");
+		return -1;
+	}
+	if (win_load(&q->l1, img->io, h->l1_off, h->l1_size, 8, l1_idx,
+	    "L1 table", err) != 0)
+		return -1;
+	l2off = get_be64(q->l1.buf + (l1_idx - q->l1.first) * 8) &
+	    QCOW2_OFFSET_MASK;
+	*entry = 0;
+	if (l2off == 0)
+		return 0;
+	if (check_host_off(h, l2off, "L2 table", err) != 0 ||
+	    win_load(&q->l2, img->io, l2off, 1ull << q->l2_bits, 8, l2_idx,
+	    "L2 table", err) != 0)
+		return -1;
+	*entry = get_be64(q->l2.buf + (l2_idx - q->l2.first) * 8);
+	return 0;
+}
+
+void
+image_forget(struct image *img)
+{
+	if (img->fmt == INSTAR_FMT_QCOW2) {
+		img->u.q.l1.count = 0;
+		img->u.q.l2.count = 0;
+		img->u.q.centry = 0;
+	} else if (img->fmt == INSTAR_FMT_VMDK) {
+		img->u.v.gd.count = 0;
+		img->u.v.gt.count = 0;
+	}
+}
+
 /* ---- VMDK monolithicSparse ---- */
 
 static int
@@ -421,8 +464,13 @@ chain_map(const struct chain *c, uint64_t off, uint64_t len,
 
 		/* Past a layer's end its overlay reads zeros, whatever lies
 		 * below: qemu's block layer zero-fills there. */
-		if (off >= img->size)
-			break;
+		if (off >= img->size) {
+			memset(&ce->e, 0, sizeof(ce->e));
+			ce->e.kind = EXTENT_ZERO;
+			ce->e.len = len;
+			ce->layer = (int)i;
+			return 0;
+		}
 		if (len > img->size - off)
 			len = img->size - off;
 		if (image_map(img, off, len, &ce->e, err) != 0)

@@ -94,16 +94,28 @@ int image_map(struct image *, uint64_t off, uint64_t len, struct extent *,
 int image_read_extent(struct image *, const struct extent *, uint8_t *buf,
     uint64_t len, struct fmt_err *);
 
+/* A qcow2 image's L2 entry for a guest cluster (0 with no L2 table). */
+int qcow2_entry_at(struct image *, uint64_t cluster, uint64_t *entry,
+    struct fmt_err *);
+
+/* Drop cached tables: the image was changed under them. */
+void image_forget(struct image *);
+
 /* A backing chain, top first; reads fall through unallocated ranges. */
 struct chain {
 	struct image	**layers;
 	uint32_t	  n;
 };
 
-/* Where the chain's content at off comes from, for at most len bytes. */
+/*
+ * Where the chain's content at off comes from, for at most len bytes:
+ * layer -1 when no layer holds it (it reads as zeros, or as whatever
+ * lies below the chain); a layer's ZERO extent also stands for the
+ * range past that layer's end, which reads as zeros whatever lies below.
+ */
 struct chain_extent {
 	struct extent	 e;		/* ZERO, DATA or COMPRESSED */
-	int		 layer;		/* which layer; -1 for ZERO */
+	int		 layer;
 };
 
 int chain_map(const struct chain *, uint64_t off, uint64_t len,

@@ -320,15 +320,21 @@ qcow2w_open(struct qcow2_writer *w, const struct fmt_io *io,
 /* ---- queueing ---- */
 
 static int
-queue(struct qcow2_writer *w, uint64_t cluster, uint64_t entry,
+queue(struct qcow2_writer *w, uint64_t cluster, uint64_t entry, uint64_t old,
     struct fmt_err *err)
 {
 	if (w->nupd > 0 && cluster <= w->upd[w->nupd - 1].cluster) {
 		fmt_seterr(err, "clusters queued out of order");
 		return -1;
 	}
+	if (!(old & QCOW2_COMPRESSED) && (old & QCOW2_L2_RESERVED) != 0) {
+		fmt_seterr(err, "L2 entry %#llx is invalid; the image is corrupt",
+		    (unsigned long long)old);
+		return -1;
+	}
 	w->upd[w->nupd].cluster = cluster;
 	w->upd[w->nupd].entry = entry;
+	w->upd[w->nupd].old = old;
 	w->nupd++;
 	if (w->nupd == w->upd_cap)
 		return qcow2w_commit(w, err);
@@ -353,10 +359,35 @@ qcow2w_put_data(struct qcow2_writer *w, uint64_t cluster, uint64_t n,
 	w->next_free += n;
 	w->clusters_data += n;
 	for (i = 0; i < n; i++)
-		if (queue(w, cluster + i, (host + i * cs) | QCOW2_COPIED,
+		if (queue(w, cluster + i, (host + i * cs) | QCOW2_COPIED, 0,
 		    err) != 0)
 			return -1;
 	return 0;
+}
+
+int
+qcow2w_alloc(struct qcow2_writer *w, uint64_t n, uint64_t *host,
+    struct fmt_err *err)
+{
+	if (n == 0 || n > (QCOW2_OFFSET_MASK >> w->h.cluster_bits) ||
+	    w->next_free > (QCOW2_OFFSET_MASK >> w->h.cluster_bits) - n) {
+		fmt_seterr(err, "the image cannot grow any further");
+		return -1;
+	}
+	*host = w->next_free << w->h.cluster_bits;
+	w->next_free += n;
+	return 0;
+}
+
+int
+qcow2w_set(struct qcow2_writer *w, uint64_t cluster, uint64_t entry,
+    uint64_t old, struct fmt_err *err)
+{
+	if (entry & QCOW2_ZERO)
+		w->clusters_zero++;
+	else if (entry != 0)
+		w->clusters_data++;
+	return queue(w, cluster, entry, old, err);
 }
 
 int
@@ -368,7 +399,7 @@ qcow2w_put_zero(struct qcow2_writer *w, uint64_t cluster,
 		return -1;
 	}
 	w->clusters_zero++;
-	return queue(w, cluster, QCOW2_ZERO, err);
+	return queue(w, cluster, QCOW2_ZERO, 0, err);
 }
 
 /* ---- commit step 1: L2 tables that must be new ---- */
@@ -401,7 +432,8 @@ read_l1(struct qcow2_writer *w, uint64_t idx, uint64_t *e,
 	return 0;
 }
 
-/* Apply a group's updates to the L2 table in scratch; entries were 0. */
+/* Apply a group's updates to the L2 table in scratch, each entry still
+ * what the caller saw when it queued the change. */
 static int
 apply_group(struct qcow2_writer *w, const struct l2_group *g,
     uint8_t *table, uint64_t table_first, struct fmt_err *err)
@@ -410,7 +442,7 @@ apply_group(struct qcow2_writer *w, const struct l2_group *g,
 
 	for (i = g->first; i < g->first + g->n; i++) {
 		slot = (w->upd[i].cluster % per_l2) - table_first;
-		if (get_be64(table + slot * 8) != 0) {
+		if (get_be64(table + slot * 8) != w->upd[i].old) {
 			fmt_seterr(err, "cluster %llu changed under the job",
 			    (unsigned long long)w->upd[i].cluster);
 			return -1;
@@ -711,19 +743,125 @@ write_tables(struct qcow2_writer *w, const struct commit *c,
 	return dev_flush(w, err);
 }
 
-/* ---- commit step 4: copied tables lose the active reference ---- */
+/* ---- commit step 4: what the tables no longer point to is released ---- */
 
-static int
-release_copied(struct qcow2_writer *w, const struct commit *c,
-    struct fmt_err *err)
+/* The host clusters an L2 entry holds a reference on: [*first, +*n). */
+static void
+entry_clusters(const struct qcow2_writer *w, uint64_t e, uint64_t *first,
+    uint64_t *n)
+{
+	uint32_t cb = w->h.cluster_bits;
+	uint32_t shift = 62 - (cb - 8);
+	uint64_t off, len;
+
+	*n = 0;
+	if (e & QCOW2_COMPRESSED) {
+		/* As qemu counts them: whole sectors from the sector start. */
+		off = e & ((1ull << shift) - 1) & ~511ull;
+		len = (((e >> shift) & ((1ull << (cb - 8)) - 1)) + 1) * 512;
+		*first = off >> cb;
+		*n = ((off + len - 1) >> cb) - *first + 1;
+	} else if ((e & QCOW2_OFFSET_MASK) != 0) {
+		*first = (e & QCOW2_OFFSET_MASK) >> cb;
+		*n = 1;
+	}
+}
+
+static void
+sift_down(uint64_t *a, size_t start, size_t n)
+{
+	size_t root = start, child;
+	uint64_t t;
+
+	while ((child = 2 * root + 1) < n) {
+		if (child + 1 < n && a[child] < a[child + 1])
+			child++;
+		if (a[root] >= a[child])
+			return;
+		t = a[root];
+		a[root] = a[child];
+		a[child] = t;
+		root = child;
+	}
+}
+
+/* Heapsort: bounded time and no recursion on the guest's stack. */
+static void
+sort_u64(uint64_t *a, size_t n)
 {
 	size_t i;
+	uint64_t t;
 
+	for (i = n / 2; i > 0; i--)
+		sift_down(a, i - 1, n);
+	for (i = n; i > 1; i--) {
+		t = a[0];
+		a[0] = a[i - 1];
+		a[i - 1] = t;
+		sift_down(a, 0, i - 1);
+	}
+}
+
+/*
+ * Take one reference off each cluster in list (a cluster may appear
+ * more than once), a refcount block at a time.
+ */
+static int
+release_clusters(struct qcow2_writer *w, uint64_t *list, size_t n,
+    struct fmt_err *err)
+{
+	size_t cs = (size_t)w->h.cluster_size, i = 0;
+	uint64_t idx, block, k, v;
+
+	sort_u64(list, n);
+	while (i < n) {
+		idx = list[i] / w->rc_per_block;
+		if (idx >= w->rt_entries)
+			goto corrupt;
+		if (rt_entry(w, idx, &block, err) != 0)
+			return -1;
+		if (block == 0)
+			goto corrupt;
+		if (dev_read(w, block, w->scratch, cs, err) != 0)
+			return -1;
+		for (; i < n && list[i] / w->rc_per_block == idx; i++) {
+			k = list[i] % w->rc_per_block;
+			if ((v = rc_get(w->scratch, k, w->rc_bits)) == 0)
+				goto corrupt;
+			rc_set(w->scratch, k, w->rc_bits, v - 1);
+		}
+		if (dev_write(w, block, w->scratch, cs, err) != 0)
+			return -1;
+	}
+	return 0;
+corrupt:
+	fmt_seterr(err, "cluster %llu has no reference left to release; the "
+	    "image is corrupt", (unsigned long long)list[i]);
+	return -1;
+}
+
+static int
+release_old(struct qcow2_writer *w, const struct commit *c,
+    struct fmt_err *err)
+{
+	size_t i, n = 0, cap = w->nupd * 2 + c->ngroups;
+	uint64_t *list, first, count, k;
+
+	if ((list = fmt_alloc(w->arena, cap * sizeof(*list), 8)) == NULL) {
+		fmt_seterr(err, "out of memory for the image writer");
+		return -1;
+	}
+	for (i = 0; i < w->nupd; i++) {
+		entry_clusters(w, w->upd[i].old, &first, &count);
+		/* A compressed entry spans at most two clusters. */
+		for (k = 0; k < count && n < cap; k++)
+			list[n++] = first + k;
+	}
 	for (i = 0; i < c->ngroups; i++)
 		if (c->groups[i].new_l2 != 0 && c->groups[i].old_l2 != 0 &&
-		    rc_add(w, c->groups[i].old_l2, -1, err) != 0)
-			return -1;
-	return 0;
+		    n < cap)
+			list[n++] = c->groups[i].old_l2 >> w->h.cluster_bits;
+	return n == 0 ? 0 : release_clusters(w, list, n, err);
 }
 
 int
@@ -733,10 +871,10 @@ qcow2w_commit(struct qcow2_writer *w, struct fmt_err *err)
 	size_t mark = w->arena->used;
 	int r = -1;
 
-	if (w->nupd == 0)
+	if (w->nupd == 0 && w->next_free == w->batch_first)
 		return 0;
 	memset(&c, 0, sizeof(c));
-	c.groups = fmt_alloc(w->arena, w->nupd * sizeof(*c.groups), 8);
+	c.groups = fmt_alloc(w->arena, (w->nupd + 1) * sizeof(*c.groups), 8);
 	c.blocks = fmt_alloc(w->arena, NEW_BLOCKS_MAX * sizeof(*c.blocks), 8);
 	if (c.groups == NULL || c.blocks == NULL) {
 		fmt_seterr(err, "out of memory for the image writer");
@@ -747,10 +885,12 @@ qcow2w_commit(struct qcow2_writer *w, struct fmt_err *err)
 	    (w->next_free > w->batch_first &&
 	    write_refcounts(w, &c, err) != 0) ||
 	    write_tables(w, &c, err) != 0 ||
-	    release_copied(w, &c, err) != 0)
+	    release_old(w, &c, err) != 0)
 		goto out;
 	w->nupd = 0;
 	w->batch_first = w->next_free;
+	if (w->on_commit != NULL)
+		w->on_commit(w->on_commit_arg);
 	r = 0;
 out:
 	/* The bookkeeping is the arena's last allocation: give it back. */
@@ -954,4 +1094,345 @@ qcow2w_set_backing(struct qcow2_writer *w, const char *name,
 	    err) != 0 || dev_flush(w, err) != 0)
 		return -1;
 	return 0;
+}
+
+/* ---- growing ---- */
+
+static int
+write_zero_clusters(struct qcow2_writer *w, uint64_t off, uint64_t n,
+    struct fmt_err *err)
+{
+	uint64_t k;
+
+	memset(w->scratch, 0, (size_t)w->h.cluster_size);
+	for (k = 0; k < n; k++)
+		if (dev_write(w, off + (k << w->h.cluster_bits), w->scratch,
+		    (size_t)w->h.cluster_size, err) != 0)
+			return -1;
+	return 0;
+}
+
+/* A new, bigger L1 at the end, switched in with the new size at once. */
+static int
+grow_l1(struct qcow2_writer *w, uint64_t new_size, uint64_t need,
+    struct fmt_err *err)
+{
+	uint64_t cs = w->h.cluster_size, n = (need * 8 + cs - 1) / cs;
+	uint64_t off, k, old_bytes = (uint64_t)w->h.l1_size * 8, old_off;
+	uint64_t *list, old_n = (old_bytes + cs - 1) / cs;
+	uint8_t b[24];
+
+	if (qcow2w_commit(w, err) != 0 || qcow2w_alloc(w, n, &off, err) != 0)
+		return -1;
+	for (k = 0; k < n; k++) {
+		memset(w->scratch, 0, (size_t)cs);
+		if (k * cs < old_bytes && dev_read(w, w->h.l1_off + k * cs,
+		    w->scratch, (size_t)(old_bytes - k * cs < cs ?
+		    old_bytes - k * cs : cs), err) != 0)
+			return -1;
+		if (dev_write(w, off + k * cs, w->scratch, (size_t)cs,
+		    err) != 0)
+			return -1;
+	}
+	/* Refcounts for the new table, flushed. */
+	if (qcow2w_commit(w, err) != 0)
+		return -1;
+	put_be64(b, new_size);
+	put_be32(b + 8, w->h.crypt_method);
+	put_be32(b + 12, (uint32_t)need);
+	put_be64(b + 16, off);
+	if (dev_write(w, 24, b, sizeof(b), err) != 0 || dev_flush(w, err) != 0)
+		return -1;
+	old_off = w->h.l1_off;
+	w->h.size = new_size;
+	w->h.l1_size = (uint32_t)need;
+	w->h.l1_off = off;
+	if (old_off == 0 || old_n == 0)
+		return 0;
+	if ((list = fmt_alloc(w->arena, old_n * sizeof(*list), 8)) == NULL) {
+		fmt_seterr(err, "out of memory for the image writer");
+		return -1;
+	}
+	for (k = 0; k < old_n; k++)
+		list[k] = (old_off >> w->h.cluster_bits) + k;
+	return release_clusters(w, list, old_n, err) != 0 ||
+	    dev_flush(w, err) != 0 ? -1 : 0;
+}
+
+int
+qcow2w_grow(struct qcow2_writer *w, uint64_t new_size, struct fmt_err *err)
+{
+	uint64_t shift = 2 * (uint64_t)w->h.cluster_bits - 3, need;
+	uint8_t b[8];
+
+	if (new_size <= w->h.size)
+		return 0;
+	if (new_size > ((uint64_t)INT64_MAX & ~((1ull << 30) - 1))) {
+		fmt_seterr(err, "Image is too big");
+		return -1;
+	}
+	need = (new_size >> shift) + ((new_size & ((1ull << shift) - 1)) != 0);
+	if (need > (32ull << 20) / 8) {
+		fmt_seterr(err, "L1 table would grow beyond qemu's limit");
+		return -1;
+	}
+	if (need > w->h.l1_size)
+		return grow_l1(w, new_size, need, err);
+	put_be64(b, new_size);
+	if (dev_write(w, 24, b, sizeof(b), err) != 0 || dev_flush(w, err) != 0)
+		return -1;
+	w->h.size = new_size;
+	return 0;
+}
+
+/* ---- emptying ---- */
+
+/* Count the active tables' entries that hold something. */
+static int
+count_entries(struct qcow2_writer *w, uint64_t *count, struct fmt_err *err)
+{
+	uint64_t cs = w->h.cluster_size, per_chunk = cs / 8, i, j, n, l2;
+	uint8_t *l1;
+
+	*count = 0;
+	if ((l1 = fmt_alloc(w->arena, (size_t)cs, 8)) == NULL) {
+		fmt_seterr(err, "out of memory for the image writer");
+		return -1;
+	}
+	for (i = 0; i < w->h.l1_size; i += n) {
+		n = w->h.l1_size - i < per_chunk ? w->h.l1_size - i : per_chunk;
+		if (dev_read(w, w->h.l1_off + i * 8, l1, (size_t)(n * 8),
+		    err) != 0)
+			return -1;
+		for (j = 0; j < n; j++) {
+			l2 = get_be64(l1 + j * 8) & QCOW2_OFFSET_MASK;
+			if (l2 == 0)
+				continue;
+			if (dev_read(w, l2, w->scratch, (size_t)cs, err) != 0)
+				return -1;
+			for (uint64_t k = 0; k < cs / 8; k++)
+				*count += get_be64(w->scratch + k * 8) != 0;
+		}
+	}
+	return 0;
+}
+
+/* Where a minimal image's refcount table, blocks and L1 go. */
+struct layout {
+	uint64_t start;		/* first cluster of the layout */
+	uint64_t rt;		/* cluster index */
+	uint64_t rt_clusters;
+	uint64_t blocks;	/* first block's cluster */
+	uint64_t l1;		/* cluster index */
+	uint64_t end;		/* first cluster past it all */
+	uint64_t first_idx;	/* the blocks count table indexes */
+	uint64_t nblocks;	/* first_idx on, after index 0 if apart */
+	bool	 own_zero;	/* index 0 comes first, for the header */
+};
+
+/*
+ * Lay out, from cluster at, an L1 of l1c clusters, a refcount table and
+ * the blocks that count the header and everything laid out here.
+ */
+static void
+plan_layout(const struct qcow2_writer *w, uint64_t at, uint64_t l1c,
+    bool l1_first, struct layout *lo)
+{
+	uint64_t cs = w->h.cluster_size, per = w->rc_per_block;
+	uint64_t rt_c = 1, nb = 1, prev_rt, prev_nb;
+
+	lo->start = at;
+	lo->first_idx = at / per;
+	lo->own_zero = lo->first_idx != 0;
+	do {
+		prev_rt = rt_c;
+		prev_nb = nb;
+		lo->end = at + l1c + rt_c + nb;
+		nb = (lo->end - 1) / per - lo->first_idx + 1 +
+		    (lo->own_zero ? 1 : 0);
+		rt_c = (((lo->end - 1) / per + 1) * 8 + cs - 1) / cs;
+	} while (rt_c != prev_rt || nb != prev_nb);
+	lo->nblocks = nb;
+	lo->rt_clusters = rt_c;
+	if (l1_first) {
+		lo->l1 = at;
+		lo->rt = at + l1c;
+	} else {
+		lo->rt = at;
+		lo->l1 = at + rt_c + nb;
+	}
+	lo->blocks = lo->rt + rt_c;
+}
+
+static uint64_t
+layout_block_idx(const struct layout *lo, uint64_t k)
+{
+	if (lo->own_zero)
+		return k == 0 ? 0 : lo->first_idx + k - 1;
+	return lo->first_idx + k;
+}
+
+/* Write the table, blocks and empty L1 of a layout, then flush. */
+static int
+write_layout(struct qcow2_writer *w, const struct layout *lo, uint64_t l1c,
+    struct fmt_err *err)
+{
+	uint64_t cs = w->h.cluster_size, per = w->rc_per_block, k, idx, c;
+	uint8_t *blk = w->scratch, b[8];
+
+	if (write_zero_clusters(w, lo->l1 * cs, l1c, err) != 0 ||
+	    write_zero_clusters(w, lo->rt * cs, lo->rt_clusters, err) != 0)
+		return -1;
+	for (k = 0; k < lo->nblocks; k++) {
+		idx = layout_block_idx(lo, k);
+		memset(blk, 0, (size_t)cs);
+		if (idx == 0)
+			rc_set(blk, 0, w->rc_bits, 1);
+		/* The layout is one run of clusters: [start, end). */
+		for (c = lo->start; c < lo->end; c++)
+			if (c / per == idx)
+				rc_set(blk, c % per, w->rc_bits, 1);
+		if (dev_write(w, (lo->blocks + k) * cs, blk, (size_t)cs,
+		    err) != 0)
+			return -1;
+		put_be64(b, (lo->blocks + k) * cs);
+		if (dev_write(w, lo->rt * cs + idx * 8, b, 8, err) != 0)
+			return -1;
+	}
+	return dev_flush(w, err);
+}
+
+static int
+switch_layout(struct qcow2_writer *w, const struct layout *lo,
+    struct fmt_err *err)
+{
+	uint64_t cs = w->h.cluster_size;
+	uint8_t b[24];
+
+	put_be32(b, w->h.l1_size);
+	put_be64(b + 4, lo->l1 * cs);
+	put_be64(b + 12, lo->rt * cs);
+	put_be32(b + 20, (uint32_t)lo->rt_clusters);
+	if (dev_write(w, 36, b, sizeof(b), err) != 0 || dev_flush(w, err) != 0)
+		return -1;
+	w->h.l1_off = lo->l1 * cs;
+	w->h.rt_off = lo->rt * cs;
+	w->h.rt_clusters = (uint32_t)lo->rt_clusters;
+	w->rt_entries = lo->rt_clusters * cs / 8;
+	return 0;
+}
+
+/*
+ * qemu's fast path, made crash-safe in two steps: a complete minimal
+ * image (empty L1, table, blocks) is written past the end and switched
+ * in by one header write; then the same again from cluster 1, and the
+ * file is cut short.  After either switch the image is consistent; a
+ * crash in between leaves a longer file, nothing worse.
+ */
+static int
+empty_fast(struct qcow2_writer *w, struct fmt_err *err)
+{
+	uint64_t cs = w->h.cluster_size;
+	uint64_t l1c = ((uint64_t)w->h.l1_size * 8 + cs - 1) / cs;
+	struct layout fin, tmp;
+	uint64_t at;
+
+	plan_layout(w, 1, l1c, false, &fin);
+	at = w->next_free > fin.end ? w->next_free : fin.end;
+	plan_layout(w, at, l1c, true, &tmp);
+	/* Tables qemu would refuse to open are not worth the fast path. */
+	if (tmp.rt_clusters * cs > MAX_REFTABLE_BYTES)
+		return 1;
+	if (write_layout(w, &tmp, l1c, err) != 0 ||
+	    switch_layout(w, &tmp, err) != 0 ||
+	    write_layout(w, &fin, l1c, err) != 0 ||
+	    switch_layout(w, &fin, err) != 0)
+		return -1;
+	if (w->io->truncate(w->io->ctx, fin.end * cs) != 0 ||
+	    dev_flush(w, err) != 0) {
+		fmt_seterr(err, "Could not shrink the image: I/O error");
+		return -1;
+	}
+	w->next_free = fin.end;
+	w->batch_first = fin.end;
+	return 0;
+}
+
+/*
+ * The general path, for images whose other tables (snapshots, bitmaps)
+ * must stay: a chunk of the L1 at a time, the entries are zeroed and
+ * flushed, then everything they reached loses a reference.
+ */
+static int
+empty_slow(struct qcow2_writer *w, struct fmt_err *err)
+{
+	uint64_t cs = w->h.cluster_size, per_chunk = cs / 8, i, j, k, n, l2;
+	uint64_t *list, first, count, cap = 2 * (cs / 8) + 1, ln;
+	uint8_t *l1, *zero;
+
+	l1 = fmt_alloc(w->arena, (size_t)cs, 8);
+	zero = fmt_alloc(w->arena, (size_t)cs, 8);
+	list = fmt_alloc(w->arena, (size_t)(cap * sizeof(*list)), 8);
+	if (l1 == NULL || zero == NULL || list == NULL) {
+		fmt_seterr(err, "out of memory for the image writer");
+		return -1;
+	}
+	memset(zero, 0, (size_t)cs);
+	for (i = 0; i < w->h.l1_size; i += n) {
+		n = w->h.l1_size - i < per_chunk ? w->h.l1_size - i : per_chunk;
+		if (dev_read(w, w->h.l1_off + i * 8, l1, (size_t)(n * 8),
+		    err) != 0 ||
+		    dev_write(w, w->h.l1_off + i * 8, zero, (size_t)(n * 8),
+		    err) != 0 || dev_flush(w, err) != 0)
+			return -1;
+		for (j = 0; j < n; j++) {
+			l2 = get_be64(l1 + j * 8) & QCOW2_OFFSET_MASK;
+			if (l2 == 0)
+				continue;
+			if (dev_read(w, l2, w->scratch, (size_t)cs, err) != 0)
+				return -1;
+			ln = 0;
+			list[ln++] = l2 >> w->h.cluster_bits;
+			for (k = 0; k < cs / 8; k++) {
+				entry_clusters(w, get_be64(w->scratch + k * 8),
+				    &first, &count);
+				for (; count > 0 && ln < cap; count--)
+					list[ln++] = first++;
+			}
+			if (release_clusters(w, list, ln, err) != 0)
+				return -1;
+		}
+	}
+	if (dev_flush(w, err) != 0 || find_free_start(w, err) != 0)
+		return -1;
+	if (w->next_free * cs < w->io->size &&
+	    w->io->truncate(w->io->ctx, w->next_free * cs) != 0) {
+		fmt_seterr(err, "Could not shrink the image: I/O error");
+		return -1;
+	}
+	w->batch_first = w->next_free;
+	return dev_flush(w, err);
+}
+
+int
+qcow2w_make_empty(struct qcow2_writer *w, uint64_t *emptied,
+    struct fmt_err *err)
+{
+	size_t mark = w->arena->used;
+	int r;
+
+	if (w->io->truncate == NULL) {
+		fmt_seterr(err, "the image cannot be shrunk");
+		return -1;
+	}
+	if (qcow2w_commit(w, err) != 0 || count_entries(w, emptied, err) != 0)
+		return -1;
+	w->arena->used = mark;
+	r = 1;
+	if (w->h.nb_snapshots == 0 && !(w->h.autoclear & AUTOCLEAR_BITMAPS))
+		r = empty_fast(w, err);
+	if (r == 1)
+		r = empty_slow(w, err);
+	w->arena->used = mark;
+	return r;
 }

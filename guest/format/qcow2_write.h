@@ -26,6 +26,7 @@
 struct qcow2_update {
 	uint64_t cluster;	/* guest cluster index */
 	uint64_t entry;		/* its new L2 entry */
+	uint64_t old;		/* the entry it replaces, released after */
 };
 
 struct qcow2_writer {
@@ -42,6 +43,9 @@ struct qcow2_writer {
 	size_t			 nupd;
 	size_t			 upd_cap;
 	uint8_t			*scratch;	/* one cluster */
+	/* Called after each commit: cached views of the tables are stale. */
+	void			(*on_commit)(void *);
+	void			*on_commit_arg;
 	/* Counters for the job's report. */
 	uint64_t		 clusters_data;
 	uint64_t		 clusters_zero;
@@ -68,6 +72,22 @@ int qcow2w_put_data(struct qcow2_writer *, uint64_t cluster, uint64_t n,
 int qcow2w_put_zero(struct qcow2_writer *, uint64_t cluster,
     struct fmt_err *);
 
+/*
+ * Reserve n new clusters at the end of the image for content the caller
+ * writes itself (say, copied host-side); *host is the first one's
+ * offset.  They count as the batch's and are referenced by qcow2w_set().
+ */
+int qcow2w_alloc(struct qcow2_writer *, uint64_t n, uint64_t *host,
+    struct fmt_err *);
+
+/*
+ * Queue guest cluster index cluster (ascending across calls) to change
+ * its L2 entry from old (as the caller read it) to entry.  Whatever old
+ * referenced is released once the tables no longer point to it.
+ */
+int qcow2w_set(struct qcow2_writer *, uint64_t cluster, uint64_t entry,
+    uint64_t old, struct fmt_err *);
+
 /* Make every queued cluster durable and visible (steps 1-4 above). */
 int qcow2w_commit(struct qcow2_writer *, struct fmt_err *);
 
@@ -82,5 +102,22 @@ int qcow2w_set_backing(struct qcow2_writer *, const char *name,
 /* Whether that header would fit, writing nothing: refuse before data. */
 int qcow2w_check_backing(struct qcow2_writer *, const char *name,
     size_t name_len, const char *format, struct fmt_err *);
+
+/*
+ * Grow the image's virtual size to new_size (never shrinks), with a
+ * bigger L1 table written and switched in with the size if needed.
+ */
+int qcow2w_grow(struct qcow2_writer *, uint64_t new_size, struct fmt_err *);
+
+/*
+ * Drop every cluster of the active image, as qemu-img commit empties a
+ * top: afterwards it reads entirely through its backing file.  Header,
+ * backing name and L1 size stay; internal snapshots stay.  Without
+ * snapshots or bitmaps the image is rebuilt as header, refcount table,
+ * refcount block and an empty L1, and the file cut to that.  *emptied
+ * is how many L2 entries held something.
+ */
+int qcow2w_make_empty(struct qcow2_writer *, uint64_t *emptied,
+    struct fmt_err *);
 
 #endif

@@ -160,6 +160,44 @@ dev_write(uint32_t dev, uint64_t off, const void *buf, size_t len)
 	return 0;
 }
 
+/* Copy len bytes host-side, split into runs the vmm accepts. */
+int
+dev_copy(uint32_t dst, uint64_t off, uint32_t src, uint64_t src_off,
+    uint64_t len)
+{
+	while (len > 0) {
+		struct instar_hc_copy req;
+		uint64_t chunk = len < INSTAR_HC_COPY_MAX ? len :
+		    INSTAR_HC_COPY_MAX;
+
+		memset(&req, 0, sizeof(req));
+		req.src_dev = src;
+		req.dst_dev = dst;
+		req.src_off = src_off;
+		req.dst_off = off;
+		req.len = chunk;
+		hypercall(INSTAR_HC_COPY, &req);
+		if (req.ret != INSTAR_HC_OK)
+			return req.ret;
+		off += chunk;
+		src_off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int
+dev_truncate(uint32_t dev, uint64_t size)
+{
+	struct instar_hc_truncate req;
+
+	memset(&req, 0, sizeof(req));
+	req.dev = dev;
+	req.size = size;
+	hypercall(INSTAR_HC_TRUNCATE, &req);
+	return req.ret;
+}
+
 int
 dev_flush(uint32_t dev)
 {

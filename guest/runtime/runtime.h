@@ -37,6 +37,9 @@ int dev_geometry(uint32_t dev, uint64_t *size, uint32_t *flags);
 int dev_read(uint32_t dev, uint64_t off, void *buf, size_t len);
 int dev_write(uint32_t dev, uint64_t off, const void *buf, size_t len);
 int dev_flush(uint32_t dev);
+int dev_copy(uint32_t dst, uint64_t off, uint32_t src, uint64_t src_off,
+    uint64_t len);
+int dev_truncate(uint32_t dev, uint64_t size);
 int guest_result(const void *buf, size_t len);
 /* Report progress; also the heartbeat the vmm's watchdog waits for. */
 void guest_progress(uint64_t done, uint64_t total);

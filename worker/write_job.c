@@ -1,8 +1,9 @@
 /*
- * The worker's side of a rebase: collect the attached images, hand the
- * checked parameters to one guest run, and pass on its progress and its
- * checked result.  The worker writes nothing itself: the guest asks, and
- * the vmm checks every write against the one writable device.
+ * The worker's side of the jobs that change images (rebase, commit):
+ * collect the attached images, hand the checked parameters to one guest
+ * run, and pass on its progress and its checked result.  The worker
+ * writes nothing itself: the guest asks, and the vmm checks every write
+ * against the devices attached writable.
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include "frame.h"
 #include "image_info_check.h"
 #include "log.h"
+#include "commit_job.h"
 #include "rebase_job.h"
 #include "sandbox.h"
 #include "worker.h"
@@ -26,6 +28,10 @@
 
 _Static_assert(sizeof(struct instar_rebase_result) <= INSTAR_HC_RESULT_MAX,
     "a rebase result must fit the vmm's result cap");
+_Static_assert(sizeof(struct instar_commit_result) <= INSTAR_HC_RESULT_MAX,
+    "a commit result must fit the vmm's result cap");
+/* A commit writes into its base and, when emptying it, its top. */
+#define COMMIT_WRITABLE_MAX	2
 
 struct progress_state {
 	int sock;
@@ -40,13 +46,21 @@ worker_attach(struct worker *w, int fd, const Instar__AttachImage *msg)
 	struct stat st;
 	uint32_t fmt = format_from_pb(msg->format);
 
-	if (w->op != INSTAR_OP_REBASE || w->rebased)
+	uint32_t i, nwritable = 0;
+
+	if ((w->op != INSTAR_OP_REBASE && w->op != INSTAR_OP_COMMIT) ||
+	    w->rebased)
 		fatal("this job attaches no images");
 	if (w->ndevs == INSTAR_MAX_DEVICES)
 		fatal("more than %u images attached", INSTAR_MAX_DEVICES);
-	/* Only the overlay, attached first, may ever be written. */
-	if (msg->writable != (w->ndevs == 0))
+	for (i = 0; i < w->ndevs; i++)
+		nwritable += w->devs[i].writable;
+	/* A rebase writes only the overlay, attached first. */
+	if (w->op == INSTAR_OP_REBASE && msg->writable != (w->ndevs == 0))
 		fatal("only the first image attached may be writable");
+	if (w->op == INSTAR_OP_COMMIT && msg->writable &&
+	    nwritable == COMMIT_WRITABLE_MAX)
+		fatal("too many writable images attached");
 	if (fmt == INSTAR_FMT_PROBE)
 		fatal("an attached image needs a format");
 	if (sandbox_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -156,7 +170,7 @@ send_done(int sock, const struct instar_rebase_result *res)
 }
 
 static void
-report(struct worker *w, struct instar_rebase_result *res, size_t got)
+report_rebase(struct worker *w, struct instar_rebase_result *res, size_t got)
 {
 	char err[512];
 	const char *why;
@@ -222,5 +236,118 @@ worker_rebase(struct worker *w, const Instar__Rebase *msg)
 			send_failure(w->sock, err);
 		return;
 	}
-	report(w, &res, got);
+	report_rebase(w, &res, got);
+}
+
+/* ---- commit ---- */
+
+static void
+send_commit_done(int sock, const struct instar_commit_result *res)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__CommitDone done = INSTAR__COMMIT_DONE__INIT;
+
+	done.clusters_committed = res->clusters_committed;
+	done.bytes_committed = res->bytes_committed;
+	done.clusters_emptied = res->clusters_emptied;
+	done.base_cluster_size = res->base_cluster_size;
+	done.base_grown = res->base_grown != 0;
+	env.body_case = INSTAR__ENVELOPE__BODY_COMMIT_DONE;
+	env.commit_done = &done;
+	if (frame_send(sock, &env, NULL, 0) != 0)
+		fatal_f("cannot reach the monitor: %s", strerror(errno));
+}
+
+static void
+report_commit(struct worker *w, struct instar_commit_result *res,
+    size_t got)
+{
+	char err[512];
+	const char *why;
+
+	if (got != sizeof(*res))
+		why = "wrong size";
+	else if ((why = commit_result_validate(res)) == NULL &&
+	    res->status != 0)
+		why = image_info_sanitize_error(res->error,
+		    sizeof(res->error));
+	if (why != NULL) {
+		snprintf(err, sizeof(err), "sandbox returned a malformed "
+		    "result (%s)", why);
+		send_failure(w->sock, err);
+	} else if (res->status != 0)
+		send_failure(w->sock, res->error);
+	else
+		send_commit_done(w->sock, res);
+}
+
+static int
+fill_commit(const struct worker *w, const Instar__Commit *msg,
+    struct instar_commit_params *p, char *err, size_t errlen)
+{
+	uint64_t writable = 0;
+	const char *why;
+	uint32_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->base_index = msg->base_index;
+	p->empty_top = msg->empty_top ? 1 : 0;
+	for (i = 0; i < w->ndevs; i++) {
+		p->formats[i] = w->dev_formats[i];
+		if (w->devs[i].writable)
+			writable |= 1ull << i;
+	}
+	if ((why = commit_params_validate(p, w->ndevs, writable)) != NULL) {
+		snprintf(err, errlen, "invalid commit request: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+void
+worker_commit(struct worker *w, const Instar__Commit *msg)
+{
+	static struct instar_commit_params params;
+	static struct instar_commit_result res;
+	struct progress_state ps;
+	struct vmm_job job;
+	char err[512];
+	size_t got = 0;
+
+	if (w->op != INSTAR_OP_COMMIT || w->rebased || w->ndevs == 0)
+		fatal("unexpected commit request");
+	w->rebased = true;
+	if (fill_commit(w, msg, &params, err, sizeof(err)) != 0) {
+		send_failure(w->sock, err);
+		return;
+	}
+	memset(&ps, 0, sizeof(ps));
+	ps.sock = w->sock;
+	memset(&job, 0, sizeof(job));
+	job.op = INSTAR_OP_COMMIT;
+	job.format = w->dev_formats[0];
+	job.devs = w->devs;
+	job.ndevs = w->ndevs;
+	job.timeout_ms = w->timeout_ms;
+	job.result = &res;
+	job.result_min = sizeof(res);
+	job.result_len = sizeof(res);
+	job.result_got = &got;
+	job.verbose = w->verbose;
+	job.params = &params;
+	job.params_len = sizeof(params);
+	job.progress = send_progress;
+	job.progress_arg = &ps;
+	job.rate_limit = msg->rate_limit;
+	if (vmm_run(w->vm, &job, err, sizeof(err)) != 0) {
+		if (got == sizeof(res) && res.status != 0 &&
+		    commit_result_validate(&res) == NULL &&
+		    image_info_sanitize_error(res.error,
+		    sizeof(res.error)) == NULL)
+			send_failure(w->sock, res.error);
+		else
+			send_failure(w->sock, err);
+		return;
+	}
+	report_commit(w, &res, got);
 }

@@ -1,0 +1,44 @@
+/*
+ * The commit job as the guest sees it: parameters in the boot page, a
+ * fixed-size result back.  As for rebase (rebase_job.h), the worker
+ * builds the parameters from a checked Commit message and checks the
+ * result before it believes a field; the guest checks the parameters.
+ */
+#ifndef INSTAR_COMMIT_JOB_H
+#define INSTAR_COMMIT_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hypercall.h"
+#include "image_info.h"
+
+struct instar_commit_params {
+	uint32_t base_index;		/* devices before it are committed */
+	uint32_t empty_top;		/* 1: empty device 0 afterwards */
+	uint32_t formats[INSTAR_MAX_DEVICES];	/* enum instar_fmt, no PROBE */
+};
+
+_Static_assert(sizeof(struct instar_commit_params) <= INSTAR_BOOT_PARAMS_MAX,
+    "commit parameters must fit the boot page");
+
+struct instar_commit_result {
+	int32_t status;			/* 0 done, else error holds why */
+	uint32_t base_cluster_size;	/* 512 for raw */
+	uint64_t clusters_committed;
+	uint64_t bytes_committed;
+	uint64_t clusters_emptied;
+	uint32_t base_grown;		/* 0 or 1 */
+	uint32_t pad;
+	char error[INSTAR_ERROR_MAX];	/* NUL-terminated */
+};
+
+/*
+ * NULL, or a static string naming the first rule broken.  writable says
+ * which devices were attached writable (bit i for device i < 64).
+ */
+const char *commit_params_validate(const struct instar_commit_params *,
+    uint32_t ndevices, uint64_t writable);
+const char *commit_result_validate(const struct instar_commit_result *);
+
+#endif

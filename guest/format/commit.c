@@ -1,0 +1,409 @@
+/*
+ * Commit: every range some image above the base holds is written into
+ * the base, then the top is emptied unless the caller keeps it.
+ *
+ * The upper chain (top down to, not including, the base) is walked by
+ * its allocation maps, so the cost follows what it holds.  A qcow2 base
+ * never has a cluster overwritten in place: each base cluster that
+ * changes gets a new cluster, and its L2 entry is switched only after
+ * the data and refcounts are on disk, so a crash leaves every base
+ * cluster reading either as before or as committed.  Whole clusters
+ * held as plain data by one image move host-side (the vmm copies them
+ * with copy_file_range); only partial clusters, which must be merged
+ * with what the base already holds, and compressed clusters, which must
+ * be inflated, pass through the guest.  A raw base has no metadata to
+ * order: its bytes are written in place, as qemu writes them.
+ */
+#include "commit.h"
+#include "image.h"
+#include "qcow2_write.h"
+
+#define ZERO_BUF_BYTES		(256u * 1024)
+#define PROGRESS_BYTES		(64ull * 1024 * 1024)
+
+struct commit {
+	const struct commit_job	*job;
+	struct image		*img[INSTAR_MAX_DEVICES];
+	struct image		*upper_layers[INSTAR_MAX_DEVICES];
+	struct image		*base_layers[INSTAR_MAX_DEVICES];
+	struct chain		 upper;		/* top .. base - 1 */
+	struct chain		 below;		/* base .. bottom */
+	struct image		*base;
+	const struct fmt_io	*base_io;
+	uint32_t		 base_dev;
+	struct qcow2_writer	 bw;		/* a qcow2 base's writer */
+	struct qcow2_writer	 tw;		/* the top's, when emptied */
+	uint64_t		 top_size;
+	uint64_t		 bcs;		/* base cluster size */
+	uint8_t			*cbuf;		/* one base cluster */
+	uint8_t			*zbuf;		/* zeros, for a raw base */
+	uint64_t		 committed;	/* raw base: sectors */
+	uint64_t		 bytes;
+	uint64_t		 reported;
+};
+
+static void
+report(struct commit *c, uint64_t done)
+{
+	if (c->job->progress != NULL)
+		c->job->progress(c->job->progress_arg, done, c->top_size);
+	c->reported = done;
+}
+
+static int
+open_images(struct commit *c, struct fmt_err *err)
+{
+	const struct commit_job *job = c->job;
+	uint32_t i, b = job->params->base_index;
+
+	for (i = 0; i < job->ndevs; i++) {
+		c->img[i] = fmt_alloc(job->arena, sizeof(struct image), 8);
+		if (c->img[i] == NULL) {
+			fmt_seterr(err, "out of memory for the chain");
+			return -1;
+		}
+		if (image_open(c->img[i], &job->devs[i],
+		    job->params->formats[i], job->arena, err) != 0)
+			return -1;
+		if (i < b)
+			c->upper_layers[i] = c->img[i];
+		else
+			c->base_layers[i - b] = c->img[i];
+	}
+	c->upper.layers = c->upper_layers;
+	c->upper.n = b;
+	c->below.layers = c->base_layers;
+	c->below.n = job->ndevs - b;
+	c->base = c->img[b];
+	c->base_io = &job->devs[b];
+	c->base_dev = b;
+	c->top_size = c->img[0]->size;
+	return 0;
+}
+
+static void
+forget_base(void *arg)
+{
+	struct commit *c = arg;
+	uint32_t i;
+
+	for (i = 0; i < c->below.n; i++)
+		image_forget(c->base_layers[i]);
+}
+
+static int
+refuse(const struct commit *c, struct fmt_err *err)
+{
+	uint32_t i;
+
+	if (c->base->fmt == INSTAR_FMT_VMDK) {
+		fmt_seterr(err, "committing into a VMDK image is not "
+		    "supported yet");
+		return -1;
+	}
+	for (i = 0; i < c->upper.n; i++)
+		if (c->img[i]->fmt == INSTAR_FMT_QCOW2 &&
+		    c->img[i]->u.q.h.compression != IMG_COMPRESSION_ZLIB) {
+			fmt_seterr(err, "zstd-compressed images are not "
+			    "supported");
+			return -1;
+		}
+	return 0;
+}
+
+/* ---- a raw base: bytes in place ---- */
+
+static int
+raw_write_extent(struct commit *c, const struct chain_extent *ce,
+    uint64_t off, struct fmt_err *err)
+{
+	const struct fmt_io *io = c->base_io;
+	uint64_t done, n, len = ce->e.len;
+
+	if (ce->e.kind == EXTENT_DATA)
+		return io->copy(io->ctx, off, c->upper_layers[ce->layer]->io,
+		    ce->e.host_off, len) == 0 ? 0 :
+		    (fmt_seterr(err, "Could not write to the base: I/O error"),
+		    -1);
+	for (done = 0; done < len; done += n) {
+		n = len - done < ZERO_BUF_BYTES ? len - done : ZERO_BUF_BYTES;
+		if (ce->e.kind == EXTENT_ZERO)
+			memset(c->zbuf, 0, (size_t)n);
+		else {
+			struct extent e = ce->e;
+
+			e.coff += done;
+			if (image_read_extent(c->upper_layers[ce->layer], &e,
+			    c->zbuf, n, err) != 0)
+				return -1;
+		}
+		if (io->write(io->ctx, off + done, c->zbuf, (size_t)n) != 0) {
+			fmt_seterr(err, "Could not write to the base: I/O error");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- a qcow2 base: new clusters, switched in ---- */
+
+/* Merge the upper chain's content over the base's in one cluster. */
+static int
+merge_cluster(struct commit *c, uint64_t cl, struct fmt_err *err)
+{
+	uint64_t start = cl * c->bcs, end = start + c->bcs, pos, n, host, old;
+	struct chain_extent ce;
+	bool all_zero = true;
+	uint64_t i;
+
+	/* What the base reads there now, through its own backing chain. */
+	if (chain_read(&c->below, start, c->cbuf, c->bcs, err) != 0)
+		return -1;
+	if (end > c->top_size)
+		end = c->top_size;
+	for (pos = start; pos < end; pos += n) {
+		if (chain_map(&c->upper, pos, end - pos, &ce, err) != 0)
+			return -1;
+		n = ce.e.len;
+		if (ce.layer < 0)
+			continue;
+		if (image_read_extent(c->upper_layers[ce.layer], &ce.e,
+		    c->cbuf + (pos - start), n, err) != 0)
+			return -1;
+	}
+	for (i = 0; i < c->bcs && all_zero; i++)
+		all_zero = c->cbuf[i] == 0;
+	if (qcow2_entry_at(c->base, cl, &old, err) != 0)
+		return -1;
+	if (all_zero && c->base->u.q.h.version >= 3)
+		return qcow2w_set(&c->bw, cl, QCOW2_ZERO, old, err);
+	if (qcow2w_alloc(&c->bw, 1, &host, err) != 0)
+		return -1;
+	if (c->base_io->write(c->base_io->ctx, host, c->cbuf,
+	    (size_t)c->bcs) != 0) {
+		fmt_seterr(err, "Could not write to the base: I/O error");
+		return -1;
+	}
+	return qcow2w_set(&c->bw, cl, host | QCOW2_COPIED, old, err);
+}
+
+/* n whole clusters from cl that read as zeros above the base. */
+static int
+zero_clusters(struct commit *c, uint64_t cl, uint64_t n, struct fmt_err *err)
+{
+	uint64_t k, old;
+
+	/* v2 has no zero flag; with nothing below, unallocated reads 0. */
+	if (c->base->u.q.h.version < 3 && c->below.n > 1) {
+		for (k = 0; k < n; k++)
+			if (merge_cluster(c, cl + k, err) != 0)
+				return -1;
+		return 0;
+	}
+	for (k = 0; k < n; k++) {
+		if (qcow2_entry_at(c->base, cl + k, &old, err) != 0 ||
+		    qcow2w_set(&c->bw, cl + k, c->base->u.q.h.version >= 3 ?
+		    QCOW2_ZERO : 0, old, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* n whole clusters from cl, plain data at src_off of one upper image. */
+static int
+copy_clusters(struct commit *c, uint64_t cl, uint64_t n,
+    const struct image *src, uint64_t src_off, struct fmt_err *err)
+{
+	uint64_t host, k, old;
+
+	if (qcow2w_alloc(&c->bw, n, &host, err) != 0)
+		return -1;
+	if (c->base_io->copy(c->base_io->ctx, host, src->io, src_off,
+	    n * c->bcs) != 0) {
+		fmt_seterr(err, "Could not write to the base: I/O error");
+		return -1;
+	}
+	for (k = 0; k < n; k++)
+		if (qcow2_entry_at(c->base, cl + k, &old, err) != 0 ||
+		    qcow2w_set(&c->bw, cl + k, (host + k * c->bcs) |
+		    QCOW2_COPIED, old, err) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * The upper chain holds [pos, pos + len) as ce says.  Whole base
+ * clusters of plain data or zeros are done wholesale; the clusters at
+ * either ragged end, and compressed data, are merged one at a time.
+ * Returns the end of what was done (a cluster boundary or pos + len).
+ */
+static int
+qcow2_extent(struct commit *c, const struct chain_extent *ce, uint64_t pos,
+    uint64_t len, uint64_t *done, struct fmt_err *err)
+{
+	uint64_t first = (pos + c->bcs - 1) / c->bcs, last, end = pos + len;
+
+	last = end / c->bcs;
+	if (end == c->top_size && end % c->bcs != 0 &&
+	    c->base->size <= c->top_size)
+		last++;	/* the base's last cluster ends with the top */
+	if (pos % c->bcs != 0 || first >= last ||
+	    ce->e.kind == EXTENT_COMPRESSED) {
+		/* One cluster, merged; the walk continues after it. */
+		if (merge_cluster(c, pos / c->bcs, err) != 0)
+			return -1;
+		*done = (pos / c->bcs + 1) * c->bcs;
+		return 0;
+	}
+	if (ce->e.kind == EXTENT_ZERO) {
+		if (zero_clusters(c, first, last - first, err) != 0)
+			return -1;
+	} else if (copy_clusters(c, first, last - first,
+	    c->upper_layers[ce->layer], ce->e.host_off, err) != 0)
+		return -1;
+	*done = last * c->bcs;
+	return 0;
+}
+
+static int
+walk_upper(struct commit *c, struct fmt_err *err)
+{
+	struct chain_extent ce;
+	uint64_t pos = 0, next;
+
+	while (pos < c->top_size) {
+		if (chain_map(&c->upper, pos, c->top_size - pos, &ce,
+		    err) != 0)
+			return -1;
+		if (ce.layer < 0) {
+			pos += ce.e.len;
+			continue;
+		}
+		if (c->base->fmt == INSTAR_FMT_RAW) {
+			if (raw_write_extent(c, &ce, pos, err) != 0)
+				return -1;
+			c->committed += (ce.e.len + 511) / 512;
+			next = pos + ce.e.len;
+		} else if (qcow2_extent(c, &ce, pos, ce.e.len, &next,
+		    err) != 0)
+			return -1;
+		if (next > c->top_size)
+			next = c->top_size;
+		c->bytes += next - pos;
+		pos = next;
+		if (pos - c->reported >= PROGRESS_BYTES)
+			report(c, pos);
+	}
+	return 0;
+}
+
+/* ---- the base's size ---- */
+
+static int
+grow_base(struct commit *c, struct instar_commit_result *res,
+    struct fmt_err *err)
+{
+	const struct fmt_io *io = c->base_io;
+	struct image *b = c->base;
+
+	if (b->size >= c->top_size)
+		return 0;
+	if (b->fmt == INSTAR_FMT_QCOW2) {
+		if (qcow2w_grow(&c->bw, c->top_size, err) != 0)
+			return -1;
+	} else if (io->truncate(io->ctx, c->top_size) != 0 ||
+	    io->flush(io->ctx) != 0) {
+		fmt_seterr(err, "Could not grow the base: I/O error");
+		return -1;
+	}
+	res->base_grown = 1;
+	/* Read the base again: its size and tables changed. */
+	return image_open(b, io, b->fmt, c->job->arena, err);
+}
+
+static int
+run(struct commit *c, struct instar_commit_result *res, struct fmt_err *err)
+{
+	const struct commit_job *job = c->job;
+	const struct instar_commit_params *p = job->params;
+	uint64_t writable = 0;
+	const char *why;
+	uint32_t i;
+
+	for (i = 0; i < job->ndevs && i < 64; i++)
+		if (job->devs[i].write != NULL)
+			writable |= 1ull << i;
+	if ((why = commit_params_validate(p, job->ndevs, writable)) != NULL) {
+		fmt_seterr(err, "invalid commit request: %s", why);
+		return -1;
+	}
+	if (open_images(c, err) != 0 || refuse(c, err) != 0)
+		return -1;
+	c->bcs = c->base->fmt == INSTAR_FMT_QCOW2 ?
+	    c->base->u.q.h.cluster_size : 512;
+	res->base_cluster_size = (uint32_t)c->bcs;
+	c->cbuf = fmt_alloc(job->arena, (size_t)c->bcs, 4096);
+	c->zbuf = fmt_alloc(job->arena, ZERO_BUF_BYTES, 4096);
+	if (c->cbuf == NULL || c->zbuf == NULL) {
+		fmt_seterr(err, "out of memory for the commit");
+		return -1;
+	}
+	/* Everything that can refuse does so before the first write. */
+	if (p->empty_top && qcow2w_open(&c->tw, &job->devs[0],
+	    &c->img[0]->u.q.h, job->arena, err) != 0)
+		return -1;
+	if (c->base->fmt == INSTAR_FMT_QCOW2) {
+		if (qcow2w_open(&c->bw, c->base_io, &c->base->u.q.h,
+		    job->arena, err) != 0)
+			return -1;
+		c->bw.on_commit = forget_base;
+		c->bw.on_commit_arg = c;
+	}
+	report(c, 0);
+	if (grow_base(c, res, err) != 0 || walk_upper(c, err) != 0)
+		return -1;
+	if (c->base->fmt == INSTAR_FMT_QCOW2) {
+		if (qcow2w_commit(&c->bw, err) != 0)
+			return -1;
+		res->clusters_committed = c->bw.clusters_data +
+		    c->bw.clusters_zero;
+	} else {
+		if (c->base_io->flush(c->base_io->ctx) != 0) {
+			fmt_seterr(err, "Could not flush the base: I/O error");
+			return -1;
+		}
+		res->clusters_committed = c->committed;
+	}
+	res->bytes_committed = c->bytes;
+	if (p->empty_top && qcow2w_make_empty(&c->tw,
+	    &res->clusters_emptied, err) != 0)
+		return -1;
+	report(c, c->top_size);
+	return 0;
+}
+
+int
+commit_run(const struct commit_job *job, struct instar_commit_result *res)
+{
+	struct commit *c;
+	struct fmt_err err;
+
+	memset(res, 0, sizeof(*res));
+	memset(&err, 0, sizeof(err));
+	c = fmt_alloc(job->arena, sizeof(*c), 8);
+	if (c == NULL)
+		fmt_seterr(&err, "out of memory");
+	else {
+		memset(c, 0, sizeof(*c));
+		c->job = job;
+		if (run(c, res, &err) == 0)
+			return 0;
+	}
+	memset(res, 0, sizeof(*res));
+	res->status = 1;
+	memcpy(res->error, err.msg, sizeof(res->error));
+	res->error[sizeof(res->error) - 1] = '\0';
+	if (res->error[0] == '\0')
+		memcpy(res->error, "commit failed", sizeof("commit failed"));
+	return -1;
+}
