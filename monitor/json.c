@@ -502,3 +502,17 @@ json_print_pretty(FILE *out, const struct json_value *v)
 	print_value(out, v, 0);
 	return ferror(out) ? -1 : 0;
 }
+
+void
+json_report_key(FILE *out, const char *key, bool first)
+{
+	fprintf(out, "%s\n    \"%s\": ", first ? "{" : ",", key);
+}
+
+int
+json_report_string(FILE *out, const char *s, size_t len)
+{
+	if (s == NULL)
+		return fputs("null", out) == EOF ? -1 : 0;
+	return json_print_string(out, s, len);
+}

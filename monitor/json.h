@@ -72,4 +72,13 @@ int	json_print_pretty(FILE *, const struct json_value *);
 /* Write a quoted string escaped as qemu's JSON writer does. */
 int	json_print_string(FILE *, const char *, size_t);
 
+/*
+ * instar's own flat reports (rebase, commit): one member per line in the
+ * caller's order, laid out as qemu's pretty printer lays out an object.
+ * json_report_key() starts the object when first is set; the caller
+ * ends it with "\n}\n".  json_report_string() prints null for NULL.
+ */
+void	json_report_key(FILE *, const char *key, bool first);
+int	json_report_string(FILE *, const char *, size_t);
+
 #endif /* INSTAR_MONITOR_JSON_H */

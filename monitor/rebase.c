@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chain.h"
 #include "hypercall.h"
 #include "json.h"
 #include "lock.h"
@@ -39,7 +40,7 @@
 /* qcow2_change_backing_file(): longer names are refused with EINVAL. */
 #define BACKING_NAME_MAX	1023
 
-/* qemu's progress printer (util/qemu-progress.c) prints every 2%. */
+/* qemu-img rebase prints its progress in steps of 2%. */
 #define PROGRESS_MIN_SKIP	2.0f
 
 struct rebase_opts {
@@ -56,41 +57,17 @@ struct rebase_opts {
 	bool json;
 };
 
-/* An image the job uses: open, locked, and described by the sandbox. */
-struct image {
-	char *filename;			/* as qemu names it */
-	int fd;
-	Instar__Envelope *env;		/* holds the image_info */
-	dev_t dev;
-	ino_t ino;
-};
-
 /*
  * Every image the guest run gets, in device order: the overlay, its old
  * backing chain top first, then the new chain unless it starts inside
  * the old one.  The descriptors stay open (and locked) to the end.
  */
 struct job {
-	struct image images[INSTAR_MAX_DEVICES];
-	size_t n;
+	struct chain c;
 	size_t old_len;
 	size_t new_start;
 	size_t new_len;
 	Instar__Format new_format;	/* what the new backing was read as */
-};
-
-/* How one chain is opened, and what its error messages start with. */
-struct walk {
-	char prefix[2048];
-	unsigned int perm;
-	unsigned int shared;
-};
-
-/* util/qemu-progress.c, as qemu-img rebase -p drives it. */
-struct progress {
-	bool enabled;
-	float current;
-	float last_print;
 };
 
 static void
@@ -118,51 +95,6 @@ rebase_usage(FILE *out)
 	    "  -U, --force-share open the new backing chain even if it is in "
 	    "use\n"
 	    "  --output=FORMAT   human (default: prints nothing) or json\n");
-}
-
-static int
-parse_format(const char *name, Instar__Format *fmt)
-{
-	if (strcmp(name, "qcow2") == 0)
-		*fmt = INSTAR__FORMAT__FORMAT_QCOW2;
-	else if (strcmp(name, "vmdk") == 0)
-		*fmt = INSTAR__FORMAT__FORMAT_VMDK;
-	else if (strcmp(name, "raw") == 0)
-		*fmt = INSTAR__FORMAT__FORMAT_RAW;
-	else
-		return -1;
-	return 0;
-}
-
-static const char *
-format_name(Instar__Format fmt)
-{
-	switch (fmt) {
-	case INSTAR__FORMAT__FORMAT_QCOW2:
-		return "qcow2";
-	case INSTAR__FORMAT__FORMAT_VMDK:
-		return "vmdk";
-	case INSTAR__FORMAT__FORMAT_RAW:
-		return "raw";
-	default:
-		return "unknown";
-	}
-}
-
-/* block.c bdrv_parse_cache_mode(): the names qemu-img accepts. */
-static bool
-cache_mode_valid(const char *mode)
-{
-	static const char *const modes[] = {
-		"off", "none", "directsync", "writeback", "unsafe",
-		"writethrough",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		if (strcmp(mode, modes[i]) == 0)
-			return true;
-	return false;
 }
 
 static void
@@ -241,278 +173,6 @@ parse_args(int argc, char **argv, struct rebase_opts *o)
 	o->filename = argv[optind];
 }
 
-static void
-progress_print(struct progress *p)
-{
-	printf("    (%3.2f/100%%)\r", (double)p->current);
-	fflush(stdout);
-}
-
-/* qemu_progress_print(): only steps of more than 2%, and both ends. */
-static void
-progress_set(struct progress *p, float current)
-{
-	if (!p->enabled)
-		return;
-	if (current > 100.0f)
-		current = 100.0f;
-	p->current = current;
-	if (current > p->last_print + PROGRESS_MIN_SKIP ||
-	    current < p->last_print - PROGRESS_MIN_SKIP ||
-	    current == 0.0f || current == 100.0f) {
-		p->last_print = current;
-		progress_print(p);
-	}
-}
-
-static void
-progress_init(struct progress *p, bool enabled)
-{
-	memset(p, 0, sizeof(*p));
-	p->enabled = enabled;
-	progress_set(p, 0.0f);
-}
-
-/* qemu_progress_end(): the line is ended on success and failure alike. */
-static void
-progress_end(struct progress *p)
-{
-	if (!p->enabled)
-		return;
-	printf("\n");
-	fflush(stdout);
-	p->enabled = false;
-}
-
-static void
-on_progress(uint64_t done, uint64_t total, void *arg)
-{
-	if (total != 0)
-		progress_set(arg, (float)((double)done * 100.0 /
-		    (double)total));
-}
-
-/*
- * Report a failure to open an image of a chain the way qemu nests it:
- * "Could not open 'top': Could not open backing file: ... <why>", and
- * name the image another process may be holding, if that is the why.
- */
-static void chain_error(const struct walk *, size_t depth,
-    const char *held_image, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-chain_error(const struct walk *wk, size_t depth, const char *held_image,
-    const char *fmt, ...)
-{
-	char why[1536], line[4096];
-	size_t len, i;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	len = 0;
-	for (i = 0; i <= depth + 1 && len < sizeof(line); i++) {
-		if (i == 0)
-			n = snprintf(line, sizeof(line), "%s", wk->prefix);
-		else if (i <= depth)
-			n = snprintf(line + len, sizeof(line) - len,
-			    "Could not open backing file: ");
-		else
-			n = snprintf(line + len, sizeof(line) - len, "%s",
-			    why);
-		if (n < 0)
-			break;
-		len += (size_t)n;
-	}
-	error("%s", line);
-	if (held_image != NULL)
-		fprintf(stderr, "Is another process using the image [%s]?\n",
-		    held_image);
-}
-
-static void walk_prefix(struct walk *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-walk_prefix(struct walk *wk, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(wk->prefix, sizeof(wk->prefix), fmt, ap);
-	va_end(ap);
-}
-
-static bool
-job_contains(const struct job *j, size_t from, const struct stat *st)
-{
-	size_t i;
-
-	for (i = from; i < j->n; i++)
-		if (j->images[i].dev == st->st_dev &&
-		    j->images[i].ino == st->st_ino)
-			return true;
-	return false;
-}
-
-/*
- * Open and lock one image.  The overlay is opened read-write, backing
- * files read-only; all must be regular files.
- */
-static int
-open_locked(const struct walk *wk, size_t depth, const char *filename,
-    bool writable, struct stat *st)
-{
-	char why[256];
-	int fd;
-
-	fd = open(filename, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC |
-	    O_NOCTTY);
-	if (fd < 0) {
-		chain_error(wk, depth, NULL, "Could not open '%s': %s",
-		    filename, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, st) != 0) {
-		chain_error(wk, depth, NULL, "Could not open '%s': %s",
-		    filename, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		chain_error(wk, depth, NULL, "'file' driver requires '%s' to "
-		    "be a regular file", filename);
-		close(fd);
-		return -1;
-	}
-	if (lock_image(fd, wk->perm, wk->shared, why, sizeof(why)) != 0) {
-		chain_error(wk, depth, filename, "%s", why);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * Open, lock and describe one image, and append it to the job.  depth
- * is its place in the chain being walked (for error messages); loops
- * are looked for among the images from loop_from on.
- */
-static int
-add_image(struct worker_conn *w, struct job *j, const struct walk *wk,
-    size_t depth, size_t loop_from, const char *filename,
-    Instar__Format fmt, bool writable)
-{
-	struct image *img;
-	struct stat st;
-	int fd, image_error;
-
-	if (j->n == INSTAR_MAX_DEVICES) {
-		chain_error(wk, depth, NULL, "Could not open '%s': the "
-		    "backing chains hold more than %u images", filename,
-		    INSTAR_MAX_DEVICES);
-		return -1;
-	}
-	if ((fd = open_locked(wk, depth, filename, writable, &st)) < 0)
-		return -1;
-	if (job_contains(j, loop_from, &st)) {
-		error("Backing file '%s' creates an infinite loop.", filename);
-		close(fd);
-		return -1;
-	}
-	img = &j->images[j->n];
-	memset(img, 0, sizeof(*img));
-	img->fd = fd;
-	img->dev = st.st_dev;
-	img->ino = st.st_ino;
-	if ((img->filename = strdup(filename)) == NULL)
-		fatal_f("out of memory");
-	j->n++;
-	img->env = worker_image_info(w, fd, fmt, &image_error);
-	if (img->env == NULL) {
-		chain_error(wk, depth, NULL, "%s", w->error);
-		return -1;
-	}
-	return 0;
-}
-
-static const Instar__ImageInfo *
-image_info(const struct job *j, size_t i)
-{
-	return j->images[i].env->image_info;
-}
-
-/* The name img records as its backing file, as a C string, or NULL. */
-static char *
-recorded_backing(const Instar__ImageInfo *info)
-{
-	char *name;
-
-	if (!info->has_backing_filename)
-		return NULL;
-	/* Validated NUL-free by the worker. */
-	if ((name = strndup((const char *)info->backing_filename.data,
-	    info->backing_filename.len)) == NULL)
-		fatal_f("out of memory");
-	return name;
-}
-
-/* Where the backing file of image i is, and what format to read it as. */
-static int
-next_in_chain(const struct job *j, size_t i, const struct walk *wk,
-    size_t depth, char **next, Instar__Format *fmt)
-{
-	const Instar__ImageInfo *info = image_info(j, i);
-	char *name;
-
-	*next = NULL;
-	if ((name = recorded_backing(info)) == NULL)
-		return 0;
-	*fmt = INSTAR__FORMAT__FORMAT_PROBE;
-	if (info->backing_format != NULL &&
-	    parse_format(info->backing_format, fmt) != 0) {
-		chain_error(wk, depth, NULL, "Unknown driver '%s' (instar "
-		    "handles qcow2, vmdk and raw)", info->backing_format);
-		free(name);
-		return -1;
-	}
-	*next = path_backing_full(j->images[i].filename, name);
-	free(name);
-	if (*next == NULL)
-		fatal_f("out of memory");
-	return 0;
-}
-
-/* Add the backing chain of image i, top first; returns how many. */
-static int
-add_chain_below(struct worker_conn *w, struct job *j, size_t i,
-    const struct walk *wk, size_t loop_from, size_t *added)
-{
-	Instar__Format fmt;
-	size_t depth = 1;
-	char *next;
-
-	*added = 0;
-	for (;;) {
-		if (next_in_chain(j, i, wk, depth, &next, &fmt) != 0)
-			return -1;
-		if (next == NULL)
-			return 0;
-		if (add_image(w, j, wk, depth, loop_from, next, fmt,
-		    false) != 0) {
-			free(next);
-			return -1;
-		}
-		free(next);
-		(*added)++;
-		i = j->n - 1;
-		depth++;
-	}
-}
-
 /* The overlay: a writer that shares neither write nor resize. */
 static int
 add_overlay(struct worker_conn *w, struct job *j,
@@ -524,7 +184,8 @@ add_overlay(struct worker_conn *w, struct job *j,
 	wk.perm = LOCK_PERM_CONSISTENT_READ | LOCK_PERM_WRITE |
 	    LOCK_PERM_RESIZE;
 	wk.shared = LOCK_PERM_ALL & ~(LOCK_PERM_WRITE | LOCK_PERM_RESIZE);
-	return add_image(w, j, &wk, 0, 0, o->filename, o->format, true);
+	return chain_add(w, &j->c, &wk, 0, 0, o->filename, o->format,
+	    CHAIN_OPEN_RDWR);
 }
 
 /*
@@ -540,7 +201,7 @@ add_old_chain(struct worker_conn *w, struct job *j,
 	walk_prefix(&wk, "Could not open '%s': ", o->filename);
 	wk.perm = LOCK_PERM_CONSISTENT_READ;
 	wk.shared = LOCK_PERM_ALL & ~(LOCK_PERM_WRITE | LOCK_PERM_RESIZE);
-	return add_chain_below(w, j, 0, &wk, 0, &j->old_len);
+	return chain_add_below(w, &j->c, 0, &wk, 0, &j->old_len);
 }
 
 /* What -U changes: the new backing chain may be in use elsewhere. */
@@ -558,16 +219,10 @@ new_chain_walk(struct walk *wk, const struct rebase_opts *o)
 static size_t
 find_in_old_chain(const struct job *j, const char *path)
 {
-	struct stat st;
 	size_t i;
 
-	if (stat(path, &st) != 0)
-		return 0;
-	for (i = 1; i <= j->old_len; i++)
-		if (j->images[i].dev == st.st_dev &&
-		    j->images[i].ino == st.st_ino)
-			return i;
-	return 0;
+	i = chain_find_file(&j->c, 1, j->old_len + 1, path);
+	return i <= j->old_len ? i : 0;
 }
 
 /*
@@ -584,7 +239,7 @@ add_new_chain(struct worker_conn *w, struct job *j,
 	char *path;
 	int ret;
 
-	j->new_start = j->n;
+	j->new_start = j->c.n;
 	j->new_len = 0;
 	if (o->backing == NULL || o->backing[0] == '\0')
 		return 0;
@@ -593,19 +248,20 @@ add_new_chain(struct worker_conn *w, struct job *j,
 	if ((start = find_in_old_chain(j, path)) != 0) {
 		j->new_start = start;
 		j->new_len = j->old_len - start + 1;
-		j->new_format = image_info(j, start)->format;
+		j->new_format = chain_info(&j->c, start)->format;
 		free(path);
 		return 0;
 	}
 	new_chain_walk(&wk, o);
 	if (o->backing_format != NULL)
-		(void)parse_format(o->backing_format, &fmt);
-	ret = add_image(w, j, &wk, 0, j->new_start, path, fmt, false);
+		(void)format_parse(o->backing_format, &fmt);
+	ret = chain_add(w, &j->c, &wk, 0, j->new_start, path, fmt,
+	    CHAIN_OPEN_RDONLY);
 	free(path);
 	if (ret != 0)
 		return -1;
-	j->new_format = image_info(j, j->new_start)->format;
-	if (add_chain_below(w, j, j->new_start, &wk, j->new_start,
+	j->new_format = chain_info(&j->c, j->new_start)->format;
+	if (chain_add_below(w, &j->c, j->new_start, &wk, j->new_start,
 	    &added) != 0)
 		return -1;
 	j->new_len = 1 + added;
@@ -627,15 +283,15 @@ probe_new_backing(struct worker_conn *w, struct job *j,
 	if ((path = path_backing_full(o->filename, o->backing)) == NULL)
 		fatal_f("out of memory");
 	new_chain_walk(&wk, o);
-	ret = add_image(w, j, &wk, 0, 0, path, INSTAR__FORMAT__FORMAT_PROBE,
-	    false);
+	ret = chain_add(w, &j->c, &wk, 0, 0, path,
+	    INSTAR__FORMAT__FORMAT_PROBE, CHAIN_OPEN_RDONLY);
 	free(path);
 	if (ret != 0) {
 		fprintf(stderr, "Use -F to name the format of a backing file "
 		    "that cannot be opened.\n");
 		return -1;
 	}
-	j->new_format = image_info(j, j->n - 1)->format;
+	j->new_format = chain_info(&j->c, j->c.n - 1)->format;
 	return 0;
 }
 
@@ -673,26 +329,14 @@ change_error(const struct rebase_opts *o, const char *why)
 static int
 check_overlay(const struct rebase_opts *o, const struct job *j)
 {
-	const Instar__ImageInfo *info = image_info(j, 0);
-
-	if (info->qcow2 != NULL && info->qcow2->corrupt) {
-		error("Could not open '%s': qcow2: Image is corrupt; cannot be "
-		    "opened read/write", o->filename);
-		return -1;
-	}
-	if (info->qcow2 != NULL && info->qcow2->encrypted) {
-		error("Could not open '%s': encrypted images are not "
-		    "supported", o->filename);
-		return -1;
-	}
-	return 0;
+	return chain_check_writable(&j->c, 0, o->filename);
 }
 
 /* Only a qcow2 overlay can record a new backing file (for now). */
 static int
 check_overlay_format(const struct rebase_opts *o, const struct job *j)
 {
-	const Instar__ImageInfo *info = image_info(j, 0);
+	const Instar__ImageInfo *info = chain_info(&j->c, 0);
 
 	if (info->format == INSTAR__FORMAT__FORMAT_VMDK) {
 		change_error(o, "Operation not supported (instar does not "
@@ -717,20 +361,13 @@ check_new_name(const struct rebase_opts *o)
 	return 0;
 }
 
+/* Only the overlay (device 0) is writable. */
 static int
 attach_all(struct worker_conn *w, const struct job *j, size_t count)
 {
-	size_t i;
+	bool writable[INSTAR_MAX_DEVICES] = { true };
 
-	for (i = 0; i < count; i++) {
-		if (worker_attach(w, j->images[i].fd, image_info(j, i)->format,
-		    i == 0) != 0) {
-			error("Could not open '%s': %s", j->images[i].filename,
-			    w->error);
-			return -1;
-		}
-	}
-	return 0;
+	return chain_attach(w, &j->c, count, NULL, writable);
 }
 
 static Instar__Envelope *
@@ -743,7 +380,7 @@ run_rebase(struct worker_conn *w, const struct rebase_opts *o,
 	int image_error;
 
 	/* -u hands over the overlay alone, even if a probe opened more. */
-	if (attach_all(w, j, o->unsafe ? 1 : j->n) != 0)
+	if (attach_all(w, j, o->unsafe ? 1 : j->c.n) != 0)
 		return NULL;
 	req.unsafe = o->unsafe;
 	req.backing_name.data = (uint8_t *)(uintptr_t)name;
@@ -758,7 +395,7 @@ run_rebase(struct worker_conn *w, const struct rebase_opts *o,
 		req.new_chain_start = (uint32_t)j->new_start;
 		req.new_chain_len = (uint32_t)j->new_len;
 	}
-	done = worker_rebase(w, &req, on_progress, prog, &image_error);
+	done = worker_rebase(w, &req, progress_update, prog, &image_error);
 	if (done == NULL) {
 		if (image_error)
 			change_error(o, w->error);
@@ -769,21 +406,6 @@ run_rebase(struct worker_conn *w, const struct rebase_opts *o,
 	return done;
 }
 
-static void
-json_key(FILE *out, const char *key, bool first)
-{
-	fprintf(out, "%s\n    \"%s\": ", first ? "{" : ",", key);
-}
-
-static void
-json_string_or_null(FILE *out, const char *s, size_t len)
-{
-	if (s == NULL)
-		fputs("null", out);
-	else
-		json_print_string(out, s, len);
-}
-
 /*
  * instar's own report: a fixed key order, laid out and escaped the way
  * qemu prints JSON.
@@ -792,53 +414,38 @@ static int
 print_json(FILE *out, const struct rebase_opts *o, const struct job *j,
     const Instar__RebaseDone *done)
 {
-	const Instar__ImageInfo *info = image_info(j, 0);
+	const Instar__ImageInfo *info = chain_info(&j->c, 0);
 	const char *name = new_backing_name(o);
 	const char *fmt = new_backing_format(o, j);
 
-	json_key(out, "filename", true);
+	json_report_key(out, "filename", true);
 	json_print_string(out, o->filename, strlen(o->filename));
-	json_key(out, "format", false);
+	json_report_key(out, "format", false);
 	json_print_string(out, "qcow2", 5);
-	json_key(out, "mode", false);
+	json_report_key(out, "mode", false);
 	json_print_string(out, o->unsafe ? "unsafe" : "safe",
 	    o->unsafe ? 6 : 4);
-	json_key(out, "old-backing-filename", false);
-	json_string_or_null(out, info->has_backing_filename ?
+	json_report_key(out, "old-backing-filename", false);
+	json_report_string(out, info->has_backing_filename ?
 	    (const char *)info->backing_filename.data : NULL,
 	    info->backing_filename.len);
-	json_key(out, "old-backing-format", false);
-	json_string_or_null(out, info->backing_format,
+	json_report_key(out, "old-backing-format", false);
+	json_report_string(out, info->backing_format,
 	    info->backing_format != NULL ? strlen(info->backing_format) : 0);
-	json_key(out, "new-backing-filename", false);
-	json_string_or_null(out, name[0] != '\0' ? name : NULL,
+	json_report_key(out, "new-backing-filename", false);
+	json_report_string(out, name[0] != '\0' ? name : NULL,
 	    strlen(name));
-	json_key(out, "new-backing-format", false);
-	json_string_or_null(out, fmt[0] != '\0' ? fmt : NULL, strlen(fmt));
-	json_key(out, "cluster-size", false);
+	json_report_key(out, "new-backing-format", false);
+	json_report_string(out, fmt[0] != '\0' ? fmt : NULL, strlen(fmt));
+	json_report_key(out, "cluster-size", false);
 	fprintf(out, "%" PRIu32, done->cluster_size);
-	json_key(out, "clusters-copied", false);
+	json_report_key(out, "clusters-copied", false);
 	fprintf(out, "%" PRIu64, done->clusters_copied);
-	json_key(out, "clusters-zeroed", false);
+	json_report_key(out, "clusters-zeroed", false);
 	fprintf(out, "%" PRIu64, done->clusters_zeroed);
-	json_key(out, "bytes-copied", false);
+	json_report_key(out, "bytes-copied", false);
 	fprintf(out, "%" PRIu64 "\n}\n", done->bytes_copied);
 	return ferror(out) ? -1 : 0;
-}
-
-static void
-free_job(struct job *j)
-{
-	size_t i;
-
-	for (i = 0; i < j->n; i++) {
-		free(j->images[i].filename);
-		if (j->images[i].env != NULL)
-			instar__envelope__free_unpacked(j->images[i].env,
-			    NULL);
-		close(j->images[i].fd);
-	}
-	j->n = 0;
 }
 
 /* Everything qemu-img checks before it opens a file, in its order. */
@@ -854,7 +461,7 @@ check_names(const struct rebase_opts *o, Instar__Format *fmt)
 		return -1;
 	}
 	*fmt = INSTAR__FORMAT__FORMAT_PROBE;
-	if (o->format_name != NULL && parse_format(o->format_name, fmt) !=
+	if (o->format_name != NULL && format_parse(o->format_name, fmt) !=
 	    0) {
 		error("Could not open '%s': Unknown driver '%s'", o->filename,
 		    o->format_name);
@@ -869,7 +476,7 @@ check_backing_format(const struct rebase_opts *o)
 	Instar__Format unused;
 
 	if (o->backing_format != NULL &&
-	    parse_format(o->backing_format, &unused) != 0) {
+	    format_parse(o->backing_format, &unused) != 0) {
 		error("Invalid format name: '%s'", o->backing_format);
 		return -1;
 	}
@@ -904,7 +511,7 @@ cmd_rebase(int argc, char **argv)
 	int ret = 1;
 
 	parse_args(argc, argv, &o);
-	progress_init(&prog, o.progress);
+	progress_init(&prog, o.progress, PROGRESS_MIN_SKIP);
 	if (check_names(&o, &o.format) != 0)
 		goto out;
 	if (worker_start(&w, INSTAR__OP__OP_REBASE,
@@ -933,6 +540,6 @@ cmd_rebase(int argc, char **argv)
 	progress_end(&prog);
 	if (done != NULL)
 		instar__envelope__free_unpacked(done, NULL);
-	free_job(&j);
+	chain_free(&j.c);
 	return ret;
 }

@@ -42,6 +42,9 @@ static const struct permit permits[] = {
 	{ WS_AWAIT_REBASE, { INSTAR__ENVELOPE__BODY_PROGRESS,
 	    INSTAR__ENVELOPE__BODY_REBASE_DONE,
 	    INSTAR__ENVELOPE__BODY_FAILURE } },
+	{ WS_AWAIT_COMMIT, { INSTAR__ENVELOPE__BODY_PROGRESS,
+	    INSTAR__ENVELOPE__BODY_COMMIT_DONE,
+	    INSTAR__ENVELOPE__BODY_FAILURE } },
 };
 
 static void conn_error(struct worker_conn *, const char *, ...)
@@ -331,23 +334,25 @@ progress_valid(const Instar__Progress *p)
 	return p->done <= p->total;
 }
 
-Instar__Envelope *
-worker_rebase(struct worker_conn *c, const Instar__Rebase *rebase,
-    worker_progress_fn *progress, void *arg, int *image_error)
+/*
+ * Send the job (a Rebase or a Commit) for the attached images and wait
+ * for its outcome in state await; progress frames come first.
+ */
+static Instar__Envelope *
+run_job(struct worker_conn *c, const Instar__Envelope *env,
+    enum worker_state await, worker_progress_fn *progress, void *arg,
+    int *image_error)
 {
-	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 	Instar__Envelope *reply;
 
 	*image_error = 0;
 	if (c->state != WS_ATTACHING) {
-		conn_error(c, "the worker has no images to rebase");
+		conn_error(c, "the worker has no images to work on");
 		return NULL;
 	}
-	env.body_case = INSTAR__ENVELOPE__BODY_REBASE;
-	env.rebase = (Instar__Rebase *)rebase;
-	if (send_env(c, &env, NULL, 0) != 0)
+	if (send_env(c, env, NULL, 0) != 0)
 		return NULL;
-	c->state = WS_AWAIT_REBASE;
+	c->state = await;
 	/* Each frame gets the full timeout: progress is the heartbeat. */
 	while ((reply = receive(c)) != NULL &&
 	    reply->body_case == INSTAR__ENVELOPE__BODY_PROGRESS) {
@@ -363,7 +368,7 @@ worker_rebase(struct worker_conn *c, const Instar__Rebase *rebase,
 	}
 	if (reply == NULL)
 		return NULL;
-	c->state = WS_REBASED;
+	c->state = WS_RAN;
 	if (reply->body_case == INSTAR__ENVELOPE__BODY_FAILURE) {
 		conn_error(c, "%s", reply->failure->message);
 		instar__envelope__free_unpacked(reply, NULL);
@@ -371,6 +376,28 @@ worker_rebase(struct worker_conn *c, const Instar__Rebase *rebase,
 		return NULL;
 	}
 	return reply;
+}
+
+Instar__Envelope *
+worker_rebase(struct worker_conn *c, const Instar__Rebase *rebase,
+    worker_progress_fn *progress, void *arg, int *image_error)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+
+	env.body_case = INSTAR__ENVELOPE__BODY_REBASE;
+	env.rebase = (Instar__Rebase *)rebase;
+	return run_job(c, &env, WS_AWAIT_REBASE, progress, arg, image_error);
+}
+
+Instar__Envelope *
+worker_commit(struct worker_conn *c, const Instar__Commit *commit,
+    worker_progress_fn *progress, void *arg, int *image_error)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+
+	env.body_case = INSTAR__ENVELOPE__BODY_COMMIT;
+	env.commit = (Instar__Commit *)commit;
+	return run_job(c, &env, WS_AWAIT_COMMIT, progress, arg, image_error);
 }
 
 int

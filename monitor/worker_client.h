@@ -17,9 +17,10 @@ enum worker_state {
 	WS_STARTING,		/* job sent, waiting for Ready */
 	WS_IDLE,		/* nothing outstanding */
 	WS_AWAIT_INFO,		/* image sent, waiting for its info */
-	WS_ATTACHING,		/* images attached for a rebase; no replies */
+	WS_ATTACHING,		/* images attached for a job; no replies */
 	WS_AWAIT_REBASE,	/* rebase sent: progress, then its outcome */
-	WS_REBASED,		/* outcome received; only Done may follow */
+	WS_AWAIT_COMMIT,	/* commit sent: progress, then its outcome */
+	WS_RAN,			/* outcome received; only Done may follow */
 	WS_RELEASED,		/* told it is done; not yet reaped */
 	WS_DEAD,
 };
@@ -44,14 +45,14 @@ Instar__Envelope *worker_image_info(struct worker_conn *, int fd,
     Instar__Format, int *image_error);
 
 /*
- * Add the image open on fd to the next guest run (OP_REBASE).  Devices
- * are numbered from 0 in the order attached; only device 0 may be
- * writable.  The worker does not answer.  Returns 0, or -1 with
+ * Add the image open on fd to the next guest run (OP_REBASE, OP_COMMIT).
+ * Devices are numbered from 0 in the order attached; the job says which
+ * may be writable.  The worker does not answer.  Returns 0, or -1 with
  * conn->error set (the worker is then dead).
  */
 int worker_attach(struct worker_conn *, int fd, Instar__Format, bool writable);
 
-/* Told of every Progress frame of a running rebase. */
+/* Told of every Progress frame of a running rebase or commit. */
 typedef void worker_progress_fn(uint64_t done, uint64_t total, void *arg);
 
 /*
@@ -63,6 +64,13 @@ typedef void worker_progress_fn(uint64_t done, uint64_t total, void *arg);
  * (conn->error is its reason) or the worker itself failed.
  */
 Instar__Envelope *worker_rebase(struct worker_conn *, const Instar__Rebase *,
+    worker_progress_fn *progress, void *arg, int *image_error);
+
+/*
+ * Run the commit over the attached devices, as worker_rebase() runs a
+ * rebase; the envelope returned holds commit_done.
+ */
+Instar__Envelope *worker_commit(struct worker_conn *, const Instar__Commit *,
     worker_progress_fn *progress, void *arg, int *image_error);
 
 /*

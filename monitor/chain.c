@@ -1,0 +1,392 @@
+/*
+ * Backing chains for the commands that change images: each image is
+ * opened and locked here, described by the sandbox, and its backing
+ * reference resolved as qemu resolves it before the next one is opened.
+ * Nothing here reads image bytes.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "lock.h"
+#include "log.h"
+#include "path.h"
+
+int
+format_parse(const char *name, Instar__Format *fmt)
+{
+	if (strcmp(name, "qcow2") == 0)
+		*fmt = INSTAR__FORMAT__FORMAT_QCOW2;
+	else if (strcmp(name, "vmdk") == 0)
+		*fmt = INSTAR__FORMAT__FORMAT_VMDK;
+	else if (strcmp(name, "raw") == 0)
+		*fmt = INSTAR__FORMAT__FORMAT_RAW;
+	else
+		return -1;
+	return 0;
+}
+
+const char *
+format_name(Instar__Format fmt)
+{
+	switch (fmt) {
+	case INSTAR__FORMAT__FORMAT_QCOW2:
+		return "qcow2";
+	case INSTAR__FORMAT__FORMAT_VMDK:
+		return "vmdk";
+	case INSTAR__FORMAT__FORMAT_RAW:
+		return "raw";
+	default:
+		return "unknown";
+	}
+}
+
+bool
+cache_mode_valid(const char *mode)
+{
+	static const char *const modes[] = {
+		"off", "none", "directsync", "writeback", "unsafe",
+		"writethrough",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(mode, modes[i]) == 0)
+			return true;
+	return false;
+}
+
+void
+walk_prefix(struct walk *wk, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(wk->prefix, sizeof(wk->prefix), fmt, ap);
+	va_end(ap);
+}
+
+void
+chain_error(const struct walk *wk, size_t depth, const char *held_image,
+    const char *fmt, ...)
+{
+	char why[1536], line[4096];
+	size_t len, i;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	len = 0;
+	for (i = 0; i <= depth + 1 && len < sizeof(line); i++) {
+		if (i == 0)
+			n = snprintf(line, sizeof(line), "%s", wk->prefix);
+		else if (i <= depth)
+			n = snprintf(line + len, sizeof(line) - len,
+			    "Could not open backing file: ");
+		else
+			n = snprintf(line + len, sizeof(line) - len, "%s",
+			    why);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	error("%s", line);
+	if (held_image != NULL)
+		fprintf(stderr, "Is another process using the image [%s]?\n",
+		    held_image);
+}
+
+static bool
+chain_contains(const struct chain *c, size_t from, const struct stat *st)
+{
+	size_t i;
+
+	for (i = from; i < c->n; i++)
+		if (c->images[i].dev == st->st_dev &&
+		    c->images[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
+/* Open (as told) and lock one image; it must be a regular file. */
+static int
+open_locked(const struct walk *wk, size_t depth, const char *filename,
+    enum chain_open how, struct stat *st, bool *writable, int *rdwr_errno)
+{
+	char why[256];
+	int fd, flags = O_CLOEXEC | O_NOCTTY;
+
+	*writable = how != CHAIN_OPEN_RDONLY;
+	*rdwr_errno = 0;
+	fd = open(filename, flags | (*writable ? O_RDWR : O_RDONLY));
+	if (fd < 0 && how == CHAIN_OPEN_TRY_RDWR && (errno == EACCES ||
+	    errno == EPERM || errno == EROFS || errno == ETXTBSY)) {
+		*rdwr_errno = errno;
+		*writable = false;
+		fd = open(filename, flags | O_RDONLY);
+	}
+	if (fd < 0) {
+		chain_error(wk, depth, NULL, "Could not open '%s': %s",
+		    filename, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) != 0) {
+		chain_error(wk, depth, NULL, "Could not open '%s': %s",
+		    filename, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		chain_error(wk, depth, NULL, "'file' driver requires '%s' to "
+		    "be a regular file", filename);
+		close(fd);
+		return -1;
+	}
+	if (lock_image(fd, wk->perm, wk->shared, why, sizeof(why)) != 0) {
+		chain_error(wk, depth, filename, "%s", why);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+chain_add(struct worker_conn *w, struct chain *c, const struct walk *wk,
+    size_t depth, size_t loop_from, const char *filename,
+    Instar__Format fmt, enum chain_open how)
+{
+	struct image *img;
+	struct stat st;
+	bool writable;
+	int fd, image_error, rdwr_errno;
+
+	if (c->n == INSTAR_MAX_DEVICES) {
+		chain_error(wk, depth, NULL, "Could not open '%s': the "
+		    "backing chains hold more than %u images", filename,
+		    INSTAR_MAX_DEVICES);
+		return -1;
+	}
+	if ((fd = open_locked(wk, depth, filename, how, &st, &writable,
+	    &rdwr_errno)) < 0)
+		return -1;
+	if (chain_contains(c, loop_from, &st)) {
+		error("Backing file '%s' creates an infinite loop.", filename);
+		close(fd);
+		return -1;
+	}
+	img = &c->images[c->n];
+	memset(img, 0, sizeof(*img));
+	img->fd = fd;
+	img->writable = writable;
+	img->rdwr_errno = rdwr_errno;
+	img->dev = st.st_dev;
+	img->ino = st.st_ino;
+	if ((img->filename = strdup(filename)) == NULL)
+		fatal_f("out of memory");
+	c->n++;
+	img->env = worker_image_info(w, fd, fmt, &image_error);
+	if (img->env == NULL) {
+		chain_error(wk, depth, NULL, "%s", w->error);
+		return -1;
+	}
+	return 0;
+}
+
+const Instar__ImageInfo *
+chain_info(const struct chain *c, size_t i)
+{
+	return c->images[i].env->image_info;
+}
+
+int
+chain_check_writable(const struct chain *c, size_t i, const char *name)
+{
+	const Instar__ImageInfo *info = chain_info(c, i);
+
+	if (info->qcow2 != NULL && info->qcow2->corrupt) {
+		error("Could not open '%s': qcow2: Image is corrupt; cannot be "
+		    "opened read/write", name);
+		return -1;
+	}
+	if (info->qcow2 != NULL && info->qcow2->encrypted) {
+		error("Could not open '%s': encrypted images are not "
+		    "supported", name);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+chain_recorded_backing(const Instar__ImageInfo *info)
+{
+	char *name;
+
+	if (!info->has_backing_filename)
+		return NULL;
+	/* Validated NUL-free by the worker. */
+	if ((name = strndup((const char *)info->backing_filename.data,
+	    info->backing_filename.len)) == NULL)
+		fatal_f("out of memory");
+	return name;
+}
+
+int
+chain_next(const struct chain *c, size_t i, const struct walk *wk,
+    size_t depth, char **next, Instar__Format *fmt)
+{
+	const Instar__ImageInfo *info = chain_info(c, i);
+	char *name;
+
+	*next = NULL;
+	if ((name = chain_recorded_backing(info)) == NULL)
+		return 0;
+	*fmt = INSTAR__FORMAT__FORMAT_PROBE;
+	if (info->backing_format != NULL &&
+	    format_parse(info->backing_format, fmt) != 0) {
+		chain_error(wk, depth, NULL, "Unknown driver '%s' (instar "
+		    "handles qcow2, vmdk and raw)", info->backing_format);
+		free(name);
+		return -1;
+	}
+	*next = path_backing_full(c->images[i].filename, name);
+	free(name);
+	if (*next == NULL)
+		fatal_f("out of memory");
+	return 0;
+}
+
+int
+chain_add_below(struct worker_conn *w, struct chain *c, size_t i,
+    const struct walk *wk, size_t loop_from, size_t *added)
+{
+	Instar__Format fmt;
+	size_t depth = 1;
+	char *next;
+
+	*added = 0;
+	for (;;) {
+		if (chain_next(c, i, wk, depth, &next, &fmt) != 0)
+			return -1;
+		if (next == NULL)
+			return 0;
+		if (chain_add(w, c, wk, depth, loop_from, next, fmt,
+		    CHAIN_OPEN_RDONLY) != 0) {
+			free(next);
+			return -1;
+		}
+		free(next);
+		(*added)++;
+		i = c->n - 1;
+		depth++;
+	}
+}
+
+size_t
+chain_find_file(const struct chain *c, size_t from, size_t to,
+    const char *path)
+{
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st) != 0)
+		return to;
+	for (i = from; i < to && i < c->n; i++)
+		if (c->images[i].dev == st.st_dev &&
+		    c->images[i].ino == st.st_ino)
+			return i;
+	return to;
+}
+
+int
+chain_attach(struct worker_conn *w, const struct chain *c, size_t count,
+    const int *fds, const bool *writable)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < count; i++) {
+		fd = fds != NULL && fds[i] >= 0 ? fds[i] : c->images[i].fd;
+		if (worker_attach(w, fd, chain_info(c, i)->format,
+		    writable[i]) != 0) {
+			error("Could not open '%s': %s", c->images[i].filename,
+			    w->error);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+chain_free(struct chain *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		free(c->images[i].filename);
+		if (c->images[i].env != NULL)
+			instar__envelope__free_unpacked(c->images[i].env,
+			    NULL);
+		close(c->images[i].fd);
+	}
+	c->n = 0;
+}
+
+static void
+progress_print(const struct progress *p)
+{
+	printf("    (%3.2f/100%%)\r", (double)p->current);
+	fflush(stdout);
+}
+
+void
+progress_set(struct progress *p, float current)
+{
+	if (!p->enabled)
+		return;
+	if (current > 100.0f)
+		current = 100.0f;
+	p->current = current;
+	if (current > p->last_print + p->min_skip ||
+	    current < p->last_print - p->min_skip ||
+	    current == 0.0f || current == 100.0f) {
+		p->last_print = current;
+		progress_print(p);
+	}
+}
+
+void
+progress_init(struct progress *p, bool enabled, float min_skip)
+{
+	memset(p, 0, sizeof(*p));
+	p->enabled = enabled;
+	p->min_skip = min_skip;
+	progress_set(p, 0.0f);
+}
+
+void
+progress_end(struct progress *p)
+{
+	if (!p->enabled)
+		return;
+	printf("\n");
+	fflush(stdout);
+	p->enabled = false;
+}
+
+void
+progress_update(uint64_t done, uint64_t total, void *arg)
+{
+	if (total != 0)
+		progress_set(arg, (float)((double)done * 100.0 /
+		    (double)total));
+}
