@@ -101,14 +101,16 @@ fill_params(const struct worker *w, const Instar__Rebase *msg,
 	p->new_chain_len = msg->new_chain_len;
 	for (i = 0; i < w->ndevs; i++)
 		p->formats[i] = w->dev_formats[i];
+	/* An empty name (detach) may come with no buffer at all. */
 	if (msg->backing_name.len >= sizeof(p->backing_name) ||
-	    memchr(msg->backing_name.data, '\0', msg->backing_name.len) !=
-	    NULL) {
+	    (msg->backing_name.len > 0 && memchr(msg->backing_name.data,
+	    '\0', msg->backing_name.len) != NULL)) {
 		snprintf(err, errlen, "backing file name too long");
 		return -1;
 	}
-	memcpy(p->backing_name, msg->backing_name.data,
-	    msg->backing_name.len);
+	if (msg->backing_name.len > 0)
+		memcpy(p->backing_name, msg->backing_name.data,
+		    msg->backing_name.len);
 	p->name_len = (uint32_t)msg->backing_name.len;
 	if (strlen(msg->backing_format) >= sizeof(p->backing_format)) {
 		snprintf(err, errlen, "backing format name too long");
