@@ -23,6 +23,8 @@ static const struct command commands[] = {
 	{ "info", cmd_info, "show facts about a disk image (qemu-img info)" },
 	{ "rebase", cmd_rebase,
 	    "change the backing file of an image (qemu-img rebase)" },
+	{ "commit", cmd_commit,
+	    "commit an image into its backing chain (qemu-img commit)" },
 };
 
 static void

@@ -16,4 +16,14 @@
  */
 int	size_to_str(char *buf, size_t len, uint64_t val);
 
+/*
+ * Parse a size as util/cutils.c qemu_strtosz() does: decimal bytes with
+ * an optional suffix B, K, M, G, T, P or E (either case, powers of
+ * 1024), a decimal fraction only with a suffix other than B, or a
+ * hexadecimal number (0x...) without fraction or suffix.  Nothing may
+ * follow.  Returns 0, -EINVAL for a malformed size, -ERANGE for one that
+ * does not fit in 64 bits.
+ */
+int	size_parse(const char *, uint64_t *);
+
 #endif /* INSTAR_MONITOR_SIZESTR_H */
