@@ -201,6 +201,66 @@ test_result_length_bounds(void **state)
 	assert_non_null(vmm_check_result(&pol, &res, min, max));
 }
 
+static const char *
+copy_check(uint32_t src, uint32_t dst, uint64_t soff, uint64_t doff,
+    uint64_t len)
+{
+	struct instar_hc_copy cp;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.src_dev = src;
+	cp.dst_dev = dst;
+	cp.src_off = soff;
+	cp.dst_off = doff;
+	cp.len = len;
+	return vmm_check_copy(&pol, &cp);
+}
+
+/* Host-side copies: only into a writable device, never within one. */
+static void
+test_copy(void **state)
+{
+	(void)state;
+	assert_null(copy_check(0, 1, 0, 0, 1 << 20));
+	assert_string_equal(copy_check(1, 0, 0, 0, 512),
+	    "write to a read-only device");
+	assert_string_equal(copy_check(1, 1, 0, 4096, 512),
+	    "copy within one device");
+	assert_string_equal(copy_check(0, 2, 0, 0, 512), "no such device");
+	assert_string_equal(copy_check(2, 1, 0, 0, 512), "no such device");
+	assert_string_equal(copy_check(0, 1, 0, 0, 0),
+	    "zero-length transfer");
+	assert_string_equal(copy_check(0, 1, 0, 0, INSTAR_HC_COPY_MAX + 1),
+	    "transfer longer than the per-request cap");
+	assert_string_equal(copy_check(0, 1, UINT64_MAX - 10, 0, 512),
+	    "device offset overflows");
+	assert_string_equal(copy_check(0, 1, 0, VMM_OFFSET_MAX, 512),
+	    "device offset overflows");
+	assert_string_equal(copy_check(0, 1, 0, (4 << 20) - 256, 512),
+	    "write beyond the device's write limit");
+}
+
+static void
+test_truncate(void **state)
+{
+	struct instar_hc_truncate t;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.dev = 1;
+	t.size = 4 << 20;
+	assert_null(vmm_check_truncate(&pol, &t));
+	t.size = (4 << 20) + 1;
+	assert_string_equal(vmm_check_truncate(&pol, &t),
+	    "length beyond the device's write limit");
+	t.dev = 0;
+	t.size = 0;
+	assert_string_equal(vmm_check_truncate(&pol, &t),
+	    "write to a read-only device");
+	t.dev = 7;
+	assert_string_equal(vmm_check_truncate(&pol, &t), "no such device");
+}
+
 int
 main(void)
 {
@@ -214,6 +274,8 @@ main(void)
 		cmocka_unit_test(test_guest_buffer),
 		cmocka_unit_test(test_log_and_result),
 		cmocka_unit_test(test_result_length_bounds),
+		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_truncate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
