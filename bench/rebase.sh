@@ -32,46 +32,11 @@ cases=${BENCH_CASES:-drop-middle sparse-100g sparse-unrelated unsafe}
 QEMU_IMG=${QEMU_IMG:-qemu-img}
 QEMU_IO=${QEMU_IO:-qemu-io}
 
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
+. "$(dirname "$0")/lib.sh"
 
-for n in "$runs" "$runs_u"; do
-	case $n in
-	''|*[!0-9]*|0) die "run counts must be positive integers, not '$n'" ;;
-	esac
-done
-case $instar in
-/*) ;;
-*) instar=$(pwd)/$instar ;;
-esac
-[ -x "$instar" ] || die "cannot execute $instar"
-command -v "$QEMU_IMG" >/dev/null 2>&1 || die "$QEMU_IMG not found"
-command -v "$QEMU_IO" >/dev/null 2>&1 || die "$QEMU_IO not found"
-
-dir=$(mktemp -d "${TMPDIR:-/tmp}/instar-bench.XXXXXX") ||
-    die "cannot create a temporary directory"
-trap 'rm -rf "$dir"' EXIT
-trap 'exit 130' INT TERM HUP
-cd "$dir" || die "cannot enter $dir"
-
-now_ns() {
-	date +%s%N
-}
-
-# qemu-io writes in 64 MiB pieces from off for len MiB with pattern p.
-fill() {
-	_img=$1 _off=$2 _len=$3 _pat=$4 _cmds=""
-	while [ "$_len" -gt 0 ]; do
-		_n=$((_len < 64 ? _len : 64))
-		_cmds="$_cmds -c 'write -q -P $_pat ${_off}M ${_n}M'"
-		_off=$((_off + _n))
-		_len=$((_len - _n))
-	done
-	eval "\"$QEMU_IO\" $_cmds \"$_img\"" >/dev/null ||
-	    die "cannot write $_img"
-}
+check_count "$runs"
+check_count "$runs_u"
+bench_setup
 
 # Time "TOOL rebase ARGS top.qcow2" on a fresh copy of top.orig, runs
 # times per tool, alternating; print the means and the ratio.
@@ -102,11 +67,7 @@ time_case() {
 	done
 	"$QEMU_IMG" compare -q top.instar top.qcow2 ||
 	    die "$_name: instar's result differs from qemu-img's"
-	awk -v n="$_name" -v ti="$_ti" -v tq="$_tq" -v r="$_runs" 'BEGIN {
-		mi = ti / r / 1e6; mq = tq / r / 1e6
-		printf "%-12s instar %9.2f ms   qemu-img %9.2f ms   ratio %.3f\n",
-		    n, mi, mq, mi / mq
-	}'
+	report "$_name" "$_ti" "$_tq" "$_runs"
 }
 
 drop_middle() {

@@ -247,6 +247,27 @@ test_keep_top(void **state)
 	mem_img_free(&base);
 }
 
+/* An overlay holding nothing: neither image is written at all. */
+static void
+test_empty_top_untouched(void **state)
+{
+	struct mem_img top, base;
+	struct crun r;
+
+	(void)state;
+	make_overlay(&base, 3, 16, 4, 16 * MiB, NULL);
+	fill_qcow2(&base, 0, 1 * MiB, 0x10);
+	make_overlay(&top, 3, 16, 4, 16 * MiB, "base");
+	assert_int_equal(commit_top(&r, &top, &base, true), 0);
+	assert_int_equal(r.res.clusters_committed, 0);
+	assert_int_equal(r.res.clusters_emptied, 0);
+	assert_int_equal(r.top_dev.nlog, 0);
+	assert_int_equal(r.base_dev.nlog, 0);
+	crun_free(&r);
+	mem_img_free(&top);
+	mem_img_free(&base);
+}
+
 /*
  * A crash after any write to the base: no refcount below its
  * references, and each base cluster reads as before or as committed.
@@ -322,6 +343,7 @@ main(void)
 		cmocka_unit_test(test_base_refcount_widths),
 		cmocka_unit_test(test_base_grows),
 		cmocka_unit_test(test_keep_top),
+		cmocka_unit_test(test_empty_top_untouched),
 		cmocka_unit_test(test_crash_after_every_write),
 	};
 

@@ -28,6 +28,7 @@
 /* Writes at least this long start their writeback at once. */
 #define VMM_WRITEBACK_MIN	(256u * 1024)
 #define VMM_BOUNCE_LEN		(1024u * 1024)
+#define VMM_COPY_PIECE		(8u * 1024 * 1024)
 
 /* Page-table entry bits. */
 #define PTE_P		0x1ull
@@ -666,19 +667,28 @@ copy_bounce(struct vmm *vm, int src, int dst, uint64_t soff, uint64_t doff,
 	return 0;
 }
 
+/*
+ * copy_file_range in pieces, each one's writeback started as soon as it
+ * is copied, so the flush that follows the copy waits for little.
+ */
 static int
 copy_range(struct vmm *vm, int src, int dst, uint64_t soff, uint64_t doff,
     uint64_t len)
 {
 	while (len > 0) {
 		off_t so = (off_t)soff, d = (off_t)doff;
-		ssize_t n = copy_file_range(src, &so, dst, &d, (size_t)len, 0);
+		size_t want = len < VMM_COPY_PIECE ? (size_t)len :
+		    VMM_COPY_PIECE;
+		ssize_t n = copy_file_range(src, &so, dst, &d, want, 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		/* Not between these files, or past the source's end. */
 		if (n <= 0)
 			return copy_bounce(vm, src, dst, soff, doff, len);
+		if ((uint64_t)n >= VMM_WRITEBACK_MIN)
+			(void)sync_file_range(dst, (off_t)doff, (off_t)n,
+			    SYNC_FILE_RANGE_WRITE);
 		soff += (uint64_t)n;
 		doff += (uint64_t)n;
 		len -= (uint64_t)n;
@@ -701,9 +711,6 @@ hc_copy(struct vmm_ctx *c, uint32_t gpa)
 	cp.ret = copy_range(c->vm, c->policy.devs[cp.src_dev].fd, dst,
 	    cp.src_off, cp.dst_off, cp.len) == 0 ? INSTAR_HC_OK :
 	    INSTAR_HC_EIO;
-	if (cp.ret == INSTAR_HC_OK && cp.len >= VMM_WRITEBACK_MIN)
-		(void)sync_file_range(dst, (off_t)cp.dst_off, (off_t)cp.len,
-		    SYNC_FILE_RANGE_WRITE);
 	store_block(c, gpa, &cp, sizeof(cp));
 	rate_limit(c, cp.len);
 	return 0;

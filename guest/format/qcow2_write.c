@@ -1330,7 +1330,7 @@ switch_layout(struct qcow2_writer *w, const struct layout *lo,
  * crash in between leaves a longer file, nothing worse.
  */
 static int
-empty_fast(struct qcow2_writer *w, struct fmt_err *err)
+empty_fast(struct qcow2_writer *w, bool empty_already, struct fmt_err *err)
 {
 	uint64_t cs = w->h.cluster_size;
 	uint64_t l1c = ((uint64_t)w->h.l1_size * 8 + cs - 1) / cs;
@@ -1338,6 +1338,11 @@ empty_fast(struct qcow2_writer *w, struct fmt_err *err)
 	uint64_t at;
 
 	plan_layout(w, 1, l1c, false, &fin);
+	/* Already what it would become: nothing to write, nothing to wait. */
+	if (w->h.l1_off == fin.l1 * cs && w->h.rt_off == fin.rt * cs &&
+	    w->h.rt_clusters == fin.rt_clusters && w->next_free == fin.end &&
+	    w->io->size <= fin.end * cs && empty_already)
+		return 0;
 	at = w->next_free > fin.end ? w->next_free : fin.end;
 	plan_layout(w, at, l1c, true, &tmp);
 	/* Tables qemu would refuse to open are not worth the fast path. */
@@ -1430,7 +1435,7 @@ qcow2w_make_empty(struct qcow2_writer *w, uint64_t *emptied,
 	w->arena->used = mark;
 	r = 1;
 	if (w->h.nb_snapshots == 0 && !(w->h.autoclear & AUTOCLEAR_BITMAPS))
-		r = empty_fast(w, err);
+		r = empty_fast(w, *emptied == 0, err);
 	if (r == 1)
 		r = empty_slow(w, err);
 	w->arena->used = mark;

@@ -1,0 +1,99 @@
+#!/bin/sh
+#
+# commit.sh [INSTAR]: time "instar commit" against "qemu-img commit" on
+# the same images and print, for each case, the mean wall time of each
+# in milliseconds and the ratio instar/qemu-img.
+#
+# Cases (those of the commit issue):
+#   commit-256m  commit a top holding 256 MiB into its parent, in a
+#                4 GiB chain whose base holds 1 GiB
+#   commit-empty commit an overlay that holds nothing
+#
+# Every timed run starts from fresh copies of the top and its parent,
+# made outside the timing; the two tools alternate, and their bases must
+# compare equal.  INSTAR is the instar binary (default ./instar);
+# BENCH_RUNS the runs per tool (default 3, 20 for commit-empty);
+# BENCH_CASES a space-separated subset of the cases.
+#
+# A benchmark, never a test: slow timings never make it fail.  It exits
+# non-zero only if a command it runs fails or the two results differ.
+
+set -u
+
+prog=commit.sh
+instar=${1:-./instar}
+runs=${BENCH_RUNS:-3}
+runs_e=${BENCH_RUNS:-20}
+cases=${BENCH_CASES:-commit-256m commit-empty}
+QEMU_IMG=${QEMU_IMG:-qemu-img}
+QEMU_IO=${QEMU_IO:-qemu-io}
+
+. "$(dirname "$0")/lib.sh"
+
+check_count "$runs"
+check_count "$runs_e"
+bench_setup
+
+# Time "TOOL commit top.qcow2" on fresh copies of top.orig and
+# mid.orig, runs times per tool, alternating.
+time_case() {
+	_name=$1 _runs=$2
+	_ti=0 _tq=0 _i=0
+	while [ "$_i" -lt "$_runs" ]; do
+		for _tool in instar qemu; do
+			cp top.orig top.qcow2 && cp mid.orig mid.qcow2 ||
+			    die "cannot copy the images"
+			sync
+			if [ $_tool = instar ]; then
+				_t0=$(now_ns)
+				"$instar" commit -q top.qcow2 ||
+				    die "instar commit failed"
+				_t1=$(now_ns)
+				_ti=$((_ti + _t1 - _t0))
+				cp mid.qcow2 mid.instar
+			else
+				_t0=$(now_ns)
+				"$QEMU_IMG" commit -q top.qcow2 ||
+				    die "qemu-img commit failed"
+				_t1=$(now_ns)
+				_tq=$((_tq + _t1 - _t0))
+			fi
+		done
+		_i=$((_i + 1))
+	done
+	"$QEMU_IMG" compare -q mid.instar mid.qcow2 ||
+	    die "$_name: instar's base differs from qemu-img's"
+	report "$_name" "$_ti" "$_tq" "$_runs"
+}
+
+chain() {
+	"$QEMU_IMG" create -q -f qcow2 base.qcow2 4G || die "create failed"
+	fill base.qcow2 0 1024 0x11
+	"$QEMU_IMG" create -q -f qcow2 -b base.qcow2 -F qcow2 mid.orig ||
+	    die "create failed"
+	fill mid.orig 2048 64 0x22
+	"$QEMU_IMG" create -q -f qcow2 -u -b mid.qcow2 -F qcow2 top.orig 4G ||
+	    die "create failed"
+}
+
+commit_256m() {
+	chain
+	cp mid.orig mid.qcow2 || die "cannot copy"
+	fill top.orig 768 256 0x33
+	time_case commit-256m "$runs"
+	rm -f base.qcow2 mid.* top.*
+}
+
+commit_empty() {
+	chain
+	time_case commit-empty "$runs_e"
+	rm -f base.qcow2 mid.* top.*
+}
+
+for c in $cases; do
+	case $c in
+	commit-256m) commit_256m ;;
+	commit-empty) commit_empty ;;
+	*) die "unknown case '$c'" ;;
+	esac
+done

@@ -1,0 +1,56 @@
+# Shared by the bench scripts: sourced, never run.  Sets up a scratch
+# directory and gives die, now_ns, fill and report.
+#
+# The caller sets prog, instar, QEMU_IMG and QEMU_IO first.
+
+die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+bench_setup() {
+	case $instar in
+	/*) ;;
+	*) instar=$(pwd)/$instar ;;
+	esac
+	[ -x "$instar" ] || die "cannot execute $instar"
+	command -v "$QEMU_IMG" >/dev/null 2>&1 || die "$QEMU_IMG not found"
+	command -v "$QEMU_IO" >/dev/null 2>&1 || die "$QEMU_IO not found"
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/instar-bench.XXXXXX") ||
+	    die "cannot create a temporary directory"
+	trap 'rm -rf "$dir"' EXIT
+	trap 'exit 130' INT TERM HUP
+	cd "$dir" || die "cannot enter $dir"
+}
+
+check_count() {
+	case $1 in
+	''|*[!0-9]*|0) die "run counts must be positive integers, not '$1'" ;;
+	esac
+}
+
+now_ns() {
+	date +%s%N
+}
+
+# fill IMG OFF_MIB LEN_MIB PATTERN: qemu-io writes in 64 MiB pieces.
+fill() {
+	_img=$1 _off=$2 _len=$3 _pat=$4 _cmds=""
+	while [ "$_len" -gt 0 ]; do
+		_n=$((_len < 64 ? _len : 64))
+		_cmds="$_cmds -c 'write -q -P $_pat ${_off}M ${_n}M'"
+		_off=$((_off + _n))
+		_len=$((_len - _n))
+	done
+	eval "\"$QEMU_IO\" $_cmds \"$_img\"" >/dev/null ||
+	    die "cannot write $_img"
+}
+
+# report NAME INSTAR_NS QEMU_NS RUNS
+report() {
+	awk -v n="$1" -v ti="$2" -v tq="$3" -v r="$4" 'BEGIN {
+		mi = ti / r / 1e6; mq = tq / r / 1e6
+		printf "%-16s instar %9.2f ms   qemu-img %9.2f ms   ratio %.3f\n",
+		    n, mi, mq, mi / mq
+	}'
+}
