@@ -242,6 +242,29 @@ spawn(struct worker_conn *c)
 	return 0;
 }
 
+/*
+ * The crash-injection tests (regress/crash-*.sh) set
+ * INSTAR_TEST_STOP_AFTER_WRITES=N to have the worker exit after its N-th
+ * write request, as a crash there would.  Not for users: it exists so
+ * that crash safety is shown by experiment, for every N.
+ */
+static void
+test_crash_point(Instar__Job *job)
+{
+	const char *s = getenv("INSTAR_TEST_STOP_AFTER_WRITES");
+	char *end;
+	unsigned long n;
+
+	if (s == NULL || *s == '\0')
+		return;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n == 0 || n > UINT32_MAX)
+		return;
+	job->has_test_stop_after_writes = 1;
+	job->test_stop_after_writes = (uint32_t)n;
+}
+
 int
 worker_start(struct worker_conn *c, Instar__Op op, uint32_t guest_timeout_ms)
 {
@@ -258,6 +281,7 @@ worker_start(struct worker_conn *c, Instar__Op op, uint32_t guest_timeout_ms)
 	c->state = WS_STARTING;
 	job.op = op;
 	job.guest_timeout_ms = guest_timeout_ms;
+	test_crash_point(&job);
 	env.body_case = INSTAR__ENVELOPE__BODY_JOB;
 	env.job = &job;
 	if (send_env(c, &env, NULL, 0) != 0)

@@ -29,6 +29,8 @@
 #define VMM_WRITEBACK_MIN	(256u * 1024)
 #define VMM_BOUNCE_LEN		(1024u * 1024)
 #define VMM_COPY_PIECE		(8u * 1024 * 1024)
+/* How a worker stopped by the crash-injection tests exits. */
+#define VMM_TEST_STOP_STATUS	99
 
 /* Page-table entry bits. */
 #define PTE_P		0x1ull
@@ -90,6 +92,7 @@ struct vmm_ctx {
 	size_t errlen;
 	/* The job's rate limit: bytes written since start. */
 	uint64_t written;
+	uint32_t write_requests;
 	struct timespec start;
 };
 
@@ -866,8 +869,22 @@ hc_progress(struct vmm_ctx *c, uint32_t gpa)
 	return 0;
 }
 
+/*
+ * The crash-injection tests' stop: after the N-th write request the
+ * process ends on the spot, leaving the images as a crash would.
+ */
+static void
+test_crash_point(struct vmm_ctx *c, uint32_t nr)
+{
+	if (c->job->stop_after_writes == 0 || (nr != INSTAR_HC_WRITE &&
+	    nr != INSTAR_HC_COPY && nr != INSTAR_HC_TRUNCATE))
+		return;
+	if (++c->write_requests >= c->job->stop_after_writes)
+		_exit(VMM_TEST_STOP_STATUS);
+}
+
 static int
-handle_hypercall(struct vmm_ctx *c, uint32_t nr, uint32_t gpa)
+dispatch(struct vmm_ctx *c, uint32_t nr, uint32_t gpa)
 {
 	switch (nr) {
 	case INSTAR_HC_GEOMETRY:
@@ -897,6 +914,16 @@ handle_hypercall(struct vmm_ctx *c, uint32_t nr, uint32_t gpa)
 		    "guest made unknown request %u", nr);
 		return -1;
 	}
+}
+
+static int
+handle_hypercall(struct vmm_ctx *c, uint32_t nr, uint32_t gpa)
+{
+	int r = dispatch(c, nr, gpa);
+
+	if (r == 0)
+		test_crash_point(c, nr);
+	return r;
 }
 
 static int

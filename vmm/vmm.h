@@ -30,6 +30,8 @@ struct vmm_job {
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	void *progress_arg;
 	uint64_t rate_limit;		/* bytes/s written; 0: no limit */
+	/* Tests only: exit the process after this many write requests. */
+	uint32_t stop_after_writes;
 };
 
 /*

@@ -349,6 +349,8 @@ main(int argc, char **argv)
 	else
 		fatal("unknown job %d", (int)env->job->op);
 	w.timeout_ms = env->job->guest_timeout_ms;
+	if (env->job->has_test_stop_after_writes)
+		w.stop_after_writes = env->job->test_stop_after_writes;
 	if (w.timeout_ms == 0 || w.timeout_ms > WORKER_TIMEOUT_MAX_MS)
 		w.timeout_ms = WORKER_TIMEOUT_MAX_MS;
 	instar__envelope__free_unpacked(env, NULL);

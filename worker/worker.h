@@ -17,6 +17,7 @@ struct worker {
 	struct vmm *vm;
 	uint32_t op;			/* enum instar_op of this job */
 	uint32_t timeout_ms;
+	uint32_t stop_after_writes;	/* tests only; 0: never */
 	bool verbose;
 	/* Images attached for the next run, device 0 first. */
 	struct vmm_device devs[INSTAR_MAX_DEVICES];

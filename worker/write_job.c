@@ -227,6 +227,7 @@ worker_rebase(struct worker *w, const Instar__Rebase *msg)
 	job.params_len = sizeof(params);
 	job.progress = send_progress;
 	job.progress_arg = &ps;
+	job.stop_after_writes = w->stop_after_writes;
 	if (vmm_run(w->vm, &job, err, sizeof(err)) != 0) {
 		/* A guest that reported why it stopped says it best. */
 		if (got == sizeof(res) && res.status != 0 &&
@@ -341,6 +342,7 @@ worker_commit(struct worker *w, const Instar__Commit *msg)
 	job.progress = send_progress;
 	job.progress_arg = &ps;
 	job.rate_limit = msg->rate_limit;
+	job.stop_after_writes = w->stop_after_writes;
 	if (vmm_run(w->vm, &job, err, sizeof(err)) != 0) {
 		if (got == sizeof(res) && res.status != 0 &&
 		    commit_result_validate(&res) == NULL &&
