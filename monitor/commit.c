@@ -106,9 +106,13 @@ static uint64_t
 parse_rate(const char *arg)
 {
 	uint64_t rate;
+	bool hex_suffix;
 	int r;
 
-	r = size_parse(arg, &rate);
+	r = size_parse(arg, &rate, &hex_suffix);
+	if (hex_suffix)
+		error("warning: Using a multiplier suffix on hex numbers is "
+		    "deprecated: %s", arg);
 	if (r != 0 && r != -ERANGE) {
 		error("Invalid rate limit specified. You may use k, M, G, T, "
 		    "P or E suffixes for");
@@ -264,6 +268,18 @@ backing_is_base(const struct commit_opts *o, const struct commit_job *j,
 	return found;
 }
 
+/* block/raw-format.c, when it opens a probed raw image for writing. */
+static void
+warn_probed_raw(const char *filename)
+{
+	fprintf(stderr, "WARNING: Image format was not specified for '%s' "
+	    "and probing guessed raw.\n"
+	    "         Automatically detecting the format is dangerous for "
+	    "raw images, write operations on block 0 will be restricted.\n"
+	    "         Specify the 'raw' format explicitly to remove the "
+	    "restrictions.\n", filename);
+}
+
 /*
  * Open FILENAME and its whole backing chain as qemu-img commit does: the
  * top as a writer that shares neither write nor resize (with -d too),
@@ -289,6 +305,9 @@ collect(struct worker_conn *w, struct commit_job *j,
 	    CHAIN_OPEN_RDWR) != 0 ||
 	    chain_check_writable(&j->c, 0, o->filename) != 0)
 		return -1;
+	if (o->format == INSTAR__FORMAT__FORMAT_PROBE &&
+	    chain_info(&j->c, 0)->format == INSTAR__FORMAT__FORMAT_RAW)
+		warn_probed_raw(o->filename);
 	wk.perm = PERM_READER;
 	j->base = 0;
 	for (i = 0, depth = 1;; i = j->c.n - 1, depth++) {

@@ -65,11 +65,12 @@ suffix_mul(char c)
 /*
  * do_strtosz() step by step, keeping its quirks: the fraction is held
  * as 64-bit fixed point and the product rounded half up, "1.k" is 1 KiB,
- * an exponent is refused, and trailing characters turn any failure
- * (even an overflow) into -EINVAL.
+ * an exponent is refused, a suffix on a hexadecimal number is
+ * deprecated, and trailing characters turn any failure (even an
+ * overflow) into -EINVAL.
  */
 int
-size_parse(const char *nptr, uint64_t *result)
+size_parse(const char *nptr, uint64_t *result, bool *hex_suffix)
 {
 	const char *end;
 	char *ep;
@@ -77,6 +78,9 @@ size_parse(const char *nptr, uint64_t *result)
 	unsigned __int128 whole, part;
 	double fraction;
 	int ret = -EINVAL;
+
+	*hex_suffix = false;
+	bool hex = false;
 
 	errno = 0;
 	val = strtoull(nptr, &ep, 10);
@@ -99,10 +103,11 @@ size_parse(const char *nptr, uint64_t *result)
 			ret = -ERANGE;
 			goto out;
 		}
-		if (*end == '.' || suffix_mul(*end) != 0) {
+		if (*end == '.') {
 			end = nptr;
 			goto out;
 		}
+		hex = true;
 	} else if (*end == '.') {
 		const char *f = end;
 
@@ -121,9 +126,10 @@ size_parse(const char *nptr, uint64_t *result)
 			    (uint64_t)(fraction * 0x1p64);
 		}
 	}
-	if ((mul = suffix_mul(*end)) != 0)
+	if ((mul = suffix_mul(*end)) != 0) {
 		end++;
-	else
+		*hex_suffix = hex;
+	} else
 		mul = 1;
 	if (mul == 1) {
 		if (valf != 0) {
