@@ -1,0 +1,149 @@
+# What instar commit refuses, before it writes anything: VMDK tops and
+# bases (qemu-img commits some of these and leaves a top it cannot read
+# any more), a base marked corrupt (qemu-img writes into it), images it
+# cannot rewrite safely, and files it may not write (as qemu-img).
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+. "$REGRESS_DIR/rebase-lib.sh"
+. "$REGRESS_DIR/commit-lib.sh"
+
+# qemu_exits DESC RC: what qemu-img did in the last commit_refuses.
+qemu_exits() {
+	[ "$(cat "$WORK/.qrc")" = "$2" ]
+	check $? "$1: qemu-img commit exits $(cat "$WORK/.qrc"), not $2:" \
+	    "$(cat "$WORK/.qerr")"
+}
+
+# A VMDK base of the same size: qemu-img commits into it; instar not yet.
+mkchain vbase
+cq vbase create -f vmdk b.vmdk 16M
+cio vbase -f vmdk -c 'write -P 0x11 0 2M' b.vmdk
+cq vbase create -f qcow2 -b b.vmdk -F vmdk t.qcow2
+cio vbase -c 'write -P 0x21 1M 1M' t.qcow2
+commit_refuses "VMDK base" vbase t.qcow2 \
+    "Block job failed: Operation not supported (instar does not commit into VMDK images yet)"
+qemu_exits "VMDK base" 0
+commit_refuses "VMDK base, -d" vbase t.qcow2 "into VMDK images" -d
+# A VMDK base that would have to grow: qemu-img fails the same way.
+mkchain vgrow
+cq vgrow create -f vmdk b.vmdk 8M
+cq vgrow create -f qcow2 -b b.vmdk -F vmdk t.qcow2 16M
+cio vgrow -c 'write -P 0x21 12M 1M' t.qcow2
+commit_refuses "VMDK base that must grow" vgrow t.qcow2 \
+    "Block job failed: Operation not supported (a VMDK image cannot grow)"
+qemu_exits "VMDK base that must grow" 1
+grep -qx "qemu-img: Block job failed: Operation not supported" \
+    "$WORK/.qerr"
+check $? "VMDK base that must grow: qemu-img says $(cat "$WORK/.qerr")"
+# A VMDK top (over a VMDK base): qemu-img cannot empty it, and leaves it
+# pointing at a base whose CID changed.
+mkchain vtop
+cq vtop create -f vmdk b.vmdk 16M
+cq vtop create -f vmdk -b b.vmdk -F vmdk t.vmdk
+cio vtop -f vmdk -c 'write -P 0x21 1M 1M' t.vmdk
+commit_refuses "VMDK top" vtop t.vmdk \
+    "Block job failed: Operation not supported (instar does not commit out of VMDK images yet)"
+qemu_exits "VMDK top" 0
+commit_refuses "VMDK top, -d" vtop t.vmdk "out of VMDK images" -d
+# A qcow2 top over a VMDK middle: -b through it into its VMDK base.
+mkchain vmid
+cq vmid create -f vmdk b.vmdk 16M
+cq vmid create -f vmdk -b b.vmdk -F vmdk m.vmdk
+cq vmid create -f qcow2 -b m.vmdk -F vmdk t.qcow2
+cio vmid -c 'write -P 0x21 1M 1M' t.qcow2
+commit_refuses "VMDK middle" vmid t.qcow2 "out of VMDK images" -b b.vmdk
+
+# A base marked corrupt: qemu-img reopens it read-write without a word
+# and writes into it; instar says what qemu says when it opens one.
+mkchain corrupt
+cq corrupt create -f qcow2 b.qcow2 16M
+cio corrupt -c 'write -P 0x11 0 1M' b.qcow2
+cq corrupt create -f qcow2 -b b.qcow2 -F qcow2 t.qcow2
+cio corrupt -c 'write -P 0x21 1M 1M' t.qcow2
+poke "$WORK/corrupt/b.qcow2" 79 02
+commit_refuses "corrupt base" corrupt t.qcow2 \
+    "Could not open 'b.qcow2': qcow2: Image is corrupt; cannot be opened read/write"
+qemu_exits "corrupt base" 0
+commit_refuses "corrupt base, -b" corrupt t.qcow2 "Image is corrupt" \
+    -b b.qcow2
+# A corrupt top: both refuse with the same words.
+poke "$WORK/corrupt/b.qcow2" 79 00
+poke "$WORK/corrupt/t.qcow2" 79 02
+commit_refuses "corrupt top" corrupt t.qcow2 \
+    "^instar: Could not open 't.qcow2': qcow2: Image is corrupt; cannot be opened read/write$"
+qemu_exits "corrupt top" 1
+commit_refuses "corrupt top, -d" corrupt t.qcow2 "Image is corrupt" -d
+
+# What the guest does not rewrite: external data files, extended L2
+# entries, in the top or the base; zstd in the top.
+for opt in data_file=b.data extended_l2=on; do
+	mkchain feat
+	cq feat create -f qcow2 -o $opt b.qcow2 16M
+	cq feat create -f qcow2 -b b.qcow2 -F qcow2 t.qcow2
+	cio feat -c 'write -P 0x21 1M 1M' t.qcow2
+	commit_refuses "base with $opt" feat t.qcow2 "Block job failed: "
+	mkchain feat
+	cq feat create -f qcow2 b.qcow2 16M
+	cq feat create -f qcow2 -o $opt -b b.qcow2 -F qcow2 t.qcow2
+	cio feat -c 'write -P 0x21 1M 1M' t.qcow2
+	commit_refuses "top with $opt" feat t.qcow2 "Block job failed: "
+done
+mkchain zstd
+cq zstd create -f qcow2 b.qcow2 16M
+cq zstd create -f qcow2 -o compression_type=zstd -b b.qcow2 -F qcow2 t.qcow2
+cio zstd -c 'write -c -P 0x21 0 64k' t.qcow2
+commit_refuses "zstd top" zstd t.qcow2 "Block job failed: "
+
+# Files that may not be written, as qemu-img: the base (qemu reopens it
+# read-write when the job starts), the top even with -d (qemu opens it
+# read-write).  instar needs /dev/kvm, which is root's here, so the files
+# are made immutable (chattr +i) rather than unwritable by mode.
+trap 'chattr -i "$WORK"/perm/* 2>/dev/null; rm -rf "$WORK"' EXIT
+mkchain perm
+cq perm create -f qcow2 b.qcow2 16M
+cq perm create -f qcow2 -b b.qcow2 -F qcow2 t.qcow2
+cio perm -c 'write -P 0x21 1M 1M' t.qcow2
+# same_refusal DESC ARGS: both exit 1 with the same words, in perm.
+same_refusal() {
+	desc=$1
+	shift
+	before=$(chain_sums "$WORK/perm")
+	(cd "$WORK/perm" && "$QEMU_IMG" commit "$@") >/dev/null \
+	    2>"$WORK/.qerr"
+	qrc=$?
+	(cd "$WORK/perm" && "$INSTAR" commit "$@") >"$WORK/.iout" \
+	    2>"$WORK/.ierr"
+	irc=$?
+	sed 's/^qemu-img: /instar: /' "$WORK/.qerr" >"$WORK/.qerr.n"
+	[ $qrc -eq 1 ] && [ $irc -eq 1 ] && [ ! -s "$WORK/.iout" ] &&
+	    cmp -s "$WORK/.qerr.n" "$WORK/.ierr"
+	check $? "$desc: instar $irc: $(cat "$WORK/.ierr"), qemu-img $qrc:" \
+	    "$(cat "$WORK/.qerr")"
+	[ "$before" = "$(chain_sums "$WORK/perm")" ]
+	check $? "$desc: something changed"
+}
+if chattr +i "$WORK/perm/b.qcow2" 2>/dev/null; then
+	same_refusal "immutable base" t.qcow2
+	same_refusal "immutable base, -b" -b b.qcow2 t.qcow2
+	chattr -i "$WORK/perm/b.qcow2"
+	chattr +i "$WORK/perm/t.qcow2"
+	same_refusal "immutable top" t.qcow2
+	same_refusal "immutable top, -d" -d t.qcow2
+	same_refusal "immutable top, -b" -b b.qcow2 t.qcow2
+	chattr -i "$WORK/perm/t.qcow2"
+else
+	fail "chattr +i failed: cannot test files that may not be written"
+fi
+
+# A loop through the top: the top's own writer lock stops the walk,
+# with qemu's words.
+mkchain loop
+cq loop create -f qcow2 a.qcow2 16M
+cq loop create -f qcow2 -b a.qcow2 -F qcow2 b.qcow2
+cq loop create -f qcow2 -b b.qcow2 -F qcow2 -u a.qcow2 16M
+mv "$WORK/loop" "$WORK/perm.loop"
+rm -rf "$WORK/perm"
+mv "$WORK/perm.loop" "$WORK/perm"
+same_refusal "a backing loop" b.qcow2
+
+finish
