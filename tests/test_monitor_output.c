@@ -7,7 +7,9 @@
  * Snapshot dates print in local time, so the human texts were captured,
  * and are checked, with TZ=UTC.
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
@@ -1930,6 +1932,75 @@ test_size_to_str(void **state)
 	assert_int_equal(size_to_str(tiny, sizeof(tiny), 1536), -1);
 }
 
+/*
+ * qemu_strtosz() as qemu-img 7.2 applies it to -r: values checked
+ * against qemu-img commit's acceptance (regress/commit-options.sh) and
+ * worked out by hand from util/cutils.c do_strtosz().
+ */
+static void
+test_size_parse(void **state)
+{
+	static const struct {
+		const char *in;
+		int ret;
+		uint64_t val;
+		bool hex_suffix;
+	} cases[] = {
+		{ "0", 0, 0, false },
+		{ "1", 0, 1, false },
+		{ "1b", 0, 1, false },
+		{ "1B", 0, 1, false },
+		{ "1k", 0, 1024, false },
+		{ "1K", 0, 1024, false },
+		{ "1M", 0, 1048576, false },
+		{ "1m", 0, 1048576, false },
+		{ "1.5M", 0, 1572864, false },
+		{ "0.5k", 0, 512, false },
+		{ "1.k", 0, 1024, false },
+		{ "1.", 0, 1, false },
+		{ "0.9999999999k", 0, 1024, false },
+		{ "1.0000001k", 0, 1024, false },
+		{ "0x10", 0, 16, false },
+		{ "0X10", 0, 16, false },
+		{ "0x10k", 0, 16384, true },
+		{ " 1", 0, 1, false },
+		{ "7E", 0, 7ULL << 60, false },
+		{ "15E", 0, 15ULL << 60, false },
+		{ "18446744073709551615", 0, UINT64_MAX, false },
+		{ "", -EINVAL, 0, false },
+		{ "abc", -EINVAL, 0, false },
+		{ "-1", -EINVAL, 0, false },
+		{ "-0", -EINVAL, 0, false },
+		{ "1x", -EINVAL, 0, false },
+		{ "1.5", -EINVAL, 0, false },
+		{ "1.5B", -EINVAL, 0, false },
+		{ "1e3", -EINVAL, 0, false },
+		{ "1.5e3", -EINVAL, 0, false },
+		{ "1.5e3k", -EINVAL, 0, false },
+		{ "0x1.8", -EINVAL, 0, false },
+		{ "1k ", -EINVAL, 0, false },
+		{ "1kk", -EINVAL, 0, false },
+		{ "16E", -ERANGE, 0, false },
+		{ "18446744073709551616", -ERANGE, 0, false },
+		{ "99999999999999999999x", -EINVAL, 0, false },
+		{ "0x1000000000000000k", -ERANGE, 0, true },
+	};
+	uint64_t val;
+	bool hex_suffix;
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		val = 12345;
+		r = size_parse(cases[i].in, &val, &hex_suffix);
+		if (r != cases[i].ret || hex_suffix != cases[i].hex_suffix ||
+		    (r == 0 && val != cases[i].val))
+			fail_msg("\"%s\": got %d, %llu, %d", cases[i].in, r,
+			    (unsigned long long)val, hex_suffix);
+	}
+}
+
 static char *
 json_to_str(const struct json_value *v)
 {
@@ -2065,6 +2136,7 @@ main(void)
 		cmocka_unit_test(test_bad_snapshots),
 		cmocka_unit_test(test_path_backing_full),
 		cmocka_unit_test(test_size_to_str),
+		cmocka_unit_test(test_size_parse),
 		cmocka_unit_test(test_json_escaping),
 		cmocka_unit_test(test_json_layout),
 	};
