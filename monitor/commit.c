@@ -292,6 +292,7 @@ collect(struct worker_conn *w, struct commit_job *j,
     const struct commit_opts *o)
 {
 	struct walk wk = { .perm = 0 };
+	const Instar__ImageInfo *info;
 	Instar__Format fmt;
 	size_t i, depth;
 	char *next;
@@ -321,6 +322,14 @@ collect(struct worker_conn *w, struct commit_job *j,
 		free(next);
 		if (r != 0)
 			return -1;
+		/* The guest cannot read one without its key; qemu-img fails
+		 * to open it without one, at its place in the chain. */
+		info = chain_info(&j->c, j->c.n - 1);
+		if (info->qcow2 != NULL && info->qcow2->encrypted) {
+			chain_error(&wk, depth, NULL, "encrypted images are "
+			    "not supported");
+			return -1;
+		}
 		if (is_base)
 			j->base = j->c.n - 1;
 	}

@@ -74,6 +74,42 @@ commit_refuses "corrupt top" corrupt t.qcow2 \
 qemu_exits "corrupt top" 1
 commit_refuses "corrupt top, -d" corrupt t.qcow2 "Image is corrupt" -d
 
+# Encrypted images, which the guest cannot read without their keys:
+# refused where qemu-img (given no key) fails to open them, at their
+# place in the chain.  Making one sometimes fails on a loaded machine
+# (LUKS times its key derivation), so it is tried a few times.
+mkluks() {
+	d=$1
+	shift
+	n=0
+	while [ $n -lt 3 ]; do
+		(cd "$WORK/$d" && "$QEMU_IMG" create -f qcow2 \
+		    --object secret,id=sec0,data=password \
+		    -o encrypt.format=luks,encrypt.key-secret=sec0 \
+		    -o encrypt.iter-time=10 "$@" >/dev/null 2>&1) && return 0
+		n=$((n + 1))
+	done
+	fail "could not make an encrypted image: $*"
+	return 1
+}
+mkchain enc
+cq enc create -f qcow2 b.qcow2 16M
+mkluks enc -b b.qcow2 -F qcow2 t.qcow2 ||:
+commit_refuses "encrypted top" enc t.qcow2 \
+    "^instar: Could not open 't.qcow2': encrypted images are not supported$"
+qemu_exits "encrypted top" 1
+mkchain enc
+mkluks enc b.qcow2 16M ||:
+cq enc create -f qcow2 -b b.qcow2 -F qcow2 -u m.qcow2 16M
+cq enc create -f qcow2 -b m.qcow2 -F qcow2 -u t.qcow2 16M
+commit_refuses "encrypted base" enc t.qcow2 \
+    "^instar: Could not open 't.qcow2': Could not open backing file: Could not open backing file: encrypted images are not supported$" \
+    -b b.qcow2
+qemu_exits "encrypted base" 1
+commit_refuses "encrypted below the base" enc t.qcow2 \
+    "Could not open backing file: encrypted images are not supported$"
+qemu_exits "encrypted below the base" 1
+
 # What the guest does not rewrite: external data files, extended L2
 # entries, in the top or the base; zstd in the top.
 for opt in data_file=b.data extended_l2=on; do
