@@ -66,10 +66,14 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_img img = { data, size };
-	struct fmt_io io = { &img, fuzz_read, NULL, NULL, size };
+	struct fmt_io io;
 	struct fmt_err err;
 	uint32_t fmt;
 
+	memset(&io, 0, sizeof(io));
+	io.ctx = &img;
+	io.read = fuzz_read;
+	io.size = size;
 	memset(&err, 0, sizeof(err));
 	if (fmt_probe(&io, &fmt, &err) == 0)
 		inspect(&io, fmt);

@@ -1,7 +1,7 @@
 #!/bin/sh
-# A short, bounded fuzzing run for CI: seed the format fuzzer with images
-# qemu-img makes and the inflate fuzzer with zlib streams, then run each
-# harness for FUZZ_SECONDS (default 30).
+# A short, bounded fuzzing run for CI: seed the format and planner
+# fuzzers with images qemu-img makes and the inflate fuzzer with zlib
+# streams, then run each harness for FUZZ_SECONDS (default 30).
 # Usage: fuzz/run.sh BUILDDIR   (a tree configured with --enable-fuzzing)
 set -eu
 
@@ -11,7 +11,7 @@ seconds=${FUZZ_SECONDS:-30}
 corpus=$(mktemp -d "${TMPDIR:-/tmp}/instar-fuzz.XXXXXX")
 trap 'rm -rf "$corpus"' EXIT
 
-mkdir "$corpus/format" "$corpus/frame" "$corpus/inflate"
+mkdir "$corpus/format" "$corpus/frame" "$corpus/inflate" "$corpus/planner"
 cd "$corpus/format"
 qemu-img create -q -f qcow2 v3.qcow2 64M
 qemu-img create -q -f qcow2 -o compat=0.10 v2.qcow2 64M
@@ -52,9 +52,28 @@ for my $d (@data) {
 	}
 }' "$corpus/inflate"
 
+# Planner seeds: a job byte, a raw file's length, the raw file, then a
+# small qcow2 image with a few clusters of data and zeros.
+cd "$corpus/planner"
+qemu-img create -q -f qcow2 -o cluster_size=4k p.qcow2 1M
+qemu-io -c 'write -P 0x41 0 8k' -c 'write -z 64k 4k' p.qcow2 >/dev/null
+qemu-img create -q -f qcow2 -o compat=0.10,cluster_size=4k p2.qcow2 1M
+qemu-io -c 'write -P 0x42 4k 4k' p2.qcow2 >/dev/null
+for img in p.qcow2 p2.qcow2; do
+	for job in 0 1; do
+		perl -e 'print chr($ARGV[0]), pack("V", 8192), "\x5a" x 8192' \
+		    "$job" > "seed-$job-$img"
+		cat "$img" >> "seed-$job-$img"
+	done
+	rm -f "$img"
+done
+cd - >/dev/null
+
 "$build/fuzz/fuzz_format" -max_total_time="$seconds" -max_len=131072 \
     -print_final_stats=1 "$corpus/format"
 "$build/fuzz/fuzz_frame" -max_total_time="$seconds" -max_len=4096 \
     -print_final_stats=1 "$corpus/frame"
 "$build/fuzz/fuzz_inflate" -max_total_time="$seconds" -max_len=65536 \
     -print_final_stats=1 "$corpus/inflate"
+"$build/fuzz/fuzz_planner" -max_total_time="$seconds" -max_len=262144 \
+    -rss_limit_mb=2048 -print_final_stats=1 "$corpus/planner"

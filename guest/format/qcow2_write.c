@@ -89,6 +89,28 @@ put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/*
+ * Whether [off, off + len) is a place metadata may be changed in place:
+ * past the header cluster and inside what the image holds (the file, or
+ * clusters allocated since).  A table a hostile header puts anywhere
+ * else is refused, never written.
+ */
+static bool
+in_image(const struct qcow2_writer *w, uint64_t off, uint64_t len)
+{
+	uint64_t end = w->next_free << w->h.cluster_bits;
+
+	return off >= w->h.cluster_size && off <= end && len <= end - off;
+}
+
+static int
+corrupt_at(struct fmt_err *err, const char *what, uint64_t off)
+{
+	fmt_seterr(err, "%s at %#llx lies outside the image; the image is "
+	    "corrupt", what, (unsigned long long)off);
+	return -1;
+}
+
 /* ---- refcount entries, any width ---- */
 
 static uint64_t
@@ -146,6 +168,8 @@ rt_entry(struct qcow2_writer *w, uint64_t idx, uint64_t *block,
 		    "image is corrupt", (unsigned long long)*block);
 		return -1;
 	}
+	if (*block != 0 && !in_image(w, *block, w->h.cluster_size))
+		return corrupt_at(err, "A refcount block", *block);
 	return 0;
 }
 
@@ -214,8 +238,8 @@ last_used_in_block(struct qcow2_writer *w, uint64_t block, uint64_t *last,
 }
 
 /*
- * The first cluster past everything in use: past the end of the file
- * and past the last cluster with a refcount, whichever is further.
+ * The first cluster past everything in use: the end of the file, which
+ * must hold every cluster with a refcount.
  * The table is read backwards a cluster at a time through buf.
  */
 static int
@@ -248,8 +272,17 @@ find_free_start(struct qcow2_writer *w, struct fmt_err *err)
 			if (!any)
 				continue;
 			last += (lo + k - 1) * w->rc_per_block + 1;
-			if (last > w->next_free)
-				w->next_free = last;
+			/*
+			 * Clusters in use past the end of the file: the
+			 * refcounts cannot be trusted to allocate from (and
+			 * a hostile table could send new clusters anywhere).
+			 */
+			if (last > w->next_free) {
+				fmt_seterr(err, "refcounts reach past the end "
+				    "of the file; the image is corrupt (repair "
+				    "it with 'qemu-img check -r all')");
+				return -1;
+			}
 			return 0;
 		}
 	}
@@ -311,6 +344,12 @@ qcow2w_open(struct qcow2_writer *w, const struct fmt_io *io,
 		fmt_seterr(err, "out of memory for the image writer");
 		return -1;
 	}
+	/* Tables are checked against the file before anything is read. */
+	w->next_free = (io->size + h->cluster_size - 1) >> h->cluster_bits;
+	if (!in_image(w, h->rt_off, w->rt_entries * 8))
+		return corrupt_at(err, "The refcount table", h->rt_off);
+	if (h->l1_size > 0 && !in_image(w, h->l1_off, (uint64_t)h->l1_size * 8))
+		return corrupt_at(err, "The L1 table", h->l1_off);
 	if (find_free_start(w, err) != 0)
 		return -1;
 	w->batch_first = w->next_free;
@@ -429,6 +468,9 @@ read_l1(struct qcow2_writer *w, uint64_t idx, uint64_t *e,
 		    "corrupt", (unsigned long long)idx);
 		return -1;
 	}
+	if ((*e & QCOW2_OFFSET_MASK) != 0 && !in_image(w, *e &
+	    QCOW2_OFFSET_MASK, w->h.cluster_size))
+		return corrupt_at(err, "An L2 table", *e & QCOW2_OFFSET_MASK);
 	return 0;
 }
 
