@@ -408,6 +408,7 @@ check_formats(const struct commit_job *j)
 {
 	const Instar__ImageInfo *top = chain_info(&j->c, 0);
 	const Instar__ImageInfo *base = chain_info(&j->c, j->base);
+	char *name;
 	size_t i;
 
 	for (i = 0; i < j->base; i++) {
@@ -423,6 +424,24 @@ check_formats(const struct commit_job *j)
 			refuse("a VMDK image cannot grow");
 		else
 			refuse("instar does not commit into VMDK images yet");
+		return -1;
+	}
+	/*
+	 * A raw base whose format nothing records was probed: data written
+	 * at its start could make it probe as another format next time (a
+	 * qcow2 header naming any file as its backing).  qemu refuses such
+	 * a write when it comes to it, after writing what came before;
+	 * the guest is not told the base was probed, so refuse it whole.
+	 */
+	if (base->format == INSTAR__FORMAT__FORMAT_RAW &&
+	    chain_info(&j->c, j->base - 1)->backing_format == NULL) {
+		name = chain_recorded_backing(chain_info(&j->c, j->base - 1));
+		error("Block job failed: Operation not permitted (the format "
+		    "of '%s' was probed, and instar does not write into a "
+		    "probed raw image; record it first: qemu-img rebase -u "
+		    "-b '%s' -F raw '%s')", j->c.images[j->base].filename,
+		    name != NULL ? name : "", j->c.images[j->base - 1].filename);
+		free(name);
 		return -1;
 	}
 	return chain_check_writable(&j->c, j->base,

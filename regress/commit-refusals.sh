@@ -53,6 +53,36 @@ cq vmid create -f qcow2 -b m.vmdk -F vmdk t.qcow2
 cio vmid -c 'write -P 0x21 1M 1M' t.qcow2
 commit_refuses "VMDK middle" vmid t.qcow2 "out of VMDK images" -b b.vmdk
 
+# A raw base whose format the image above does not record is probed;
+# data committed to its start could make it probe as another format (a
+# qcow2 header naming any file as its backing).  qemu-img refuses such
+# a write when it comes to it; instar refuses the base whole.  The
+# format extension (at 0x70 in this layout) is renamed to an unknown
+# one, which qemu ignores.
+mkchain probed
+cq probed create -f raw b.raw 8M
+cq probed create -f qcow2 -b b.raw -F raw t.qcow2
+[ "$(od -An -tx1 -j112 -N4 "$WORK/probed/t.qcow2" | tr -d ' ')" = e2792aca ]
+check $? "probed raw: the backing format extension is not at 0x70"
+poke "$WORK/probed/t.qcow2" 112 12345678
+"$QEMU_IMG" info -U --output=json "$WORK/probed/t.qcow2" |
+    jq -e 'has("backing-filename-format") | not' >/dev/null
+check $? "probed raw: the backing format is still recorded"
+cio probed -c 'write -P 0x21 1M 1M' t.qcow2
+commit_refuses "probed raw base" probed t.qcow2 \
+    "Block job failed: Operation not permitted (the format of 'b.raw' was probed"
+qemu_exits "probed raw base" 0
+cq probed create -f qcow2 hdr.qcow2 1M
+dd if="$WORK/probed/hdr.qcow2" of="$WORK/probed/hdr.bin" bs=512 count=1 \
+    status=none
+cio probed -c 'write -s hdr.bin 0 512' t.qcow2
+rm -f "$WORK/probed/hdr.qcow2"
+commit_refuses "probed raw base, qcow2 header at 0" probed t.qcow2 \
+    "Operation not permitted"
+qemu_exits "probed raw base, qcow2 header at 0" 1
+grep -q "Block job failed: Operation not permitted" "$WORK/.qerr"
+check $? "probed raw base: qemu-img says $(cat "$WORK/.qerr")"
+
 # A base marked corrupt: qemu-img reopens it read-write without a word
 # and writes into it; instar says what qemu says when it opens one.
 mkchain corrupt
