@@ -452,6 +452,34 @@ test_refuses_dirty_and_corrupt(void **state)
 	}
 }
 
+/*
+ * Tables a hostile header puts outside the file, and refcounts that
+ * claim clusters past its end, are refused before anything is written
+ * (found by fuzz/fuzz_planner).
+ */
+static void
+test_refuses_tables_outside(void **state)
+{
+	struct instar_rebase_result res;
+	struct mem_img top;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		make_overlay(&top, 3, 16, 4, 64 * MiB, NULL);
+		if (i == 0)
+			put_be64(&top, 40, 1ull << 40);	/* L1 */
+		else if (i == 1)
+			put_be64(&top, 48, 1ull << 40);	/* refcount table */
+		else
+			set_refcount(&top, 1000, 1);
+		assert_int_equal(unsafe_rebase(&top, "x", "raw", &res), -1);
+		assert_non_null(strstr(res.error, i < 2 ?
+		    "outside the image" : "past the end of the file"));
+		mem_img_free(&top);
+	}
+}
+
 int
 main(void)
 {
@@ -470,6 +498,7 @@ main(void)
 		cmocka_unit_test(test_no_space_refused_first),
 		cmocka_unit_test(test_header_keeps_unknown),
 		cmocka_unit_test(test_refuses_dirty_and_corrupt),
+		cmocka_unit_test(test_refuses_tables_outside),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
