@@ -5,6 +5,7 @@
 #ifndef INSTAR_CHECK_JOB_H
 #define INSTAR_CHECK_JOB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
