@@ -106,6 +106,18 @@ chain_error(const struct walk *wk, size_t depth, const char *held_image,
 		    held_image);
 }
 
+/* block/raw-format.c, when it opens a probed raw image for writing. */
+void
+chain_warn_probed_raw(const char *filename)
+{
+	fprintf(stderr, "WARNING: Image format was not specified for '%s' "
+	    "and probing guessed raw.\n"
+	    "         Automatically detecting the format is dangerous for "
+	    "raw images, write operations on block 0 will be restricted.\n"
+	    "         Specify the 'raw' format explicitly to remove the "
+	    "restrictions.\n", filename);
+}
+
 static bool
 chain_contains(const struct chain *c, size_t from, const struct stat *st)
 {

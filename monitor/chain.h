@@ -65,6 +65,10 @@ const char	*format_name(Instar__Format);
 /* block.c bdrv_parse_cache_mode(): the names qemu-img accepts. */
 bool		 cache_mode_valid(const char *);
 
+/* block/raw-format.c's warning when a probed raw image is opened for
+ * writing. */
+void	chain_warn_probed_raw(const char *filename);
+
 void	walk_prefix(struct walk *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /*

@@ -268,18 +268,6 @@ backing_is_base(const struct commit_opts *o, const struct commit_job *j,
 	return found;
 }
 
-/* block/raw-format.c, when it opens a probed raw image for writing. */
-static void
-warn_probed_raw(const char *filename)
-{
-	fprintf(stderr, "WARNING: Image format was not specified for '%s' "
-	    "and probing guessed raw.\n"
-	    "         Automatically detecting the format is dangerous for "
-	    "raw images, write operations on block 0 will be restricted.\n"
-	    "         Specify the 'raw' format explicitly to remove the "
-	    "restrictions.\n", filename);
-}
-
 /*
  * Open FILENAME and its whole backing chain as qemu-img commit does: the
  * top as a writer that shares neither write nor resize (with -d too),
@@ -308,7 +296,7 @@ collect(struct worker_conn *w, struct commit_job *j,
 		return -1;
 	if (o->format == INSTAR__FORMAT__FORMAT_PROBE &&
 	    chain_info(&j->c, 0)->format == INSTAR__FORMAT__FORMAT_RAW)
-		warn_probed_raw(o->filename);
+		chain_warn_probed_raw(o->filename);
 	wk.perm = PERM_READER;
 	j->base = 0;
 	for (i = 0, depth = 1;; i = j->c.n - 1, depth++) {

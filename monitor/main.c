@@ -25,6 +25,8 @@ static const struct command commands[] = {
 	    "change the backing file of an image (qemu-img rebase)" },
 	{ "commit", cmd_commit,
 	    "commit an image into its backing chain (qemu-img commit)" },
+	{ "check", cmd_check,
+	    "check an image for consistency, repair it (qemu-img check)" },
 };
 
 static void

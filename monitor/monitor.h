@@ -12,6 +12,7 @@
 int cmd_info(int argc, char **argv);
 int cmd_rebase(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* qemu-img's "Try ... --help" hint after a usage error; exits 1. */
 void usage_error(const char *cmd, const char *fmt, ...)

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,10 @@
 #define WORKER_GRACE_MS		5000
 
 #define PERMIT_MAX		3
+
+/* Bounds on a check's findings (the guest's record is smaller still). */
+#define CHECK_MESSAGES_MAX	(128u * 1024)
+#define CHECK_LINE_MAX		4096u
 
 struct permit {
 	enum worker_state state;
@@ -44,6 +49,9 @@ static const struct permit permits[] = {
 	    INSTAR__ENVELOPE__BODY_FAILURE } },
 	{ WS_AWAIT_COMMIT, { INSTAR__ENVELOPE__BODY_PROGRESS,
 	    INSTAR__ENVELOPE__BODY_COMMIT_DONE,
+	    INSTAR__ENVELOPE__BODY_FAILURE } },
+	{ WS_AWAIT_CHECK, { INSTAR__ENVELOPE__BODY_PROGRESS,
+	    INSTAR__ENVELOPE__BODY_CHECK_DONE,
 	    INSTAR__ENVELOPE__BODY_FAILURE } },
 };
 
@@ -422,6 +430,65 @@ worker_commit(struct worker_conn *c, const Instar__Commit *commit,
 	env.body_case = INSTAR__ENVELOPE__BODY_COMMIT;
 	env.commit = (Instar__Commit *)commit;
 	return run_job(c, &env, WS_AWAIT_COMMIT, progress, arg, image_error);
+}
+
+/*
+ * What the monitor will print of a check's outcome: lines of printable
+ * text (no control characters, so nothing can move the cursor or start
+ * a new line on the user's terminal), bounded in number and length, and
+ * no findings for a format without checks.
+ */
+static bool
+check_done_valid(const Instar__CheckDone *d)
+{
+	size_t i, len;
+	const unsigned char *p;
+
+	if (d->n_messages > CHECK_MESSAGES_MAX)
+		return false;
+	for (i = 0; i < d->n_messages; i++) {
+		len = strlen(d->messages[i]);
+		if (len >= CHECK_LINE_MAX)
+			return false;
+		for (p = (const unsigned char *)d->messages[i]; *p != '\0';
+		    p++)
+			if (*p < 0x20 || *p == 0x7f)
+				return false;
+	}
+	if (!d->has_checks && (d->corruptions != 0 || d->leaks != 0 ||
+	    d->check_errors != 0 || d->corruptions_fixed != 0 ||
+	    d->leaks_fixed != 0 || d->n_messages != 0))
+		return false;
+	/* qemu holds these in int64_t and prints them with PRId64. */
+	if (d->corruptions > INT64_MAX || d->leaks > INT64_MAX ||
+	    d->check_errors > INT64_MAX || d->corruptions_fixed > INT64_MAX ||
+	    d->leaks_fixed > INT64_MAX || d->image_end_offset > INT64_MAX ||
+	    d->total_clusters > INT64_MAX ||
+	    d->allocated_clusters > INT64_MAX ||
+	    d->fragmented_clusters > INT64_MAX ||
+	    d->compressed_clusters > INT64_MAX)
+		return false;
+	return true;
+}
+
+Instar__Envelope *
+worker_check(struct worker_conn *c, const Instar__Check *check,
+    worker_progress_fn *progress, void *arg, int *image_error)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__Envelope *reply;
+
+	env.body_case = INSTAR__ENVELOPE__BODY_CHECK;
+	env.check = (Instar__Check *)check;
+	reply = run_job(c, &env, WS_AWAIT_CHECK, progress, arg, image_error);
+	if (c->state == WS_RAN)
+		c->state = WS_IDLE;	/* the next image may follow */
+	if (reply != NULL && !check_done_valid(reply->check_done)) {
+		instar__envelope__free_unpacked(reply, NULL);
+		fail_dead(c, "it sent an impossible check result");
+		return NULL;
+	}
+	return reply;
 }
 
 int

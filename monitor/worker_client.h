@@ -20,6 +20,7 @@ enum worker_state {
 	WS_ATTACHING,		/* images attached for a job; no replies */
 	WS_AWAIT_REBASE,	/* rebase sent: progress, then its outcome */
 	WS_AWAIT_COMMIT,	/* commit sent: progress, then its outcome */
+	WS_AWAIT_CHECK,		/* check sent: progress, then its outcome */
 	WS_RAN,			/* outcome received; only Done may follow */
 	WS_RELEASED,		/* told it is done; not yet reaped */
 	WS_DEAD,
@@ -45,7 +46,8 @@ Instar__Envelope *worker_image_info(struct worker_conn *, int fd,
     Instar__Format, int *image_error);
 
 /*
- * Add the image open on fd to the next guest run (OP_REBASE, OP_COMMIT).
+ * Add the image open on fd to the next guest run (OP_REBASE, OP_COMMIT,
+ * OP_CHECK).
  * Devices are numbered from 0 in the order attached; the job says which
  * may be writable.  The worker does not answer.  Returns 0, or -1 with
  * conn->error set (the worker is then dead).
@@ -71,6 +73,16 @@ Instar__Envelope *worker_rebase(struct worker_conn *, const Instar__Rebase *,
  * rebase; the envelope returned holds commit_done.
  */
 Instar__Envelope *worker_commit(struct worker_conn *, const Instar__Commit *,
+    worker_progress_fn *progress, void *arg, int *image_error);
+
+/*
+ * Check the one image attached since the last check (OP_CHECK), as
+ * worker_rebase() runs a rebase; the envelope returned holds check_done,
+ * whose messages have been checked to be printable lines.  Whatever
+ * the outcome, the worker may then be given the next image (attach and
+ * check again) unless it died.
+ */
+Instar__Envelope *worker_check(struct worker_conn *, const Instar__Check *,
     worker_progress_fn *progress, void *arg, int *image_error);
 
 /*

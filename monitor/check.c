@@ -1,0 +1,503 @@
+/*
+ * instar check [-f FMT] [--output=human|json] [-r leaks|all]
+ *     [-T SRC_CACHE] [-q] [-U] [--chain] FILENAME
+ *
+ * The monitor opens FILENAME and its backing chain as qemu-img check
+ * does (the chain is opened and locked, though only FILENAME is
+ * checked), learning each image's format and backing reference from the
+ * sandbox, then hands the image to a guest run that recounts every
+ * reference, compares, and repairs when told to.  What the guest found
+ * comes back as counts and qemu's own lines; this file prints them as
+ * img_check() does.  With --chain every image of the chain is checked in
+ * turn.  Nothing here reads or writes image bytes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "hypercall.h"
+#include "json.h"
+#include "lock.h"
+#include "log.h"
+#include "monitor.h"
+#include "worker_client.h"
+
+/*
+ * A check of a big image walks all its tables in one guest run;
+ * progress frames keep the monitor's reply timer fresh in between.
+ */
+#define CHECK_GUEST_TIMEOUT_MS	(60u * 60 * 1000)
+
+/* img_check()'s exit codes. */
+#define CHECK_EXIT_CLEAN	0
+#define CHECK_EXIT_FAILED	1
+#define CHECK_EXIT_CORRUPT	2
+#define CHECK_EXIT_LEAKS	3
+#define CHECK_EXIT_NO_CHECKS	63
+
+/*
+ * The locks qemu-img check holds (seen with strace): consistent read of
+ * every image of the chain, not sharing write or resize; with -r the
+ * image checked is a writer (write and resize too); -U shares
+ * everything but still holds consistent read.
+ */
+#define PERM_READER	LOCK_PERM_CONSISTENT_READ
+#define PERM_WRITER	(LOCK_PERM_CONSISTENT_READ | LOCK_PERM_WRITE | \
+			    LOCK_PERM_RESIZE)
+#define SHARE_NO_WRITERS	(LOCK_PERM_ALL & \
+			    ~(LOCK_PERM_WRITE | LOCK_PERM_RESIZE))
+
+struct check_opts {
+	const char *filename;
+	const char *format_name;	/* -f, or NULL to probe */
+	Instar__Format format;
+	const char *cache;		/* -T */
+	const char *output;		/* --output as given, or NULL */
+	Instar__Check__Repair repair;
+	bool json;
+	bool quiet;
+	bool force_share;
+	bool chain;
+};
+
+static void
+check_usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: instar check [-f FMT] [--output=human|json] "
+	    "[-r leaks|all] [-T SRC_CACHE]\n"
+	    "           [-q] [-U] [--chain] FILENAME\n"
+	    "\n"
+	    "  -f FMT            format of FILENAME: qcow2, vmdk or raw "
+	    "(default: probe)\n"
+	    "  -r leaks          free leaked clusters\n"
+	    "  -r all            also repair wrong refcounts and flags\n"
+	    "  -T SRC_CACHE      none, writeback, writethrough, directsync "
+	    "or unsafe\n"
+	    "                    (accepted; writes are always flushed in "
+	    "order)\n"
+	    "  -q                quiet: print no report\n"
+	    "  -U, --force-share check the image even if it is in use\n"
+	    "  --chain           check every image of the backing chain\n"
+	    "  --output=FORMAT   human (default) or json\n"
+	    "\n"
+	    "Exit status: 0 clean, 1 the check could not complete, 2 "
+	    "corruptions,\n"
+	    "3 leaked clusters only, 63 the format has no checks.\n");
+}
+
+static void
+parse_args(int argc, char **argv, struct check_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "repair", required_argument, NULL, 'r' },
+		{ "output", required_argument, NULL, 'O' },
+		{ "force-share", no_argument, NULL, 'U' },
+		{ "chain", no_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->format = INSTAR__FORMAT__FORMAT_PROBE;
+	o->cache = "writeback";		/* BDRV_DEFAULT_CACHE */
+	o->repair = INSTAR__CHECK__REPAIR__REPAIR_NONE;
+	while ((ch = getopt_long(argc, argv, ":hf:r:T:qU", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			check_usage(stdout);
+			exit(0);
+		case 'f':
+			o->format_name = optarg;
+			break;
+		case 'r':
+			if (strcmp(optarg, "leaks") == 0)
+				o->repair = INSTAR__CHECK__REPAIR__REPAIR_LEAKS;
+			else if (strcmp(optarg, "all") == 0)
+				o->repair = INSTAR__CHECK__REPAIR__REPAIR_ALL;
+			else
+				usage_error("check", "Unknown option value "
+				    "for -r (expecting 'leaks' or 'all'): %s",
+				    optarg);
+			break;
+		case 'O':
+			o->output = optarg;
+			break;
+		case 'T':
+			o->cache = optarg;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'U':
+			o->force_share = true;
+			break;
+		case 'c':
+			o->chain = true;
+			break;
+		case ':':
+			usage_error("check", "missing argument for option "
+			    "'%s'", argv[optind - 1]);
+		default:
+			usage_error("check", "unrecognized option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		usage_error("check", "Expecting one image file name");
+	o->filename = argv[optind];
+}
+
+/* The block drivers qemu-img 7.2 knows ("Supported formats:"). */
+static bool
+qemu_knows_format(const char *name)
+{
+	static const char *const known[] = {
+		"blkdebug", "blklogwrites", "blkverify", "bochs", "cloop",
+		"compress", "copy-before-write", "copy-on-read", "dmg",
+		"file", "ftp", "ftps", "gluster", "host_cdrom",
+		"host_device", "http", "https", "iscsi", "iser", "luks",
+		"nbd", "nfs", "null-aio", "null-co", "nvme", "parallels",
+		"preallocate", "qcow", "qed", "quorum", "rbd",
+		"replication", "snapshot-access", "ssh", "throttle", "vdi",
+		"vhdx", "vpc", "vvfat",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(name, known[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Everything img_check() checks before it opens a file, in its order. */
+static int
+check_names(struct check_opts *o)
+{
+	if (o->output != NULL && strcmp(o->output, "json") == 0)
+		o->json = true;
+	else if (o->output != NULL && strcmp(o->output, "human") != 0) {
+		error("--output must be used with human or json as "
+		    "argument.");
+		return -1;
+	}
+	if (!cache_mode_valid(o->cache)) {
+		error("Invalid source cache option: %s", o->cache);
+		return -1;
+	}
+	if (o->format_name != NULL && format_parse(o->format_name,
+	    &o->format) != 0) {
+		if (qemu_knows_format(o->format_name))
+			error("Unknown or unsupported format '%s' (instar "
+			    "handles qcow2, vmdk and raw)", o->format_name);
+		else
+			error("Could not open '%s': Unknown driver '%s'",
+			    o->filename, o->format_name);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+repairing(const struct check_opts *o)
+{
+	return o->repair != INSTAR__CHECK__REPAIR__REPAIR_NONE;
+}
+
+/*
+ * Open FILENAME and its backing chain as qemu-img check does: FILENAME
+ * read-only, or read-write with -r; the backing files read-only (or,
+ * with --chain and -r, read-write too: each is repaired in turn).
+ */
+static int
+collect(struct worker_conn *w, struct chain *c, const struct check_opts *o)
+{
+	struct walk wk = { .perm = 0 };
+	enum chain_open how;
+	Instar__Format fmt;
+	size_t depth;
+	char *next;
+	int r;
+
+	walk_prefix(&wk, "Could not open '%s': ", o->filename);
+	wk.perm = repairing(o) ? PERM_WRITER : PERM_READER;
+	wk.shared = o->force_share ? LOCK_PERM_ALL : SHARE_NO_WRITERS;
+	if (chain_add(w, c, &wk, 0, 0, o->filename, o->format,
+	    repairing(o) ? CHAIN_OPEN_RDWR : CHAIN_OPEN_RDONLY) != 0)
+		return -1;
+	if (repairing(o) && o->format == INSTAR__FORMAT__FORMAT_PROBE &&
+	    chain_info(c, 0)->format == INSTAR__FORMAT__FORMAT_RAW)
+		chain_warn_probed_raw(o->filename);
+	how = CHAIN_OPEN_RDONLY;
+	if (o->chain && repairing(o))
+		how = CHAIN_OPEN_RDWR;
+	else
+		wk.perm = PERM_READER;
+	for (depth = 1;; depth++) {
+		if (chain_next(c, c->n - 1, &wk, depth, &next, &fmt) != 0)
+			return -1;
+		if (next == NULL)
+			return 0;
+		r = chain_add(w, c, &wk, depth, 0, next, fmt, how);
+		free(next);
+		if (r != 0)
+			return -1;
+	}
+}
+
+/* How bad an exit code is, for --chain: the worst one wins. */
+static int
+severity(int code)
+{
+	switch (code) {
+	case CHECK_EXIT_FAILED:
+		return 4;
+	case CHECK_EXIT_CORRUPT:
+		return 3;
+	case CHECK_EXIT_LEAKS:
+		return 2;
+	case CHECK_EXIT_NO_CHECKS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* collect_image_check() and qemu's ImageCheck, as the QAPI visitor
+ * builds it: members in schema order, the optional ones only when not 0. */
+static struct json_value *
+check_json(const char *filename, const char *format,
+    const Instar__CheckDone *d)
+{
+	struct json_value *x;
+	int r = 0;
+
+	if ((x = json_object_new()) == NULL)
+		return NULL;
+	r |= json_object_put(x, "filename", json_cstring_new(filename));
+	r |= json_object_put(x, "format", json_cstring_new(format));
+	r |= json_object_put(x, "check-errors",
+	    json_int_new((int64_t)d->check_errors));
+#define OPTIONAL(key, field)						\
+	if (d->field != 0)						\
+		r |= json_object_put(x, key, json_int_new((int64_t)d->field))
+	OPTIONAL("image-end-offset", image_end_offset);
+	OPTIONAL("corruptions", corruptions);
+	OPTIONAL("leaks", leaks);
+	OPTIONAL("corruptions-fixed", corruptions_fixed);
+	OPTIONAL("leaks-fixed", leaks_fixed);
+	OPTIONAL("total-clusters", total_clusters);
+	OPTIONAL("allocated-clusters", allocated_clusters);
+	OPTIONAL("fragmented-clusters", fragmented_clusters);
+	OPTIONAL("compressed-clusters", compressed_clusters);
+#undef OPTIONAL
+	if (r != 0) {
+		json_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/* dump_human_image_check() */
+static void
+print_human(FILE *out, const Instar__CheckDone *d)
+{
+	int64_t corruptions = (int64_t)d->corruptions;
+	int64_t leaks = (int64_t)d->leaks;
+	int64_t check_errors = (int64_t)d->check_errors;
+	int64_t total = (int64_t)d->total_clusters;
+	int64_t allocated = (int64_t)d->allocated_clusters;
+	int64_t fragmented = (int64_t)d->fragmented_clusters;
+	int64_t compressed = (int64_t)d->compressed_clusters;
+
+	if (!(corruptions || leaks || check_errors))
+		fprintf(out, "No errors were found on the image.\n");
+	else {
+		if (corruptions)
+			fprintf(out, "\n%" PRId64 " errors were found on the "
+			    "image.\nData may be corrupted, or further writes "
+			    "to the image may corrupt it.\n", corruptions);
+		if (leaks)
+			fprintf(out, "\n%" PRId64 " leaked clusters were "
+			    "found on the image.\nThis means waste of disk "
+			    "space, but no harm to data.\n", leaks);
+		if (check_errors)
+			fprintf(out, "\n%" PRId64 " internal errors have "
+			    "occurred during the check.\n", check_errors);
+	}
+	if (total != 0 && allocated != 0)
+		fprintf(out, "%" PRId64 "/%" PRId64 " = %0.2f%% allocated, "
+		    "%0.2f%% fragmented, %0.2f%% compressed clusters\n",
+		    allocated, total, allocated * 100.0 / total,
+		    fragmented * 100.0 / allocated,
+		    compressed * 100.0 / allocated);
+	if (d->image_end_offset)
+		fprintf(out, "Image end offset: %" PRId64 "\n",
+		    (int64_t)d->image_end_offset);
+}
+
+struct report {
+	struct json_value *array;	/* --chain --output=json */
+	bool printed;			/* a human report is out already */
+};
+
+/*
+ * Check image i and report it as img_check() does; returns the exit
+ * code it would have, or -1 if the worker is gone.
+ */
+static int
+check_one(struct worker_conn *w, const struct chain *c, size_t i,
+    const struct check_opts *o, struct report *rep)
+{
+	const struct image *img = &c->images[i];
+	const char *fmt = format_name(chain_info(c, i)->format);
+	Instar__Check req = INSTAR__CHECK__INIT;
+	const Instar__CheckDone *d;
+	Instar__Envelope *env;
+	struct json_value *obj;
+	int image_error, code;
+	size_t k;
+
+	if (o->chain && !o->json && !o->quiet) {
+		printf("%simage: %s\n", rep->printed ? "\n" : "",
+		    img->filename);
+		rep->printed = true;
+		fflush(stdout);
+	}
+	if (worker_attach(w, img->fd, chain_info(c, i)->format,
+	    repairing(o)) != 0) {
+		error("Could not open '%s': %s", img->filename, w->error);
+		return -1;
+	}
+	req.repair = o->repair;
+	env = worker_check(w, &req, NULL, NULL, &image_error);
+	if (env == NULL) {
+		if (!image_error) {
+			error("Could not check '%s': %s", img->filename,
+			    w->error);
+			return -1;
+		}
+		error("Check failed: %s", w->error);
+		return CHECK_EXIT_FAILED;
+	}
+	d = env->check_done;
+	if (!d->has_checks) {
+		error("This image format does not support checks");
+		instar__envelope__free_unpacked(env, NULL);
+		return CHECK_EXIT_NO_CHECKS;
+	}
+	fflush(stdout);
+	for (k = 0; k < d->n_messages; k++)
+		fprintf(stderr, "%s\n", d->messages[k]);
+	if (d->messages_dropped != 0)
+		error("(%" PRIu64 " more lines of findings were not "
+		    "recorded)", d->messages_dropped);
+	if ((d->corruptions_fixed || d->leaks_fixed) && !o->json &&
+	    !o->quiet)
+		printf("The following inconsistencies were found and "
+		    "repaired:\n\n    %" PRId64 " leaked clusters\n    %"
+		    PRId64 " corruptions\n\nDouble checking the fixed image "
+		    "now...\n", (int64_t)d->leaks_fixed,
+		    (int64_t)d->corruptions_fixed);
+	if (o->quiet)
+		;
+	else if (!o->json)
+		print_human(stdout, d);
+	else {
+		if ((obj = check_json(img->filename, fmt, d)) == NULL)
+			fatal_f("out of memory");
+		if (rep->array != NULL) {
+			if (json_array_append(rep->array, obj) != 0)
+				fatal_f("out of memory");
+		} else {
+			json_print_pretty(stdout, obj);
+			printf("\n");
+			json_free(obj);
+		}
+	}
+	fflush(stdout);
+	if (d->check_errors) {
+		error("Check failed");
+		code = CHECK_EXIT_FAILED;
+	} else if (d->corruptions)
+		code = CHECK_EXIT_CORRUPT;
+	else if (d->leaks)
+		code = CHECK_EXIT_LEAKS;
+	else
+		code = CHECK_EXIT_CLEAN;
+	instar__envelope__free_unpacked(env, NULL);
+	return code;
+}
+
+/* Check the images and print their reports; returns the exit code. */
+static int
+check_all(struct worker_conn *w, const struct chain *c,
+    const struct check_opts *o)
+{
+	struct report rep = { NULL, false };
+	size_t i, n = o->chain ? c->n : 1;
+	int code, worst = CHECK_EXIT_CLEAN;
+
+	if (o->chain && o->json && (rep.array = json_array_new()) == NULL)
+		fatal_f("out of memory");
+	for (i = 0; i < n; i++) {
+		if ((code = check_one(w, c, i, o, &rep)) < 0) {
+			worst = CHECK_EXIT_FAILED;
+			break;
+		}
+		if (severity(code) > severity(worst))
+			worst = code;
+	}
+	if (rep.array != NULL) {
+		if (!o->quiet) {
+			json_print_pretty(stdout, rep.array);
+			printf("\n");
+		}
+		json_free(rep.array);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		error("cannot write output: %s", strerror(errno));
+		return CHECK_EXIT_FAILED;
+	}
+	return worst;
+}
+
+int
+cmd_check(int argc, char **argv)
+{
+	static struct chain c;
+	struct check_opts o;
+	struct worker_conn w;
+	int ret = CHECK_EXIT_FAILED;
+
+	parse_args(argc, argv, &o);
+	if (check_names(&o) != 0)
+		return CHECK_EXIT_FAILED;
+	if (worker_start(&w, INSTAR__OP__OP_CHECK, CHECK_GUEST_TIMEOUT_MS) !=
+	    0) {
+		error("Could not open '%s': %s", o.filename, w.error);
+		return CHECK_EXIT_FAILED;
+	}
+	if (collect(&w, &c, &o) != 0) {
+		worker_abort(&w);
+		goto out;
+	}
+	ret = check_all(&w, &c, &o);
+	if (w.state == WS_DEAD)
+		worker_abort(&w);
+	else if (worker_finish(&w) != 0) {
+		error("%s", w.error);
+		ret = CHECK_EXIT_FAILED;
+	}
+ out:
+	chain_free(&c);
+	return ret;
+}
