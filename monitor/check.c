@@ -179,6 +179,12 @@ qemu_knows_format(const char *name)
 	return false;
 }
 
+static bool
+repairing(const struct check_opts *o)
+{
+	return o->repair != INSTAR__CHECK__REPAIR__REPAIR_NONE;
+}
+
 /* Everything img_check() checks before it opens a file, in its order. */
 static int
 check_names(struct check_opts *o)
@@ -195,22 +201,24 @@ check_names(struct check_opts *o)
 		return -1;
 	}
 	if (o->format_name != NULL && format_parse(o->format_name,
+	    &o->format) != 0 && !qemu_knows_format(o->format_name)) {
+		error("Could not open '%s': Unknown driver '%s'", o->filename,
+		    o->format_name);
+		return -1;
+	}
+	/* bdrv_open_common(), before the file is opened. */
+	if (o->force_share && repairing(o)) {
+		error("Could not open '%s': force-share=on can only be used "
+		    "with read-only images", o->filename);
+		return -1;
+	}
+	if (o->format_name != NULL && format_parse(o->format_name,
 	    &o->format) != 0) {
-		if (qemu_knows_format(o->format_name))
-			error("Unknown or unsupported format '%s' (instar "
-			    "handles qcow2, vmdk and raw)", o->format_name);
-		else
-			error("Could not open '%s': Unknown driver '%s'",
-			    o->filename, o->format_name);
+		error("Unknown or unsupported format '%s' (instar handles "
+		    "qcow2, vmdk and raw)", o->format_name);
 		return -1;
 	}
 	return 0;
-}
-
-static bool
-repairing(const struct check_opts *o)
-{
-	return o->repair != INSTAR__CHECK__REPAIR__REPAIR_NONE;
 }
 
 /*
@@ -272,6 +280,19 @@ severity(int code)
 	}
 }
 
+/* qemu's lines on stderr, as it prints them while it checks. */
+static void
+print_messages(const Instar__CheckDone *d)
+{
+	size_t k;
+
+	for (k = 0; k < d->n_messages; k++)
+		fprintf(stderr, "%s\n", d->messages[k]);
+	if (d->messages_dropped != 0)
+		error("(%" PRIu64 " more lines of findings were not "
+		    "recorded)", d->messages_dropped);
+}
+
 struct report {
 	struct json_value *array;	/* --chain --output=json */
 	bool printed;			/* a human report is out already */
@@ -292,7 +313,6 @@ check_one(struct worker_conn *w, const struct chain *c, size_t i,
 	Instar__Envelope *env;
 	struct json_value *obj;
 	int image_error, code;
-	size_t k;
 
 	if (o->chain && !o->json && !o->quiet) {
 		printf("%simage: %s\n", rep->printed ? "\n" : "",
@@ -317,17 +337,20 @@ check_one(struct worker_conn *w, const struct chain *c, size_t i,
 		return CHECK_EXIT_FAILED;
 	}
 	d = env->check_done;
+	if (d->failure != NULL) {
+		fflush(stdout);
+		print_messages(d);
+		error("Check failed: %s", d->failure);
+		instar__envelope__free_unpacked(env, NULL);
+		return CHECK_EXIT_FAILED;
+	}
 	if (!d->has_checks) {
 		error("This image format does not support checks");
 		instar__envelope__free_unpacked(env, NULL);
 		return CHECK_EXIT_NO_CHECKS;
 	}
 	fflush(stdout);
-	for (k = 0; k < d->n_messages; k++)
-		fprintf(stderr, "%s\n", d->messages[k]);
-	if (d->messages_dropped != 0)
-		error("(%" PRIu64 " more lines of findings were not "
-		    "recorded)", d->messages_dropped);
+	print_messages(d);
 	if ((d->corruptions_fixed || d->leaks_fixed) && !o->json &&
 	    !o->quiet)
 		check_report_repaired(stdout, d);

@@ -438,23 +438,34 @@ worker_commit(struct worker_conn *c, const Instar__Commit *commit,
  * a new line on the user's terminal), bounded in number and length, and
  * no findings for a format without checks.
  */
+/* A line the monitor may print: not empty unless allowed, bounded, and
+ * without control characters. */
+static bool
+printable_line(const char *s, bool may_be_empty)
+{
+	const unsigned char *p;
+	size_t len = strlen(s);
+
+	if (len >= CHECK_LINE_MAX || (len == 0 && !may_be_empty))
+		return false;
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
 static bool
 check_done_valid(const Instar__CheckDone *d)
 {
-	size_t i, len;
-	const unsigned char *p;
+	size_t i;
 
 	if (d->n_messages > CHECK_MESSAGES_MAX)
 		return false;
-	for (i = 0; i < d->n_messages; i++) {
-		len = strlen(d->messages[i]);
-		if (len >= CHECK_LINE_MAX)
+	for (i = 0; i < d->n_messages; i++)
+		if (!printable_line(d->messages[i], true))
 			return false;
-		for (p = (const unsigned char *)d->messages[i]; *p != '\0';
-		    p++)
-			if (*p < 0x20 || *p == 0x7f)
-				return false;
-	}
+	if (d->failure != NULL && !printable_line(d->failure, false))
+		return false;
 	if (!d->has_checks && (d->corruptions != 0 || d->leaks != 0 ||
 	    d->check_errors != 0 || d->corruptions_fixed != 0 ||
 	    d->leaks_fixed != 0 || d->n_messages != 0))
