@@ -106,19 +106,12 @@ commit_refuses "corrupt top, -d" corrupt t.qcow2 "Image is corrupt" -d
 
 # Encrypted images, which the guest cannot read without their keys:
 # refused where qemu-img (given no key) fails to open them, at their
-# place in the chain.  Making one sometimes fails on a loaded machine
-# (LUKS times its key derivation), so it is tried a few times.
+# place in the chain (luks_create retries the making of one).
 mkluks() {
 	d=$1
 	shift
-	n=0
-	while [ $n -lt 3 ]; do
-		(cd "$WORK/$d" && "$QEMU_IMG" create -f qcow2 \
-		    --object secret,id=sec0,data=password \
-		    -o encrypt.format=luks,encrypt.key-secret=sec0 \
-		    -o encrypt.iter-time=10 "$@" >/dev/null 2>&1) && return 0
-		n=$((n + 1))
-	done
+	# A subshell's fail is lost: count the failure out here.
+	(cd "$WORK/$d" && luks_create "$@") && return 0
 	fail "could not make an encrypted image: $*"
 	return 1
 }

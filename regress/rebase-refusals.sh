@@ -33,9 +33,7 @@ both_ways "extended L2" "[Ee]xtended L2" ext-l2.qcow2 \
     "ext-l2.qcow2 base.qcow2"
 
 # Encryption: qemu-img cannot open it without its secret either.
-qimg create -f qcow2 --object secret,id=sec0,data=password \
-    -o encrypt.format=luks,encrypt.key-secret=sec0 -b base.qcow2 \
-    -F qcow2 enc.qcow2
+luks_create -b base.qcow2 -F qcow2 enc.qcow2
 cp enc.qcow2 enc.q.qcow2
 qemu_refuses "encrypted" -u -b new.qcow2 -F qcow2 enc.q.qcow2
 both_ways "encrypted" "encrypt" enc.qcow2 "enc.qcow2 base.qcow2"

@@ -108,6 +108,23 @@ refuses() {
 	pass
 }
 
+# luks_create ARGS...: qemu-img create a LUKS-encrypted qcow2 (secret
+# "password") in the current directory.  Tried a few times: on a loaded
+# machine LUKS's timing of its key derivation sometimes fails ("Unable
+# to get accurate CPU usage").
+luks_create() {
+	_try=0
+	while [ $_try -lt 5 ]; do
+		"$QEMU_IMG" create -f qcow2 \
+		    --object secret,id=sec0,data=password \
+		    -o encrypt.format=luks,encrypt.key-secret=sec0 \
+		    -o encrypt.iter-time=10 "$@" >/dev/null 2>&1 && return 0
+		_try=$((_try + 1))
+	done
+	fail "could not make an encrypted image: $*"
+	return 1
+}
+
 # poke FILE OFFSET HEXBYTES: overwrite bytes in place (for malformed images)
 poke() {
 	perl -e 'print pack("H*", $ARGV[0])' "$3" |
