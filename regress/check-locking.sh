@@ -1,0 +1,105 @@
+# instar check honours QEMU's image locks as qemu-img check does: an
+# image a VM (here qemu-io) writes is refused, and so is its backing
+# file's writer; -U shares everything; -r needs write, so even a
+# read-only user elsewhere refuses it.
+. "$(dirname "$0")/test-exec.sh"
+. "$(dirname "$0")/check-lib.sh"
+
+HOLDER=
+stop_holder() {
+	if [ -n "$HOLDER" ]; then
+		kill "$HOLDER" 2>/dev/null
+		wait "$HOLDER" 2>/dev/null
+	fi
+	HOLDER=
+}
+trap 'stop_holder; rm -rf "$WORK"' EXIT
+
+# holds_lock IMAGE: some process holds QEMU's byte 100 of IMAGE (read
+# from /proc/locks, so that looking takes no lock).
+holds_lock() {
+	awk -v ino=":$(stat -c %i "$1")" '
+	    $2 == "OFDLCK" && substr($6, length($6) - length(ino) + 1) == ino &&
+	    $7 <= 100 && $8 >= 100 { found = 1 }
+	    END { exit !found }' /proc/locks
+}
+
+hold() {
+	img=$1
+	shift
+	mkfifo "$WORK/hold.fifo"
+	"$QEMU_IO" "$@" "$img" <"$WORK/hold.fifo" >/dev/null 2>&1 &
+	HOLDER=$!
+	exec 9>"$WORK/hold.fifo"
+	rm -f "$WORK/hold.fifo"
+	i=0
+	while [ $i -lt 400 ]; do
+		holds_lock "$img" && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	fail "qemu-io never locked $img"
+}
+
+release() {
+	exec 9>&-
+	stop_holder
+}
+
+qimg create -f qcow2 base.qcow2 16M
+qio -c 'write -P 1 0 64k' base.qcow2
+qimg create -f qcow2 -b base.qcow2 -F qcow2 top.qcow2
+qio -c 'write -P 2 64k 64k' top.qcow2
+
+# A writer holds the top.
+hold top.qcow2
+same_check "held image" top.qcow2
+same_check "held image json" --output=json top.qcow2
+same_check "held image -r leaks" -r leaks top.qcow2
+same_check "held image -U" -U top.qcow2
+same_check "held image --force-share json" --force-share --output=json \
+    top.qcow2
+release
+
+# A writer holds the backing file.
+hold base.qcow2
+same_check "held backing" top.qcow2
+same_check "held backing -U" -U top.qcow2
+same_check "held backing -r all" -r all top.qcow2
+release
+
+# A reader holds the top: checking is fine, repairing is not.
+hold top.qcow2 -r
+same_check "read-only holder" top.qcow2
+same_check "read-only holder -r leaks" -r leaks top.qcow2
+same_check "read-only holder -r all -U" -r all -U top.qcow2
+release
+
+# The bytes locked, as qemu-img check locks them (seen with strace):
+# consistent read held, write and resize not shared; with -r write and
+# resize held too; with -U everything shared.
+# locked_bytes ARGS...: the bytes instar check ARGS top.qcow2 read-locks
+# on top.qcow2, sorted, on one line.
+locked_bytes() {
+	strace -f -qq -e trace=openat,fcntl -o "$WORK/.trace" \
+	    "$INSTAR" check "$@" top.qcow2 >/dev/null 2>&1
+	fd=$(sed -n 's/.*openat(.*"top.qcow2".* = \([0-9]*\)$/\1/p' \
+	    "$WORK/.trace" | head -1)
+	sed -n "s/.*fcntl($fd, F_OFD_SETLK, {l_type=F_RDLCK, .*l_start=\([0-9]*\),.*/\1/p" \
+	    "$WORK/.trace" | sort -n | tr '\n' ' '
+}
+if command -v strace >/dev/null 2>&1; then
+	got=$(locked_bytes)
+	[ "$got" = "100 201 203 " ]
+	check $? "check locks '$got', want '100 201 203 '"
+	got=$(locked_bytes -r leaks)
+	[ "$got" = "100 101 103 201 203 " ]
+	check $? "check -r leaks locks '$got', want '100 101 103 201 203 '"
+	got=$(locked_bytes -U)
+	[ "$got" = "100 " ]
+	check $? "check -U locks '$got', want '100 '"
+else
+	fail "strace not found; the lock bytes are not checked"
+fi
+
+finish
