@@ -222,6 +222,23 @@ check_names(struct check_opts *o)
 }
 
 /*
+ * qemu-img check opens an encrypted qcow2 image, or backing file, only
+ * with its key (--object secret), which instar does not take.
+ */
+static int
+refuse_encrypted(const struct chain *c, const struct walk *wk, size_t depth)
+{
+	const Instar__ImageInfo *info = chain_info(c, c->n - 1);
+
+	if (info->qcow2 != NULL && info->qcow2->encrypted) {
+		chain_error(wk, depth, NULL, "Parameter 'encrypt.key-secret' "
+		    "is required for cipher");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Open FILENAME and its backing chain as qemu-img check does: FILENAME
  * read-only, or read-write with -r; the backing files read-only (or,
  * with --chain and -r, read-write too: each is repaired in turn).
@@ -240,7 +257,8 @@ collect(struct worker_conn *w, struct chain *c, const struct check_opts *o)
 	wk.perm = repairing(o) ? PERM_WRITER : PERM_READER;
 	wk.shared = o->force_share ? LOCK_PERM_ALL : SHARE_NO_WRITERS;
 	if (chain_add(w, c, &wk, 0, 0, o->filename, o->format,
-	    repairing(o) ? CHAIN_OPEN_RDWR : CHAIN_OPEN_RDONLY) != 0)
+	    repairing(o) ? CHAIN_OPEN_RDWR : CHAIN_OPEN_RDONLY) != 0 ||
+	    refuse_encrypted(c, &wk, 0) != 0)
 		return -1;
 	if (repairing(o) && o->format == INSTAR__FORMAT__FORMAT_PROBE &&
 	    chain_info(c, 0)->format == INSTAR__FORMAT__FORMAT_RAW)
@@ -257,7 +275,7 @@ collect(struct worker_conn *w, struct chain *c, const struct check_opts *o)
 			return 0;
 		r = chain_add(w, c, &wk, depth, 0, next, fmt, how);
 		free(next);
-		if (r != 0)
+		if (r != 0 || refuse_encrypted(c, &wk, depth) != 0)
 			return -1;
 	}
 }

@@ -91,6 +91,14 @@ mk reserved.qcow2
 poke reserved.qcow2 $((0x40000)) 8000000000050200
 damaged reserved 2
 
+# Lazy refcounts, killed while writing: the dirty bit is set and the
+# refcounts were never written (check does not replay them, as qemu's
+# BDRV_O_CHECK open does not).
+qimg create -f qcow2 -o lazy_refcounts=on lazy.qcow2 8M
+"$QEMU_IO" -c 'write -P 1 0 256k' -c 'sigraise 9' lazy.qcow2 \
+    >/dev/null 2>&1
+damaged lazy 2
+
 # The same damage at 1-bit and 64-bit refcount widths.
 qimg create -f qcow2 -o refcount_bits=1 rc1.qcow2 8M
 qio -c 'write -P 1 0 128k' rc1.qcow2

@@ -41,6 +41,13 @@ rm gone.qcow2
 same_check "missing backing file" orphan.qcow2
 same_check "missing backing file, json" --output=json orphan.qcow2
 
+# Encrypted images: qemu-img check needs the key, instar takes none.
+luks_create enc.qcow2 8M
+qimg create -f qcow2 -b enc.qcow2 -F qcow2 encover.qcow2
+same_check "encrypted" enc.qcow2
+same_check "encrypted, json, -U" --output=json -U enc.qcow2
+same_check "encrypted backing file" encover.qcow2
+
 # A probed raw image repaired: qemu's warning, then no checks.
 cp r.raw r2.raw
 same_check "probed raw -r leaks" -r leaks r2.raw
