@@ -91,6 +91,22 @@ mk reserved.qcow2
 poke reserved.qcow2 $((0x40000)) 8000000000050200
 damaged reserved 2
 
+# A refcount table entry that is misaligned: qemu counts internal
+# errors ("Can't get refcount for cluster N"), exit 1.
+mk rtmisal.qcow2
+poke rtmisal.qcow2 $((0x10000)) 0000000000020200
+damaged rtmisal 1
+
+# A refcount block beyond the end of the file.
+mk rtbeyond.qcow2
+poke rtbeyond.qcow2 $((0x10000)) 0000000010000000
+damaged rtbeyond 2
+
+# The L1 table beyond the end of the file (header field at byte 40).
+mk l1beyond.qcow2
+poke l1beyond.qcow2 40 0000000010000000
+damaged l1beyond 2
+
 # Lazy refcounts, killed while writing: the dirty bit is set and the
 # refcounts were never written (check does not replay them, as qemu's
 # BDRV_O_CHECK open does not).
