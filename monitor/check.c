@@ -372,11 +372,9 @@ check_one(struct worker_conn *w, const struct chain *c, size_t i,
 	if ((d->corruptions_fixed || d->leaks_fixed) && !o->json &&
 	    !o->quiet)
 		check_report_repaired(stdout, d);
-	if (o->quiet)
-		;
-	else if (!o->json)
+	if (!o->quiet && !o->json)
 		check_report_human(stdout, d);
-	else {
+	else if (!o->quiet) {
 		if ((obj = check_report_json(img->filename, fmt, d)) ==
 		    NULL)
 			fatal_f("out of memory");
