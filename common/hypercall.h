@@ -165,6 +165,7 @@ enum instar_op {
 	INSTAR_OP_INFO = 1,
 	INSTAR_OP_REBASE = 2,	/* parameters: struct instar_rebase_params */
 	INSTAR_OP_COMMIT = 3,	/* parameters: struct instar_commit_params */
+	INSTAR_OP_CHECK = 4,	/* parameters: struct instar_check_params */
 };
 
 enum instar_fmt {

@@ -1,0 +1,666 @@
+/*
+ * Unit tests for the check planner over images in memory: clean images
+ * of many shapes report nothing; hand-made damage is found, counted and
+ * worded as qemu 7.2 words it; a repair leaves an image that checks
+ * clean (and that the independent counter of qcow2_testlib agrees with),
+ * and a crash after any of its writes leaves no refcount below its
+ * references; memory stays bounded whatever the image's size.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "check.h"
+#include "image_builder.h"
+#include "qcow2.h"
+#include "qcow2_testlib.h"
+#include "qcow2_write.h"
+
+#define ARENA_BYTES	(48 * MiB)
+
+static uint8_t arena_mem[ARENA_BYTES];
+static struct instar_check_result res;
+
+/* Data at guest clusters first, first + stride, ... (n of them). */
+static void
+put_clusters(struct mem_img *m, uint64_t first, uint64_t n, uint64_t stride)
+{
+	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0 };
+	struct qcow2_writer w;
+	struct instar_image_info info;
+	struct qcow2_hdr h;
+	struct fmt_io io;
+	struct fmt_err err;
+	struct wdev d;
+	struct mem_img data;
+	uint64_t i;
+
+	wdev_init(&d, m, &io);
+	assert_int_equal(qcow2_parse(&io, &h, &info, NULL, &err), 0);
+	mem_img_alloc(&data, (size_t)h.cluster_size);
+	assert_int_equal(qcow2w_open(&w, &io, &h, &a, &err), 0);
+	for (i = 0; i < n; i++) {
+		fill_pattern(&data, 0, h.cluster_size, (uint8_t)i);
+		assert_int_equal(qcow2w_put_data(&w, first + i * stride, 1,
+		    data.buf, &err), 0);
+	}
+	assert_int_equal(qcow2w_commit(&w, &err), 0);
+	mem_img_free(&data);
+	wdev_free(&d);
+}
+
+/* A v3 image with some data, as the writer lays it out. */
+static void
+make_image(struct mem_img *m, uint32_t cbits, uint32_t order, uint64_t size)
+{
+	make_overlay(m, 3, cbits, order, size, NULL);
+	put_clusters(m, 0, 5, 1);
+	put_clusters(m, 9, 3, 2);
+}
+
+/* Check m (repairing as asked) through a logged device. */
+static int
+run_check(struct mem_img *m, uint32_t repair, uint64_t window_max,
+    size_t arena_bytes, struct wdev *log)
+{
+	struct instar_check_params p;
+	struct fmt_arena a = { arena_mem, arena_bytes, 0 };
+	struct check_job job;
+	struct fmt_io io;
+	struct wdev d;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	p.repair = repair;
+	p.format = INSTAR_FMT_QCOW2;
+	wdev_init(&d, m, &io);
+	if (repair == INSTAR_CHECK_REPAIR_NONE) {
+		io.write = NULL;
+		io.flush = NULL;
+		io.copy = NULL;
+		io.truncate = NULL;
+	}
+	memset(&job, 0, sizeof(job));
+	job.params = &p;
+	job.dev = &io;
+	job.arena = &a;
+	job.window_max = window_max;
+	r = check_run(&job, &res);
+	assert_null(check_result_validate(&res, INSTAR_CHECK_RESULT_MIN +
+	    res.text_len));
+	if (log != NULL)
+		*log = d;
+	else
+		wdev_free(&d);
+	return r;
+}
+
+static int
+check(struct mem_img *m)
+{
+	return run_check(m, INSTAR_CHECK_REPAIR_NONE, 0, ARENA_BYTES, NULL);
+}
+
+/* Line i of the result, or NULL. */
+static const char *
+line(uint32_t i)
+{
+	uint32_t pos = 0;
+
+	while (pos < res.text_len) {
+		if (i-- == 0)
+			return res.text + pos;
+		pos += (uint32_t)strlen(res.text + pos) + 1;
+	}
+	return NULL;
+}
+
+static bool
+has_line(const char *want)
+{
+	uint32_t i;
+
+	for (i = 0; i < res.nlines; i++)
+		if (strcmp(line(i), want) == 0)
+			return true;
+	return false;
+}
+
+static void
+print_lines(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < res.nlines; i++)
+		print_message("  %s\n", line(i));
+}
+
+static void
+assert_clean(void)
+{
+	if (res.nlines != 0)
+		print_lines();
+	assert_int_equal(res.status, 0);
+	assert_int_equal(res.has_checks, 1);
+	assert_int_equal(res.nlines, 0);
+	assert_int_equal(res.corruptions, 0);
+	assert_int_equal(res.leaks, 0);
+	assert_int_equal(res.check_errors, 0);
+}
+
+static uint64_t
+be64(const struct mem_img *m, uint64_t off)
+{
+	return get_be64(m->buf + off);
+}
+
+static uint64_t
+l1_entry_off(const struct mem_img *m, uint64_t i)
+{
+	return be64(m, 40) + i * 8;
+}
+
+static uint64_t
+l2_entry_off(const struct mem_img *m, uint64_t l1i, uint64_t j)
+{
+	return (be64(m, l1_entry_off(m, l1i)) & QCOW2_OFFSET_MASK) + j * 8;
+}
+
+/* ---- clean images ---- */
+
+static void
+test_clean_shapes(void **state)
+{
+	static const uint32_t cbits[] = { 9, 12, 16, 21 };
+	struct mem_img m;
+	uint32_t order, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cbits) / sizeof(cbits[0]); i++)
+		for (order = 0; order <= 6; order++) {
+			uint64_t size = cbits[i] == 21 ? 64 * MiB : 8 * MiB;
+
+			make_image(&m, cbits[i], order, size);
+			assert_int_equal(check(&m), 0);
+			assert_clean();
+			assert_int_equal(res.allocated_clusters, 8);
+			assert_int_equal(res.total_clusters,
+			    size >> cbits[i]);
+			assert_int_equal(res.image_end_offset, m.size);
+			assert_int_equal(check_refcounts(&m), 0);
+			/* Several windows find the same. */
+			assert_int_equal(run_check(&m, 0, 64, ARENA_BYTES,
+			    NULL), 0);
+			assert_clean();
+			assert_int_equal(res.allocated_clusters, 8);
+			mem_img_free(&m);
+		}
+}
+
+static void
+test_fragmentation(void **state)
+{
+	struct mem_img m;
+
+	(void)state;
+	make_overlay(&m, 3, 16, 4, 64 * MiB, NULL);
+	/* Written in reverse: each cluster lands before the previous. */
+	put_clusters(&m, 7, 1, 1);
+	put_clusters(&m, 6, 1, 1);
+	put_clusters(&m, 5, 1, 1);
+	assert_int_equal(check(&m), 0);
+	assert_clean();
+	assert_int_equal(res.allocated_clusters, 3);
+	assert_int_equal(res.fragmented_clusters, 2);
+	mem_img_free(&m);
+}
+
+/* ---- damage ---- */
+
+static void
+test_leak(void **state)
+{
+	struct mem_img m;
+	uint64_t e, k;
+	char want[128];
+
+	(void)state;
+	make_image(&m, 16, 4, 8 * MiB);
+	e = be64(&m, l2_entry_off(&m, 0, 2));
+	k = (e & QCOW2_OFFSET_MASK) >> 16;
+	put_be64(&m, l2_entry_off(&m, 0, 2), 0);
+	assert_int_equal(check(&m), 0);
+	snprintf(want, sizeof(want), "Leaked cluster %llu refcount=1 "
+	    "reference=0", (unsigned long long)k);
+	assert_int_equal(res.nlines, 1);
+	assert_string_equal(line(0), want);
+	assert_int_equal(res.leaks, 1);
+	assert_int_equal(res.corruptions, 0);
+
+	/* In several windows too. */
+	assert_int_equal(run_check(&m, 0, 64, ARENA_BYTES, NULL), 0);
+	assert_int_equal(res.leaks, 1);
+	assert_string_equal(line(0), want);
+
+	assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_LEAKS, 0,
+	    ARENA_BYTES, NULL), 0);
+	assert_string_equal(line(0), want);
+	snprintf(want, sizeof(want), "Repairing cluster %llu refcount=1 "
+	    "reference=0", (unsigned long long)k);
+	assert_string_equal(line(1), want);
+	assert_int_equal(res.leaks_fixed, 1);
+	assert_int_equal(res.leaks, 0);
+	assert_int_equal(check_refcounts(&m), 0);
+	assert_int_equal(check(&m), 0);
+	assert_clean();
+	mem_img_free(&m);
+}
+
+static void
+test_refcount_zero(void **state)
+{
+	struct mem_img m;
+	uint64_t e, k;
+	char want[160];
+
+	(void)state;
+	make_image(&m, 16, 4, 8 * MiB);
+	e = be64(&m, l2_entry_off(&m, 0, 1));
+	k = (e & QCOW2_OFFSET_MASK) >> 16;
+	set_refcount(&m, k, 0);
+	assert_int_equal(check(&m), 0);
+	snprintf(want, sizeof(want), "ERROR cluster %llu refcount=0 "
+	    "reference=1", (unsigned long long)k);
+	assert_string_equal(line(0), want);
+	snprintf(want, sizeof(want), "ERROR OFLAG_COPIED data cluster: "
+	    "l2_entry=%llx refcount=0", (unsigned long long)e);
+	assert_string_equal(line(1), want);
+	assert_int_equal(res.corruptions, 2);
+
+	/* qemu would rebuild: -r leaks fails, changing nothing. */
+	assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_LEAKS, 0,
+	    ARENA_BYTES, NULL), -1);
+	assert_true(has_line("ERROR need to rebuild refcount structures"));
+	assert_int_equal(refcount_of(&m, k), 0);
+
+	assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_ALL, 0,
+	    ARENA_BYTES, NULL), 0);
+	assert_int_equal(res.corruptions_fixed, 1);
+	assert_int_equal(res.corruptions, 0);
+	assert_int_equal(refcount_of(&m, k), 1);
+	assert_int_equal(check_refcounts(&m), 0);
+	assert_int_equal(check(&m), 0);
+	assert_clean();
+	mem_img_free(&m);
+}
+
+static void
+test_refcount_high(void **state)
+{
+	static const uint32_t orders[] = { 0, 3, 4, 6 };
+	struct mem_img m;
+	uint64_t e, k;
+	uint32_t i;
+	char want[160];
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		make_image(&m, 16, orders[i], 8 * MiB);
+		e = be64(&m, l2_entry_off(&m, 0, 3));
+		k = (e & QCOW2_OFFSET_MASK) >> 16;
+		set_refcount(&m, k, orders[i] == 0 ? 1 : 3);
+		if (orders[i] == 0) {
+			/* One bit: make a leak instead, the cluster unused. */
+			put_be64(&m, l2_entry_off(&m, 0, 3), 0);
+			assert_int_equal(check(&m), 0);
+			assert_int_equal(res.leaks, 1);
+			assert_int_equal(res.corruptions, 0);
+		} else {
+			assert_int_equal(check(&m), 0);
+			snprintf(want, sizeof(want), "Leaked cluster %llu "
+			    "refcount=3 reference=1", (unsigned long long)k);
+			assert_string_equal(line(0), want);
+			snprintf(want, sizeof(want), "ERROR OFLAG_COPIED data "
+			    "cluster: l2_entry=%llx refcount=3",
+			    (unsigned long long)e);
+			assert_string_equal(line(1), want);
+			assert_int_equal(res.leaks, 1);
+			assert_int_equal(res.corruptions, 1);
+		}
+		assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_ALL, 0,
+		    ARENA_BYTES, NULL), 0);
+		assert_int_equal(res.leaks_fixed, 1);
+		assert_int_equal(res.leaks + res.corruptions, 0);
+		assert_int_equal(check_refcounts(&m), 0);
+		assert_int_equal(check(&m), 0);
+		assert_clean();
+		mem_img_free(&m);
+	}
+}
+
+static void
+test_copied(void **state)
+{
+	struct mem_img m;
+	uint64_t off, e;
+	char want[160];
+
+	(void)state;
+	make_image(&m, 16, 4, 8 * MiB);
+	off = l2_entry_off(&m, 0, 0);
+	e = be64(&m, off) & ~QCOW2_COPIED;
+	put_be64(&m, off, e);
+	assert_int_equal(check(&m), 0);
+	snprintf(want, sizeof(want), "ERROR OFLAG_COPIED data cluster: "
+	    "l2_entry=%llx refcount=1", (unsigned long long)e);
+	assert_int_equal(res.nlines, 1);
+	assert_string_equal(line(0), want);
+	assert_int_equal(res.corruptions, 1);
+
+	/* The L1 entry's flag too. */
+	put_be64(&m, l1_entry_off(&m, 0), be64(&m, l1_entry_off(&m, 0)) &
+	    ~QCOW2_COPIED);
+	assert_int_equal(check(&m), 0);
+	assert_int_equal(res.corruptions, 2);
+	snprintf(want, sizeof(want), "ERROR OFLAG_COPIED L2 cluster: "
+	    "l1_index=0 l1_entry=%llx refcount=1",
+	    (unsigned long long)be64(&m, l1_entry_off(&m, 0)));
+	assert_string_equal(line(0), want);
+
+	/* -r leaks repairs them when nothing else is wrong. */
+	assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_LEAKS, 0,
+	    ARENA_BYTES, NULL), 0);
+	assert_int_equal(res.corruptions_fixed, 2);
+	assert_int_equal(check_refcounts(&m), 0);
+	assert_int_equal(check(&m), 0);
+	assert_clean();
+	mem_img_free(&m);
+}
+
+static void
+test_l2_beyond_eof(void **state)
+{
+	struct mem_img m;
+	uint64_t old;
+	char want[200];
+
+	(void)state;
+	make_image(&m, 16, 4, 8 * MiB);
+	old = be64(&m, l1_entry_off(&m, 0)) & QCOW2_OFFSET_MASK;
+	put_be64(&m, l1_entry_off(&m, 0), QCOW2_COPIED | 0x10000000ull);
+	assert_int_equal(check(&m), 0);
+	snprintf(want, sizeof(want), "ERROR: counting reference for region "
+	    "exceeding the end of the file by one cluster or more: offset "
+	    "0x10000000 size 0x10000");
+	assert_string_equal(line(0), want);
+	snprintf(want, sizeof(want), "Leaked cluster %llu refcount=1 "
+	    "reference=0", (unsigned long long)(old >> 16));
+	assert_true(has_line(want));
+	/* Past the end, and its COPIED flag with a refcount of 0. */
+	assert_int_equal(res.corruptions, 2);
+	/* The old table and the 8 data clusters it pointed to. */
+	assert_int_equal(res.leaks, 9);
+	assert_int_equal(res.allocated_clusters, 0);
+	mem_img_free(&m);
+}
+
+static void
+test_misaligned_l2(void **state)
+{
+	struct mem_img m;
+	uint64_t e;
+	char want[160];
+
+	(void)state;
+	make_image(&m, 16, 4, 8 * MiB);
+	e = be64(&m, l1_entry_off(&m, 0)) + 0x200;
+	put_be64(&m, l1_entry_off(&m, 0), e);
+	assert_int_equal(check(&m), 0);
+	snprintf(want, sizeof(want), "ERROR l2_offset=%llx: Table is not "
+	    "cluster aligned; L1 entry corrupted",
+	    (unsigned long long)(e & QCOW2_OFFSET_MASK));
+	assert_true(has_line(want));
+	assert_true(res.corruptions >= 1);
+	mem_img_free(&m);
+}
+
+static void
+test_reserved_bits(void **state)
+{
+	struct mem_img m;
+	uint64_t off, e;
+	char want[160];
+
+	(void)state;
+	make_image(&m, 16, 4, 8 * MiB);
+	off = l2_entry_off(&m, 0, 4);
+	e = be64(&m, off) | 2;
+	put_be64(&m, off, e);
+	off = l1_entry_off(&m, 0);
+	put_be64(&m, off, be64(&m, off) | (1ull << 60));
+	assert_int_equal(check(&m), 0);
+	snprintf(want, sizeof(want), "ERROR found L1 entry with reserved "
+	    "bits set: %llx", (unsigned long long)be64(&m, off));
+	assert_string_equal(line(0), want);
+	snprintf(want, sizeof(want), "ERROR found l2 entry with reserved "
+	    "bits set: %llx", (unsigned long long)e);
+	assert_string_equal(line(1), want);
+	assert_int_equal(res.corruptions, 2);
+	mem_img_free(&m);
+}
+
+static void
+test_broken_structure_refused(void **state)
+{
+	struct mem_img m, copy;
+	uint64_t rt = 0;
+
+	(void)state;
+	make_image(&m, 16, 4, 8 * MiB);
+	rt = be64(&m, 48);
+	put_be64(&m, rt, be64(&m, rt) + 0x200);
+	assert_int_equal(check(&m), 0);
+	assert_string_equal(line(0), "ERROR refcount block 0 is not cluster "
+	    "aligned; refcount table entry corrupted");
+	mem_img_alloc(&copy, m.size);
+	memcpy(copy.buf, m.buf, m.size);
+	assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_ALL, 0,
+	    ARENA_BYTES, NULL), -1);
+	assert_non_null(strstr(res.error, "does not rebuild"));
+	assert_memory_equal(m.buf, copy.buf, m.size);
+	mem_img_free(&copy);
+	mem_img_free(&m);
+}
+
+/* ---- repair ordering ---- */
+
+static void
+test_repair_crash(void **state)
+{
+	struct mem_img m, base, img;
+	struct wdev log;
+	uint64_t off, e, k;
+	size_t n;
+
+	(void)state;
+	make_image(&m, 16, 4, 8 * MiB);
+	/* A leak... */
+	put_be64(&m, l2_entry_off(&m, 0, 2), 0);
+	/* ... a refcount too high, its flag consistent with it ... */
+	off = l2_entry_off(&m, 0, 3);
+	e = be64(&m, off) & ~QCOW2_COPIED;
+	put_be64(&m, off, e);
+	k = (e & QCOW2_OFFSET_MASK) >> 16;
+	set_refcount(&m, k, 2);
+	mem_img_alloc(&base, m.size);
+	memcpy(base.buf, m.buf, m.size);
+	assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_ALL, 0,
+	    ARENA_BYTES, &log), 0);
+	assert_int_equal(res.leaks_fixed, 2);
+	assert_int_equal(res.corruptions_fixed, 1);
+	assert_true(count_flushes(&log) >= 2);
+	/* A crash after any write: never a refcount below references. */
+	for (n = 0; n <= log.nlog; n++) {
+		mem_img_alloc(&img, base.size);
+		memcpy(img.buf, base.buf, base.size);
+		wdev_replay(&log, n, &img);
+		check_refcounts(&img);
+		mem_img_free(&img);
+	}
+	assert_int_equal(check_refcounts(&m), 0);
+	assert_int_equal(check(&m), 0);
+	assert_clean();
+	wdev_free(&log);
+	mem_img_free(&base);
+	mem_img_free(&m);
+}
+
+/* ---- bounded memory ---- */
+
+static void
+test_big_sparse(void **state)
+{
+	struct mem_img m;
+
+	(void)state;
+	/* 1 TiB, 64 KiB clusters: a 16 KiB L1, a few clusters of file. */
+	make_overlay(&m, 3, 16, 4, 1ull << 40, NULL);
+	put_clusters(&m, 0, 2, 1);
+	put_clusters(&m, (1ull << 24) - 1, 1, 1);
+	assert_int_equal(run_check(&m, 0, 0, 1 * MiB, NULL), 0);
+	assert_clean();
+	assert_int_equal(res.total_clusters, 1ull << 24);
+	assert_int_equal(res.allocated_clusters, 3);
+	mem_img_free(&m);
+
+	/* 512-byte clusters, 1 GiB: a 256 KiB L1 streamed in chunks. */
+	make_overlay(&m, 3, 9, 0, 1ull << 30, NULL);
+	put_clusters(&m, 0, 3, 1000);
+	assert_int_equal(run_check(&m, 0, 0, 1 * MiB, NULL), 0);
+	assert_clean();
+	assert_int_equal(res.allocated_clusters, 3);
+	mem_img_free(&m);
+}
+
+/* ---- the records ---- */
+
+static void
+test_validators(void **state)
+{
+	struct instar_check_params p;
+	static struct instar_check_result r;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.format = INSTAR_FMT_QCOW2;
+	assert_null(check_params_validate(&p, 1, false));
+	assert_non_null(check_params_validate(&p, 1, true));
+	assert_non_null(check_params_validate(&p, 2, false));
+	p.repair = INSTAR_CHECK_REPAIR_ALL;
+	assert_null(check_params_validate(&p, 1, true));
+	assert_non_null(check_params_validate(&p, 1, false));
+	p.repair = 3;
+	assert_non_null(check_params_validate(&p, 1, true));
+	p.repair = 0;
+	p.format = INSTAR_FMT_PROBE;
+	assert_non_null(check_params_validate(&p, 1, false));
+
+	memset(&r, 0, sizeof(r));
+	r.has_checks = 1;
+	memcpy(r.text, "a\0bc\0", 5);
+	r.text_len = 5;
+	r.nlines = 2;
+	assert_null(check_result_validate(&r, INSTAR_CHECK_RESULT_MIN + 5));
+	assert_non_null(check_result_validate(&r, INSTAR_CHECK_RESULT_MIN +
+	    4));
+	r.nlines = 3;
+	assert_non_null(check_result_validate(&r, INSTAR_CHECK_RESULT_MIN +
+	    5));
+	r.nlines = 2;
+	r.text[1] = '\n';
+	assert_non_null(check_result_validate(&r, INSTAR_CHECK_RESULT_MIN +
+	    5));
+	r.text[1] = '\0';
+	r.text_len = 4;
+	assert_non_null(check_result_validate(&r, INSTAR_CHECK_RESULT_MIN +
+	    4));
+	r.text_len = 5;
+	r.has_checks = 0;
+	assert_non_null(check_result_validate(&r, INSTAR_CHECK_RESULT_MIN +
+	    5));
+	r.text_len = 0;
+	r.nlines = 0;
+	assert_null(check_result_validate(&r, INSTAR_CHECK_RESULT_MIN));
+	r.leaks = 1;
+	assert_non_null(check_result_validate(&r, INSTAR_CHECK_RESULT_MIN));
+	r.leaks = 0;
+	r.status = 1;
+	assert_non_null(check_result_validate(&r, INSTAR_CHECK_RESULT_MIN));
+	memcpy(r.error, "x", 2);
+	assert_null(check_result_validate(&r, INSTAR_CHECK_RESULT_MIN));
+	r.status = 2;
+	assert_non_null(check_result_validate(&r, INSTAR_CHECK_RESULT_MIN));
+}
+
+static void
+test_raw_and_vmdk(void **state)
+{
+	struct instar_check_params p;
+	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0 };
+	struct check_job job;
+	struct vmdk_opts o;
+	struct mem_img m;
+	struct fmt_io io;
+
+	(void)state;
+	mem_img_alloc(&m, 1 * MiB);
+	mem_img_io(&m, &io);
+	memset(&p, 0, sizeof(p));
+	p.format = INSTAR_FMT_RAW;
+	memset(&job, 0, sizeof(job));
+	job.params = &p;
+	job.dev = &io;
+	job.arena = &a;
+	assert_int_equal(check_run(&job, &res), 0);
+	assert_int_equal(res.has_checks, 0);
+	mem_img_free(&m);
+
+	vmdk_default_opts(&o, 64 * MiB);
+	build_vmdk(&m, &o);
+	mem_img_io(&m, &io);
+	p.format = INSTAR_FMT_VMDK;
+	a.used = 0;
+	assert_int_equal(check_run(&job, &res), 0);
+	assert_int_equal(res.has_checks, 1);
+	assert_int_equal(res.nlines, 0);
+	assert_int_equal(res.corruptions, 0);
+	mem_img_free(&m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_shapes),
+		cmocka_unit_test(test_fragmentation),
+		cmocka_unit_test(test_leak),
+		cmocka_unit_test(test_refcount_zero),
+		cmocka_unit_test(test_refcount_high),
+		cmocka_unit_test(test_copied),
+		cmocka_unit_test(test_l2_beyond_eof),
+		cmocka_unit_test(test_misaligned_l2),
+		cmocka_unit_test(test_reserved_bits),
+		cmocka_unit_test(test_broken_structure_refused),
+		cmocka_unit_test(test_repair_crash),
+		cmocka_unit_test(test_big_sparse),
+		cmocka_unit_test(test_validators),
+		cmocka_unit_test(test_raw_and_vmdk),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
