@@ -92,6 +92,11 @@ qio -f vmdk -c 'write -P 0x21 0 128k' -c 'write -P 0x31 7M 64k' sparse.vmdk
 same_check_all "vmdk" sparse.vmdk
 same_check_all "vmdk -f vmdk" sparse.vmdk -f vmdk
 
+# VMDK streamOptimized (compressed grains).
+qimg convert -f qcow2 -O vmdk -o subformat=streamOptimized v3.qcow2 \
+    stream.vmdk
+same_check_all "vmdk streamOptimized" stream.vmdk
+
 # raw: no checks, exit 63 (probed or named).
 qimg create -f raw disk.raw 4M
 same_check_all "raw" disk.raw
