@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "check.h"
 #include "commit.h"
 #include "format.h"
 #include "rebase.h"
@@ -211,6 +212,41 @@ run_commit(const struct instar_boot *boot)
 	return guest_result(res, sizeof(*res));
 }
 
+static struct instar_check_params check_params;
+static struct instar_check_result check_result;
+
+static int
+run_check(const struct instar_boot *boot)
+{
+	struct instar_check_result *res = &check_result;
+	struct check_job job;
+	struct fmt_arena arena;
+
+	/* Only the fixed part: the text crosses over no further than used. */
+	memset(res, 0, INSTAR_CHECK_RESULT_MIN);
+	res->status = 1;
+	if (boot->params_len != sizeof(check_params) || boot->ndevices != 1) {
+		memcpy(res->error, "bad check job", sizeof("bad check job"));
+		return guest_result(res, INSTAR_CHECK_RESULT_MIN);
+	}
+	memcpy(&check_params, (const uint8_t *)boot + sizeof(*boot),
+	    sizeof(check_params));
+	if (open_device(0, &rebase_devs[0], &rebase_ios[0]) != 0) {
+		memcpy(res->error, "Could not get the image's size",
+		    sizeof("Could not get the image's size"));
+		return guest_result(res, INSTAR_CHECK_RESULT_MIN);
+	}
+	memset(&arena, 0, sizeof(arena));
+	arena.base = guest_alloc_rest(&arena.size);
+	memset(&job, 0, sizeof(job));
+	job.params = &check_params;
+	job.dev = &rebase_ios[0];
+	job.arena = &arena;
+	job.progress = rebase_progress;
+	check_run(&job, res);
+	return guest_result(res, INSTAR_CHECK_RESULT_MIN + res->text_len);
+}
+
 int
 guest_run(const struct instar_boot *boot)
 {
@@ -221,6 +257,8 @@ guest_run(const struct instar_boot *boot)
 		return run_rebase(boot);
 	case INSTAR_OP_COMMIT:
 		return run_commit(boot);
+	case INSTAR_OP_CHECK:
+		return run_check(boot);
 	default:
 		guest_log("unknown job %u", boot->op);
 		return -1;

@@ -285,6 +285,13 @@ serve(struct worker *w)
 			worker_commit(w, env->commit);
 			worker_detach_all(w);
 			break;
+		case INSTAR__ENVELOPE__BODY_CHECK:
+			if (nfds != 0)
+				fatal("unexpected descriptor with a check");
+			worker_check(w, env->check);
+			/* The next Check takes the next image. */
+			worker_detach_all(w);
+			break;
 		case INSTAR__ENVELOPE__BODY_OPEN_IMAGE:
 			if (nfds != 1)
 				fatal("image request without a descriptor");
@@ -346,6 +353,8 @@ main(int argc, char **argv)
 		w.op = INSTAR_OP_REBASE;
 	else if (env->job->op == INSTAR__OP__OP_COMMIT)
 		w.op = INSTAR_OP_COMMIT;
+	else if (env->job->op == INSTAR__OP__OP_CHECK)
+		w.op = INSTAR_OP_CHECK;
 	else
 		fatal("unknown job %d", (int)env->job->op);
 	w.timeout_ms = env->job->guest_timeout_ms;
@@ -360,8 +369,12 @@ main(int argc, char **argv)
 	pol.vcpu_fd = vmm_vcpu_fd(w.vm);
 	/* Room for the VM's descriptors plus the images of one job. */
 	pol.max_fd = pol.vcpu_fd + INSTAR_MAX_DEVICES + INSTAR_FRAME_FDS_MAX + 1;
-	/* Only a job that changes an image may write at all. */
-	pol.may_write = w.op == INSTAR_OP_REBASE || w.op == INSTAR_OP_COMMIT;
+	/*
+	 * Only a job that changes an image may write at all; a check may
+	 * repair.  Each device's writable flag stays enforced by the vmm.
+	 */
+	pol.may_write = w.op == INSTAR_OP_REBASE || w.op == INSTAR_OP_COMMIT ||
+	    w.op == INSTAR_OP_CHECK;
 	if (sandbox_enter(&pol, err, sizeof(err)) != 0) {
 		send_failure(w.sock, err);
 		return 1;

@@ -34,6 +34,8 @@ void worker_attach(struct worker *, int fd, const Instar__AttachImage *);
 /* Run the rebase or commit over the attached devices and report. */
 void worker_rebase(struct worker *, const Instar__Rebase *);
 void worker_commit(struct worker *, const Instar__Commit *);
+/* Check (and repair) the one image attached since the last check. */
+void worker_check(struct worker *, const Instar__Check *);
 /* Close every attached image. */
 void worker_detach_all(struct worker *);
 

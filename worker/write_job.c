@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "image_info_check.h"
 #include "log.h"
+#include "check_job.h"
 #include "commit_job.h"
 #include "rebase_job.h"
 #include "sandbox.h"
@@ -30,6 +31,8 @@ _Static_assert(sizeof(struct instar_rebase_result) <= INSTAR_HC_RESULT_MAX,
     "a rebase result must fit the vmm's result cap");
 _Static_assert(sizeof(struct instar_commit_result) <= INSTAR_HC_RESULT_MAX,
     "a commit result must fit the vmm's result cap");
+_Static_assert(sizeof(struct instar_check_result) <= INSTAR_HC_RESULT_MAX,
+    "a check result must fit the vmm's result cap");
 /* A commit writes into its base and, when emptying it, its top. */
 #define COMMIT_WRITABLE_MAX	2
 
@@ -48,9 +51,12 @@ worker_attach(struct worker *w, int fd, const Instar__AttachImage *msg)
 
 	uint32_t i, nwritable = 0;
 
-	if ((w->op != INSTAR_OP_REBASE && w->op != INSTAR_OP_COMMIT) ||
-	    w->rebased)
+	if ((w->op != INSTAR_OP_REBASE && w->op != INSTAR_OP_COMMIT &&
+	    w->op != INSTAR_OP_CHECK) || w->rebased)
 		fatal("this job attaches no images");
+	/* A check takes one image at a time, writable to repair it. */
+	if (w->op == INSTAR_OP_CHECK && w->ndevs != 0)
+		fatal("a check takes one image at a time");
 	if (w->ndevs == INSTAR_MAX_DEVICES)
 		fatal("more than %u images attached", INSTAR_MAX_DEVICES);
 	for (i = 0; i < w->ndevs; i++)
@@ -354,4 +360,121 @@ worker_commit(struct worker *w, const Instar__Commit *msg)
 		return;
 	}
 	report_commit(w, &res, got);
+}
+
+/* ---- check ---- */
+
+/*
+ * A validated result: the counts and lines, or, for a check that
+ * failed after printing lines (res->status 1), the lines and why.
+ */
+static void
+send_check_done(int sock, const struct instar_check_result *res)
+{
+	static char *lines[INSTAR_CHECK_TEXT_MAX / 2];
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__CheckDone done = INSTAR__CHECK_DONE__INIT;
+	uint32_t pos = 0, n = 0;
+
+	/* A validated text: nlines NUL-terminated printable lines. */
+	while (pos < res->text_len && n < res->nlines) {
+		lines[n++] = (char *)res->text + pos;
+		pos += (uint32_t)strlen(res->text + pos) + 1;
+	}
+	done.has_checks = res->has_checks != 0;
+	done.corruptions = res->corruptions;
+	done.leaks = res->leaks;
+	done.check_errors = res->check_errors;
+	done.corruptions_fixed = res->corruptions_fixed;
+	done.leaks_fixed = res->leaks_fixed;
+	done.image_end_offset = res->image_end_offset;
+	done.total_clusters = res->total_clusters;
+	done.allocated_clusters = res->allocated_clusters;
+	done.fragmented_clusters = res->fragmented_clusters;
+	done.compressed_clusters = res->compressed_clusters;
+	done.n_messages = n;
+	done.messages = lines;
+	done.messages_dropped = res->lines_dropped;
+	if (res->status != 0)
+		done.failure = (char *)res->error;
+	env.body_case = INSTAR__ENVELOPE__BODY_CHECK_DONE;
+	env.check_done = &done;
+	if (frame_send(sock, &env, NULL, 0) != 0)
+		fatal_f("cannot reach the monitor: %s", strerror(errno));
+}
+
+void
+worker_check(struct worker *w, const Instar__Check *msg)
+{
+	static struct instar_check_params params;
+	static struct instar_check_result res;
+	struct progress_state ps;
+	struct vmm_job job;
+	char err[512];
+	const char *why;
+	size_t got = 0;
+
+	if (w->op != INSTAR_OP_CHECK || w->ndevs != 1)
+		fatal("unexpected check request");
+	memset(&params, 0, sizeof(params));
+	switch (msg->repair) {
+	case INSTAR__CHECK__REPAIR__REPAIR_NONE:
+		params.repair = INSTAR_CHECK_REPAIR_NONE;
+		break;
+	case INSTAR__CHECK__REPAIR__REPAIR_LEAKS:
+		params.repair = INSTAR_CHECK_REPAIR_LEAKS;
+		break;
+	case INSTAR__CHECK__REPAIR__REPAIR_ALL:
+		params.repair = INSTAR_CHECK_REPAIR_ALL;
+		break;
+	default:
+		send_failure(w->sock, "invalid check request: bad repair mode");
+		return;
+	}
+	params.format = w->dev_formats[0];
+	if ((why = check_params_validate(&params, w->ndevs,
+	    w->devs[0].writable)) != NULL) {
+		snprintf(err, sizeof(err), "invalid check request: %s", why);
+		send_failure(w->sock, err);
+		return;
+	}
+	memset(&ps, 0, sizeof(ps));
+	ps.sock = w->sock;
+	memset(&job, 0, sizeof(job));
+	job.op = INSTAR_OP_CHECK;
+	job.format = w->dev_formats[0];
+	job.devs = w->devs;
+	job.ndevs = w->ndevs;
+	job.timeout_ms = w->timeout_ms;
+	job.result = &res;
+	job.result_min = INSTAR_CHECK_RESULT_MIN;
+	job.result_len = sizeof(res);
+	job.result_got = &got;
+	job.verbose = w->verbose;
+	job.params = &params;
+	job.params_len = sizeof(params);
+	job.progress = send_progress;
+	job.progress_arg = &ps;
+	job.stop_after_writes = w->stop_after_writes;
+	if (vmm_run(w->vm, &job, err, sizeof(err)) != 0) {
+		if (got >= INSTAR_CHECK_RESULT_MIN && res.status != 0 &&
+		    check_result_validate(&res, got) == NULL &&
+		    image_info_sanitize_error(res.error,
+		    sizeof(res.error)) == NULL)
+			send_failure(w->sock, res.error);
+		else
+			send_failure(w->sock, err);
+		return;
+	}
+	if ((why = check_result_validate(&res, got)) == NULL &&
+	    res.status != 0)
+		why = image_info_sanitize_error(res.error, sizeof(res.error));
+	if (why != NULL) {
+		snprintf(err, sizeof(err), "sandbox returned a malformed "
+		    "result (%s)", why);
+		send_failure(w->sock, err);
+	} else if (res.status != 0 && res.nlines == 0)
+		send_failure(w->sock, res.error);
+	else
+		send_check_done(w->sock, &res);
 }

@@ -1262,7 +1262,7 @@ setup_qcow2(struct ck *c)
 	c->nb_clusters = (c->file_size + c->cs - 1) >> c->cbits;
 	if (c->nb_clusters > INT32_MAX) {
 		c->r->check_errors = 1;
-		fmt_seterr(&c->err, "Check failed: File too large");
+		fmt_seterr(&c->err, "File too large");
 		return -1;
 	}
 	c->rt_entries = (uint64_t)c->h.rt_clusters * c->cs / 8;
@@ -1351,7 +1351,7 @@ run_qcow2(struct ck *c)
 		return -1;
 	if (c->failed) {
 		fill_result(c);
-		fmt_seterr(&c->err, "Check failed: Input/output error");
+		fmt_seterr(&c->err, "Input/output error");
 		return -1;
 	}
 	if (fix && (c->fixed_corr || c->fixed_leak)) {
@@ -1367,7 +1367,7 @@ run_qcow2(struct ck *c)
 	c->r->corruptions_fixed = c->fixed_corr;
 	c->r->leaks_fixed = c->fixed_leak;
 	if (c->failed) {
-		fmt_seterr(&c->err, "Check failed: Input/output error");
+		fmt_seterr(&c->err, "Input/output error");
 		return -1;
 	}
 	return 0;
@@ -1459,7 +1459,7 @@ run_vmdk(struct ck *c)
 				    "%lld points after EOF",
 				    L((gt * g.num_gtes + j) * gsec));
 				c->r->corruptions++;
-				fmt_seterr(&c->err, "Check failed: Invalid "
+				fmt_seterr(&c->err, "Invalid "
 				    "argument");
 				return -1;
 			}
@@ -1509,7 +1509,7 @@ check_run(const struct check_job *job, struct instar_check_result *res)
 	}
 	if (r != 0) {
 		if (c->err.msg[0] == '\0')
-			fmt_seterr(&c->err, "Check failed");
+			fmt_seterr(&c->err, "Input/output error");
 		memcpy(res->error, c->err.msg, sizeof(res->error));
 		res->error[sizeof(res->error) - 1] = '\0';
 		return -1;
