@@ -466,7 +466,9 @@ check_done_valid(const Instar__CheckDone *d)
 			return false;
 	if (d->failure != NULL && !printable_line(d->failure, false))
 		return false;
-	if (!d->has_checks && (d->corruptions != 0 || d->leaks != 0 ||
+	/* Cut short, the counts mean nothing; otherwise a format without
+	 * checks has found nothing. */
+	if (d->failure == NULL && !d->has_checks && (d->corruptions != 0 || d->leaks != 0 ||
 	    d->check_errors != 0 || d->corruptions_fixed != 0 ||
 	    d->leaks_fixed != 0 || d->n_messages != 0))
 		return false;
