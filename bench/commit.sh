@@ -34,36 +34,22 @@ check_count "$runs"
 check_count "$runs_e"
 bench_setup
 
-# Time "TOOL commit top.qcow2" on fresh copies of top.orig and
-# mid.orig, runs times per tool, alternating.
+bench_reset() {
+	cp top.orig top.qcow2 && cp mid.orig mid.qcow2 ||
+	    die "cannot copy the images"
+}
+
+bench_keep() {
+	cp mid.qcow2 mid.instar || die "cannot keep instar's result"
+}
+
+bench_same() {
+	"$QEMU_IMG" compare -q mid.instar mid.qcow2
+}
+
+# time_case NAME RUNS: "commit -q top.qcow2" on fresh copies.
 time_case() {
-	_name=$1 _runs=$2
-	_ti=0 _tq=0 _i=0
-	while [ "$_i" -lt "$_runs" ]; do
-		for _tool in instar qemu; do
-			cp top.orig top.qcow2 && cp mid.orig mid.qcow2 ||
-			    die "cannot copy the images"
-			sync
-			if [ $_tool = instar ]; then
-				_t0=$(now_ns)
-				"$instar" commit -q top.qcow2 ||
-				    die "instar commit failed"
-				_t1=$(now_ns)
-				_ti=$((_ti + _t1 - _t0))
-				cp mid.qcow2 mid.instar
-			else
-				_t0=$(now_ns)
-				"$QEMU_IMG" commit -q top.qcow2 ||
-				    die "qemu-img commit failed"
-				_t1=$(now_ns)
-				_tq=$((_tq + _t1 - _t0))
-			fi
-		done
-		_i=$((_i + 1))
-	done
-	"$QEMU_IMG" compare -q mid.instar mid.qcow2 ||
-	    die "$_name: instar's base differs from qemu-img's"
-	report "$_name" "$_ti" "$_tq" "$_runs"
+	time_pair "$1" "$2" commit -q top.qcow2
 }
 
 chain() {

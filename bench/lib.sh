@@ -1,5 +1,5 @@
 # Shared by the bench scripts: sourced, never run.  Sets up a scratch
-# directory and gives die, now_ns, fill and report.
+# directory and gives die, now_ns, fill, report and time_pair.
 #
 # The caller sets prog, instar, QEMU_IMG and QEMU_IO first.
 
@@ -53,4 +53,32 @@ report() {
 		printf "%-16s instar %9.2f ms   qemu-img %9.2f ms   ratio %.3f\n",
 		    n, mi, mq, mi / mq
 	}'
+}
+
+# time_pair NAME RUNS ARGS...: RUNS times each, alternating, run
+# "instar ARGS" and "qemu-img ARGS" after the caller's bench_reset, timing
+# only the command; the caller's bench_keep saves instar's result and
+# bench_same compares it with qemu-img's last one.  Prints the means.
+time_pair() {
+	_name=$1 _runs=$2
+	shift 2
+	_ti=0 _tq=0 _i=0
+	while [ "$_i" -lt "$_runs" ]; do
+		for _tool in "$instar" "$QEMU_IMG"; do
+			bench_reset
+			sync
+			_t0=$(now_ns)
+			"$_tool" "$@" || die "$_tool $* failed"
+			_t1=$(now_ns)
+			if [ "$_tool" = "$instar" ]; then
+				_ti=$((_ti + _t1 - _t0))
+				bench_keep
+			else
+				_tq=$((_tq + _t1 - _t0))
+			fi
+		done
+		_i=$((_i + 1))
+	done
+	bench_same || die "$_name: instar's result differs from qemu-img's"
+	report "$_name" "$_ti" "$_tq" "$_runs"
 }

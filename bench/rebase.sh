@@ -38,36 +38,23 @@ check_count "$runs"
 check_count "$runs_u"
 bench_setup
 
-# Time "TOOL rebase ARGS top.qcow2" on a fresh copy of top.orig, runs
-# times per tool, alternating; print the means and the ratio.
+bench_reset() {
+	cp top.orig top.qcow2 || die "cannot copy the overlay"
+}
+
+bench_keep() {
+	cp top.qcow2 top.instar || die "cannot keep instar's result"
+}
+
+bench_same() {
+	"$QEMU_IMG" compare -q top.instar top.qcow2
+}
+
+# time_case NAME RUNS ARGS...: "rebase ARGS top.qcow2" on a fresh copy.
 time_case() {
-	_name=$1 _runs=$2
+	_case=$1 _n=$2
 	shift 2
-	_ti=0 _tq=0 _i=0
-	while [ "$_i" -lt "$_runs" ]; do
-		for _tool in instar qemu; do
-			cp top.orig top.qcow2 || die "cannot copy the overlay"
-			sync
-			if [ $_tool = instar ]; then
-				_t0=$(now_ns)
-				"$instar" rebase "$@" top.qcow2 ||
-				    die "instar rebase $* failed"
-				_t1=$(now_ns)
-				_ti=$((_ti + _t1 - _t0))
-				cp top.qcow2 top.instar
-			else
-				_t0=$(now_ns)
-				"$QEMU_IMG" rebase "$@" top.qcow2 ||
-				    die "qemu-img rebase $* failed"
-				_t1=$(now_ns)
-				_tq=$((_tq + _t1 - _t0))
-			fi
-		done
-		_i=$((_i + 1))
-	done
-	"$QEMU_IMG" compare -q top.instar top.qcow2 ||
-	    die "$_name: instar's result differs from qemu-img's"
-	report "$_name" "$_ti" "$_tq" "$_runs"
+	time_pair "$_case" "$_n" rebase "$@" top.qcow2
 }
 
 drop_middle() {
