@@ -43,6 +43,10 @@
 /* I/O sizes: big runs, few exits. */
 #define L1_CHUNK		(64u * 1024)
 #define L2_RUN_MAX		(4u * 1024 * 1024)
+#define L2_CACHE_MAX		(8u * 1024 * 1024)
+#define L2_RUNS			64
+#define PREFIX_MAX		(1024u * 1024)
+#define PROGRESS_BYTES		(64ull * 1024 * 1024)
 #define STREAM_BUF		(64u * 1024)
 #define READ_MAX		(16u * 1024 * 1024)
 
@@ -91,10 +95,23 @@ struct ck {
 	uint64_t	 bm_dir_off, bm_dir_size;
 
 	uint64_t	*l1buf;
+	/*
+	 * Runs of L2 tables read, kept while they fit (the OFLAG_COPIED
+	 * pass finds them again); writes through wr() keep them current.
+	 */
 	uint8_t		*l2buf;
 	size_t		 l2cap;
-	uint64_t	 l2off;
-	size_t		 l2len;
+	size_t		 l2used;
+	struct l2run {
+		uint64_t	off;
+		size_t		len;
+		size_t		pos;
+	}		 l2runs[L2_RUNS];
+	uint32_t	 nl2runs;
+	/* The file's first bytes, where most small tables live. */
+	uint8_t		*pre;
+	size_t		 pre_len;
+	uint64_t	 unreported;	/* bytes read since the last progress */
 	uint8_t		*sbuf;
 	uint64_t	 soff;
 	size_t		 slen;
@@ -160,12 +177,16 @@ emit(struct ck *c, const char *fmt, ...)
 	r->nlines++;
 }
 
+/* Progress costs an exit: reported only after much reading. */
 static void
 progress(struct ck *c, uint64_t step)
 {
 	c->prog_done += step;
 	if (c->prog_done > c->prog_total)
 		c->prog_total = c->prog_done;
+	if (c->unreported < PROGRESS_BYTES)
+		return;
+	c->unreported = 0;
 	if (c->job->progress != NULL)
 		c->job->progress(c->job->progress_arg, c->prog_done,
 		    c->prog_total);
@@ -180,11 +201,16 @@ rd(struct ck *c, uint64_t off, void *buf, size_t len)
 	uint8_t *p = buf;
 	size_t n;
 
+	if (off < c->pre_len && len <= c->pre_len - off) {
+		memcpy(p, c->pre + off, len);
+		return 0;
+	}
 	if (off >= c->file_size) {
 		memset(p, 0, len);
 		return 0;
 	}
 	n = c->file_size - off < len ? (size_t)(c->file_size - off) : len;
+	c->unreported += n;
 	memset(p + n, 0, len - n);
 	while (n > 0) {
 		size_t k = n < READ_MAX ? n : READ_MAX;
@@ -201,14 +227,51 @@ rd(struct ck *c, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
+/* Copy what [off, off + len) holds into a cached copy of [at, at + n). */
+static void
+patch(uint8_t *copy, uint64_t at, size_t n, uint64_t off, const uint8_t *buf,
+    size_t len)
+{
+	uint64_t from = off > at ? off : at;
+	uint64_t to = off + len < at + n ? off + len : at + n;
+
+	if (from < to && copy + (from - at) != buf + (from - off))
+		memmove(copy + (from - at), buf + (from - off),
+		    (size_t)(to - from));
+}
+
 static int
 wr(struct ck *c, uint64_t off, const void *buf, size_t len)
 {
+	uint32_t i;
+
 	if (c->io->write(c->io->ctx, off, buf, len) != 0) {
 		fmt_seterr(&c->err, "Could not write the image at offset %llu",
 		    U(off));
 		return -1;
 	}
+	/* The cached copies stay what the file holds. */
+	patch(c->pre, 0, c->pre_len, off, buf, len);
+	for (i = 0; i < c->nl2runs; i++)
+		patch(c->l2buf + c->l2runs[i].pos, c->l2runs[i].off,
+		    c->l2runs[i].len, off, buf, len);
+	return 0;
+}
+
+/* Read the file's first bytes once: header area and first tables. */
+static int
+load_prefix(struct ck *c)
+{
+	size_t n = c->file_size < PREFIX_MAX ? (size_t)c->file_size :
+	    PREFIX_MAX;
+
+	if ((c->pre = fmt_alloc(c->job->arena, n + 8, 8)) == NULL) {
+		fmt_seterr(&c->err, "Not enough memory to check the image");
+		return -1;
+	}
+	if (rd(c, 0, c->pre, n) != 0)
+		return -1;
+	c->pre_len = n;
 	return 0;
 }
 
@@ -400,34 +463,43 @@ static const uint8_t *
 l2_table(struct ck *c, uint64_t off, const uint64_t *l1, uint32_t i,
     uint32_t n)
 {
+	struct l2run *run;
 	uint64_t end;
 	uint32_t k;
 
-	if (c->l2len != 0 && off >= c->l2off && off - c->l2off <= c->l2len &&
-	    c->cs <= c->l2len - (off - c->l2off))
-		return c->l2buf + (off - c->l2off);
+	for (k = 0; k < c->nl2runs; k++) {
+		run = &c->l2runs[k];
+		if (off >= run->off && off - run->off <= run->len &&
+		    c->cs <= run->len - (off - run->off))
+			return c->l2buf + run->pos + (off - run->off);
+	}
 	end = off + c->cs;
 	for (k = i + 1; k < n; k++) {
 		uint64_t o = l1[k] & QCOW2_OFFSET_MASK;
 
 		if (o == 0)
 			continue;
-		if (o != end || end - off + c->cs > c->l2cap)
+		if (o != end || end - off + c->cs > L2_RUN_MAX ||
+		    end - off + c->cs > c->l2cap)
 			break;
 		end += c->cs;
 	}
-	c->l2len = 0;
-	if (rd(c, off, c->l2buf, (size_t)(end - off)) != 0)
+	/* Full: start over. */
+	if (c->nl2runs == L2_RUNS || c->l2cap - c->l2used < end - off) {
+		c->nl2runs = 0;
+		c->l2used = 0;
+	}
+	if (rd(c, off, c->l2buf + c->l2used, (size_t)(end - off)) != 0) {
+		c->nl2runs = 0;
+		c->l2used = 0;
 		return NULL;
-	c->l2off = off;
-	c->l2len = (size_t)(end - off);
-	return c->l2buf;
-}
-
-static void
-l2_forget(struct ck *c)
-{
-	c->l2len = 0;
+	}
+	run = &c->l2runs[c->nl2runs++];
+	run->off = off;
+	run->len = (size_t)(end - off);
+	run->pos = c->l2used;
+	c->l2used += run->len;
+	return c->l2buf + run->pos;
 }
 
 /* fix_l2_entry_by_zero(), without subclusters' bitmaps. */
@@ -583,7 +655,6 @@ check_l1(struct ck *c, uint64_t l1_off, uint64_t l1_size, bool active)
 	if (l1_size == 0)
 		return 0;
 	inc(c, l1_off, l1_size * 8);
-	l2_forget(c);
 	while (done < l1_size) {
 		uint32_t n = l1_size - done < per ? (uint32_t)(l1_size - done) :
 		    per, i;
@@ -1006,7 +1077,6 @@ check_copied(struct ck *c)
 		    !c->c_leak;
 	else
 		repair = false;
-	l2_forget(c);
 	while (done < l1_size) {
 		uint32_t n = l1_size - done < per ? (uint32_t)(l1_size - done) :
 		    per, i;
@@ -1243,7 +1313,8 @@ setup_qcow2(struct ck *c)
 	size_t left, per;
 	uint64_t i, maxw;
 
-	if (qcow2_parse(c->io, &c->h, &c->info, NULL, &c->err) != 0)
+	if (qcow2_parse(c->io, &c->h, &c->info, NULL, &c->err) != 0 ||
+	    load_prefix(c) != 0)
 		return -1;
 	c->cs = c->h.cluster_size;
 	c->cbits = c->h.cluster_bits;
@@ -1270,7 +1341,7 @@ setup_qcow2(struct ck *c)
 	c->sbuf = fmt_alloc(a, STREAM_BUF, 8);
 	/* Runs of L2 tables: up to L2_RUN_MAX, less in a small arena. */
 	left = (a->size - a->used) / 8 & ~(size_t)(c->cs - 1);
-	c->l2cap = left < L2_RUN_MAX ? left : L2_RUN_MAX;
+	c->l2cap = left < L2_CACHE_MAX ? left : L2_CACHE_MAX;
 	if (c->l2cap < c->cs)
 		c->l2cap = c->cs;
 	c->l2buf = fmt_alloc(a, c->l2cap, 8);
@@ -1385,7 +1456,8 @@ run_vmdk(struct ck *c)
 	uint8_t *gtbuf;
 	uint64_t gtcap, gtoff = 0, gtlen = 0;
 
-	if (vmdk_parse(c->io, &g, &c->info, &c->err) != 0)
+	if (vmdk_parse(c->io, &g, &c->info, &c->err) != 0 ||
+	    load_prefix(c) != 0)
 		return -1;
 	if (c->job->params->repair != INSTAR_CHECK_REPAIR_NONE) {
 		/* qemu's vmdk_check refuses to fix: no checks at all. */
