@@ -2,8 +2,9 @@
 # backing chain: each report is qemu-img check's on that image, preceded
 # by "image: NAME" (human) or an element of one JSON array; the exit
 # status is the worst (1, 2, 3, 63, 0).
-. "$(dirname "$0")/test-exec.sh"
-. "$(dirname "$0")/check-lib.sh"
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+. "$REGRESS_DIR/check-lib.sh"
 
 # expect_chain DESC RC ARGS... -- IMAGES...: instar check --chain ARGS
 # prints what qemu-img check ARGS prints for each of IMAGES, and exits RC.

@@ -3,8 +3,9 @@
 # frees it as qemu-img check -r leaks does.  The worker is stopped after
 # its N-th write for every N (INSTAR_TEST_STOP_AFTER_WRITES, see
 # regress/crash-rebase-commit.sh).
-. "$(dirname "$0")/test-exec.sh"
-. "$(dirname "$0")/check-lib.sh"
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+. "$REGRESS_DIR/check-lib.sh"
 
 MAX_STOPS=200
 

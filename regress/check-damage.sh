@@ -3,8 +3,9 @@
 # and repairs them (-r leaks, -r all) as qemu-img does: the same output
 # and exit status, and qemu-img check then finds instar's result exactly
 # as it finds its own.
-. "$(dirname "$0")/test-exec.sh"
-. "$(dirname "$0")/check-lib.sh"
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+. "$REGRESS_DIR/check-lib.sh"
 
 # The fixture: 8 MiB, 64 KiB clusters, 16-bit refcounts, 128 KiB of
 # data at 0.  Clusters: 0 header, 1 refcount table, 2 refcount block

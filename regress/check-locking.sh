@@ -2,8 +2,9 @@
 # image a VM (here qemu-io) writes is refused, and so is its backing
 # file's writer; -U shares everything; -r needs write, so even a
 # read-only user elsewhere refuses it.
-. "$(dirname "$0")/test-exec.sh"
-. "$(dirname "$0")/check-lib.sh"
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+. "$REGRESS_DIR/check-lib.sh"
 
 HOLDER=
 stop_holder() {

@@ -2,8 +2,9 @@
 # --output values, cache modes, formats, files that cannot be opened,
 # backing files that cannot be opened, probed raw with -r; the same exit
 # status, stdout and stderr lines.
-. "$(dirname "$0")/test-exec.sh"
-. "$(dirname "$0")/check-lib.sh"
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+. "$REGRESS_DIR/check-lib.sh"
 
 qimg create -f qcow2 a.qcow2 16M
 qio -c 'write -P 1 0 64k' a.qcow2
@@ -40,6 +41,13 @@ qimg create -f qcow2 -b gone.qcow2 -F qcow2 orphan.qcow2
 rm gone.qcow2
 same_check "missing backing file" orphan.qcow2
 same_check "missing backing file, json" --output=json orphan.qcow2
+
+# A file name that JSON must escape: quotes, backslash, a tab, UTF-8
+# and a byte that is not UTF-8.
+odd=$(printf 'we"ird\\na\tme \303\251 \377.qcow2')
+cp a.qcow2 "$odd"
+same_check "odd file name" "$odd"
+same_check "odd file name, json" --output=json "$odd"
 
 # Encrypted images: qemu-img check needs the key, instar takes none.
 luks_create enc.qcow2 8M

@@ -2,8 +2,9 @@
 # structure (a used cluster with refcount 0, a refcount block outside
 # the image, a misaligned refcount table entry), held against qemu-img
 # as in check-damage.sh: the same findings, and the same repair.
-. "$(dirname "$0")/test-exec.sh"
-. "$(dirname "$0")/check-lib.sh"
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+. "$REGRESS_DIR/check-lib.sh"
 
 # The fixture: 8 MiB, 64 KiB clusters, 16-bit refcounts, 128 KiB of
 # data at 0.  Clusters: 0 header, 1 refcount table, 2 refcount block

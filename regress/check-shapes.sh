@@ -3,8 +3,9 @@
 # to 2 MiB, compressed clusters, internal snapshots, lazy refcounts,
 # zero clusters, backing files, VMDK, and raw (no checks: exit 63);
 # human, JSON and quiet output, and -f.
-. "$(dirname "$0")/test-exec.sh"
-. "$(dirname "$0")/check-lib.sh"
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+. "$REGRESS_DIR/check-lib.sh"
 
 # A few patterns across the image, so that there is something to count.
 fill() {
