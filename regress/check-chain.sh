@@ -96,6 +96,24 @@ check $? "raw base: exit $rc, want 63"
 grep -q "This image format does not support checks" .got.err
 check $? "raw base: no 'does not support checks'"
 
+# A middle layer whose check cannot complete (a VMDK grain beyond the
+# end of the file: "Check failed: Invalid argument"): 1, and the images
+# below it are still checked and reported.
+mkdir v && cd v || exit 1
+qimg create -f vmdk base.vmdk 16M
+qimg create -f vmdk -b base.vmdk -F vmdk mid.vmdk 16M
+qio -f vmdk -c 'write -P 1 0 128k' mid.vmdk
+qimg create -f qcow2 -b mid.vmdk -F vmdk top.qcow2
+gd=$(od -A n -t u8 -j 56 -N 8 mid.vmdk | tr -d ' ')
+gt=$(od -A n -t u4 -j $((gd * 512)) -N 4 mid.vmdk | tr -d ' ')
+poke mid.vmdk $((gt * 512 + 4)) 00001000
+"$QEMU_IMG" check mid.vmdk >/dev/null 2>&1
+check $(($? != 1)) "the VMDK layer's damage is not what the test wants"
+expect_chain "failed middle layer" 1 -- top.qcow2 mid.vmdk base.vmdk
+grep -q "^instar: Check failed: Invalid argument$" .got.err
+check $? "failed middle layer: no 'Check failed: Invalid argument'"
+cd .. || exit 1
+
 # Repairing the whole chain: every image clean afterwards.
 "$INSTAR" check --chain -r all sub/top.qcow2 >/dev/null 2>&1
 for img in sub/top.qcow2 mid.qcow2 base.qcow2; do
