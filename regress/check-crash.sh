@@ -1,6 +1,7 @@
 # What a killed rebase or commit leaves (at worst leaked clusters) is
 # found by instar check as by qemu-img check, and instar check -r leaks
-# frees it as qemu-img check -r leaks does.  The worker is stopped after
+# frees it as qemu-img check -r leaks does; a repair killed after any
+# write leaves the image no worse, and a second one completes it.  The worker is stopped after
 # its N-th write for every N (INSTAR_TEST_STOP_AFTER_WRITES, see
 # regress/crash-rebase-commit.sh).
 REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -73,6 +74,90 @@ done
 check $? "commit: $n stops; expected a handful of writes"
 [ $LEAKY -gt 0 ]
 check $? "commit: no stop left a leak; the test shows nothing"
+cd .. || exit 1
+
+# ---- the repair itself, stopped after every write ----
+# A repair stopped anywhere leaves the image no worse than before (no
+# corruption where there was none, and a corrupt image not more
+# corrupt), and a second repair then leaves it as an uninterrupted one.
+# A stop is the vmm's test exit (status 99, VMM_TEST_STOP_STATUS).
+
+# crash_repair DESC MODE IMAGE
+crash_repair() {
+	"$QEMU_IMG" check "$3" >/dev/null 2>&1
+	before=$?
+	cp "$3" whole.qcow2
+	"$INSTAR" check -r "$2" whole.qcow2 >/dev/null 2>&1
+	"$QEMU_IMG" check --output=json whole.qcow2 >whole.json 2>/dev/null
+	n=1
+	while [ $n -le $MAX_STOPS ]; do
+		cp "$3" r.qcow2
+		INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR" check -r "$2" \
+		    r.qcow2 >/dev/null 2>.stop.err
+		grep -q "the worker failed (exit status 99)" .stop.err || break
+		"$QEMU_IMG" check r.qcow2 >/dev/null 2>&1
+		now=$?
+		[ $now -eq 0 ] || [ $now -eq 3 ] || [ $now -eq "$before" ]
+		check $? "$1: repair stopped after write $n: qemu-img check" \
+		    "exits $now (before: $before)"
+		"$INSTAR" check -r "$2" r.qcow2 >/dev/null 2>&1
+		"$QEMU_IMG" check --output=json r.qcow2 2>/dev/null |
+		    sed 's/"r.qcow2"/"whole.qcow2"/' >r.json
+		cmp -s whole.json r.json
+		check $? "$1: repair rerun after a stop at write $n differs" \
+		    "from an uninterrupted one"
+		n=$((n + 1))
+	done
+	[ $n -gt 1 ] && [ $n -le $MAX_STOPS ]
+	check $? "$1: $n stops; the repair wrote nothing?"
+}
+
+mkdir rp && cd rp || exit 1
+# Leaks spread over many refcount blocks (512-byte clusters, 64-bit
+# refcounts: 64 entries a block), left by a rebase stopped late.
+qimg create -f qcow2 -o cluster_size=512,refcount_bits=64 base.qcow2 4M
+qio -c 'write -P 1 0 1M' base.qcow2
+qimg create -f qcow2 -o cluster_size=512,refcount_bits=64 \
+    -b base.qcow2 -F qcow2 mid.qcow2
+qio -c 'write -P 2 256k 512k' mid.qcow2
+qimg create -f qcow2 -o cluster_size=512,refcount_bits=64 \
+    -b mid.qcow2 -F qcow2 top.qcow2
+qio -c 'write -P 3 2M 64k' top.qcow2
+cp top.qcow2 top.orig
+n=1
+leaky=0
+while [ $n -le $MAX_STOPS ]; do
+	cp top.orig top.qcow2
+	INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR" rebase -q \
+	    -b base.qcow2 -F qcow2 top.qcow2 >/dev/null 2>&1
+	[ $? -eq 0 ] && break
+	"$QEMU_IMG" check top.qcow2 >/dev/null 2>&1
+	[ $? -eq 3 ] && cp top.qcow2 leaky.qcow2 && leaky=1
+	n=$((n + 1))
+done
+[ $leaky -eq 1 ]
+check $? "no stopped rebase left leaks to repair"
+[ $leaky -eq 1 ] && crash_repair "leaks of a stopped rebase" leaks \
+    leaky.qcow2
+
+# Hundreds of leaks over many refcount blocks: L2 tables dropped from
+# the L1 table of a 512-byte-cluster image with 64-bit refcounts leave
+# them and their data clusters unreferenced.
+qimg create -f qcow2 -o cluster_size=512,refcount_bits=64 drop.qcow2 4M
+qio -c 'write -P 1 0 1M' drop.qcow2
+l1=$(od -A n -t x8 --endian=big -j 40 -N 8 drop.qcow2 | tr -d ' ')
+poke drop.qcow2 $((0x$l1 + 8)) 0000000000000000000000000000000000000000000000000000000000000000
+"$QEMU_IMG" check drop.qcow2 >/dev/null 2>&1
+check $(($? != 3)) "dropped L2 tables: not a leak-only image"
+crash_repair "L2 tables dropped" leaks drop.qcow2
+
+# A data cluster missing its COPIED flag, and a refcount too high on
+# another: -r all rewrites an L2 entry and a refcount.
+qimg create -f qcow2 mixed.qcow2 8M
+qio -c 'write -P 1 0 128k' mixed.qcow2
+poke mixed.qcow2 $((0x40000)) 0000000000050000
+poke mixed.qcow2 $((0x20000 + 2 * 6)) 0002
+crash_repair "COPIED and refcount" all mixed.qcow2
 cd .. || exit 1
 
 finish
