@@ -37,6 +37,11 @@
 #define BME_OFFSET_MASK		0x00fffffffffffe00ull
 #define L2_BITMAP_ALL_ALLOC	0xffffffffull
 #define MAX_L1_ENTRIES		(MAX_L1_BYTES / 8)
+/*
+ * qemu-img reports a failed rebuild through error_report(), which names
+ * the program: so do these lines.
+ */
+#define QEMU_IMG_PREFIX		"instar: "
 #define FIX_LEAKS		1
 #define FIX_ERRORS		2
 
@@ -132,9 +137,10 @@ struct ck {
 	int		 fix;
 	bool		 first_pass;	/* report the walk's findings */
 	bool		 fixing;	/* the compare that writes */
-	bool		 rebuild;	/* qemu would rebuild the structure */
-	bool		 refuse;	/* ... and instar will not */
-	const char	*refuse_why;
+	bool		 rebuild;	/* qemu rebuilds the structure */
+	bool		 signaled;	/* the corruption event was printed */
+	uint64_t	*rt_new;	/* the rebuilt refcount table */
+	uint64_t	 rt_new_cap;
 	bool		 failed;	/* qemu's check would return an error */
 
 	uint64_t	 w_corr, w_err;		/* the walk's */
@@ -250,6 +256,8 @@ wr(struct ck *c, uint64_t off, const void *buf, size_t len)
 		    U(off));
 		return -1;
 	}
+	if (off + len > c->file_size)
+		c->file_size = off + len;
 	/* The cached copies stay what the file holds. */
 	patch(c->pre, 0, c->pre_len, off, buf, len);
 	for (i = 0; i < c->nl2runs; i++)
@@ -361,6 +369,34 @@ block_at(const struct ck *c, uint64_t idx, uint64_t *off)
 }
 
 /*
+ * qcow2_signal_corruption() for a misaligned refcount block: printed
+ * once; qemu then marks a writable image corrupt.  Returns -1.
+ */
+static int
+signal_bad(struct ck *c, uint64_t idx)
+{
+	uint64_t off = c->rt[idx] & REFT_OFFSET_MASK;
+	uint8_t b[8];
+
+	if (c->signaled)
+		return -1;
+	c->signaled = true;
+	/* Fatal, marking the image, only where qemu could write it. */
+	emit(c, "qcow2: %s: Refblock offset %s%llx unaligned (reftable "
+	    "index: %s%llx); further %scorruption events will be suppressed",
+	    c->io->write != NULL ? "Marking image as corrupt" :
+	    "Image is corrupt", off ? "0x" : "", U(off), idx ? "0x" : "",
+	    U(idx), c->io->write != NULL ? "" : "non-fatal ");
+	if (c->io->write != NULL && c->h.version >= 3) {
+		c->h.incompat |= INCOMPAT_CORRUPT;
+		put64(b, c->h.incompat);
+		if (wr(c, 72, b, 8) != 0 || flush(c) != 0)
+			return -2;
+	}
+	return -1;
+}
+
+/*
  * The stored refcount of cluster k, as qemu's qcow2_get_refcount():
  * 0 with the value, -1 when its block is misaligned.
  */
@@ -374,14 +410,14 @@ stored_rc(struct ck *c, uint64_t k, uint64_t *v)
 		const struct seg *s = &c->segs[idx - c->ws / c->rpb];
 
 		if (s->state == SEG_BAD)
-			return -1;
+			return signal_bad(c, idx);
 		*v = s->state == SEG_NONE ? 0 :
 		    rc_get(c->stored, k - c->ws, c->rbits);
 		return 0;
 	}
 	if ((r = block_at(c, idx, &off)) <= 0) {
 		*v = 0;
-		return r;
+		return r < 0 ? signal_bad(c, idx) : 0;
 	}
 	if (c->cache_blk != idx + 1) {
 		c->cache_blk = 0;
@@ -848,9 +884,7 @@ walk_refblocks(struct ck *c)
 				    "reserved bits set", L(i));
 				c->w_corr++;
 			}
-			c->rebuild = c->refuse = true;
-			c->refuse_why = "a refcount table entry has reserved "
-			    "bits set";
+			c->rebuild = true;
 			continue;
 		}
 		if (off & (c->cs - 1)) {
@@ -860,20 +894,31 @@ walk_refblocks(struct ck *c)
 				    "corrupted", L(i));
 				c->w_corr++;
 			}
-			c->rebuild = c->refuse = true;
-			c->refuse_why = "a refcount block is not cluster "
-			    "aligned";
+			c->rebuild = true;
 			continue;
 		}
 		if (k >= c->nb_clusters) {
-			if (c->first_pass) {
-				c->w_corr++;
-				emit(c, "ERROR refcount block %lld is outside "
-				    "image", L(i));
+			if (!c->first_pass)
+				continue;
+			c->w_corr++;
+			emit(c, "%s refcount block %lld is outside image",
+			    c->fix & FIX_ERRORS ? "Repairing" : "ERROR", L(i));
+			if (!(c->fix & FIX_ERRORS))
+				continue;
+			/* qemu grows the file to hold it (it reads zeros). */
+			if (k + 1 > c->wcap || c->io->truncate == NULL ||
+			    c->io->truncate(c->io->ctx, off + c->cs) != 0) {
+				c->rebuild = true;
+				emit(c, "ERROR could not resize image: %s",
+				    k + 1 > c->wcap ? "File too large" :
+				    "Input/output error");
+				continue;
 			}
-			c->refuse = true;
-			c->refuse_why = "a refcount block lies outside the "
-			    "image";
+			c->file_size = off + c->cs;
+			c->nb_clusters = k + 1;
+			c->w_corr--;
+			c->fixed_corr++;
+			inc(c, off, c->cs);
 			continue;
 		}
 		if (off == 0)
@@ -884,9 +929,7 @@ walk_refblocks(struct ck *c)
 			emit(c, "ERROR refcount block %lld refcount=%llu",
 			    L(i), U(c->cnt[k - c->ws]));
 			c->w_corr++;
-			c->rebuild = c->refuse = true;
-			c->refuse_why = "a refcount block is referenced more "
-			    "than once";
+			c->rebuild = true;
 		}
 	}
 }
@@ -1015,18 +1058,9 @@ compare(struct ck *c)
 			c->highest = k;
 		if (r1 == r2)
 			continue;
-		if (r1 == 0) {
+		if (r1 == 0)
 			c->rebuild = true;
-			if (c->segs[k / c->rpb - c->ws / c->rpb].state !=
-			    SEG_OK) {
-				c->refuse = true;
-				c->refuse_why = "a referenced cluster has no "
-				    "refcount block";
-			}
-			/* instar raises it in place instead of rebuilding. */
-			fixit = c->fixing && (c->fix & FIX_ERRORS) &&
-			    !c->refuse;
-		} else if (r1 > r2 && (c->fix & FIX_LEAKS) && c->fixing)
+		else if (r1 > r2 && (c->fix & FIX_LEAKS) && c->fixing)
 			fixit = true;
 		else if (r1 < r2 && (c->fix & FIX_ERRORS) && c->fixing)
 			fixit = true;
@@ -1177,15 +1211,17 @@ reset_counts(struct ck *c)
 	c->highest = 0;
 	c->ref_end = 0;
 	c->alloc = c->frag = c->comp = 0;
-	c->rebuild = c->refuse = c->failed = false;
-	c->refuse_why = NULL;
+	c->rebuild = c->failed = false;
 	c->cache_blk = 0;
 	c->slen = 0;
 }
 
-/* Walk and compare every window; fixing: the compare that writes. */
+/*
+ * Walk and compare every window; fixing: the compare that writes (the
+ * walk then reports nothing, unless report).
+ */
 static int
-all_windows(struct ck *c, bool fixing)
+all_windows(struct ck *c, bool fixing, bool report)
 {
 	uint64_t ws;
 
@@ -1194,10 +1230,10 @@ all_windows(struct ck *c, bool fixing)
 		c->ws = ws;
 		c->wn = c->wcap;
 		c->loaded = false;
-		c->first_pass = ws == 0 && !fixing;
+		c->first_pass = ws == 0 && (!fixing || report);
 		if (walk(c) != 0)
 			return -1;
-		if (ws == 0 && !fixing) {
+		if (c->first_pass) {
 			c->range = c->nb_clusters > c->ref_end ?
 			    c->nb_clusters : c->ref_end;
 			c->prog_total += (c->range / c->wcap) *
@@ -1233,32 +1269,231 @@ mark_clean(struct ck *c)
 	return 0;
 }
 
+/* ---- rebuild_refcount_structure() ---- */
+
+/* alloc_clusters_imrt(): n free clusters from *first_free on; -1: none. */
+static int64_t
+imrt_alloc(struct ck *c, uint64_t n, uint64_t *first_free)
+{
+	uint64_t k = *first_free, run = 0, i;
+	bool first_gap = true;
+
+	for (; k < c->range && run < n; k++) {
+		if (c->cnt[k] == 0) {
+			run++;
+			if (first_gap) {
+				*first_free = k;
+				first_gap = false;
+			}
+		} else
+			run = 0;
+	}
+	if (run < n) {
+		if (k + n - run > c->wcap)
+			return -1;
+		c->range = k + n - run;
+	}
+	k -= run;
+	for (i = 0; i < n; i++)
+		c->cnt[k + i] = 1;
+	return (int64_t)k;
+}
+
+/*
+ * rebuild_refcounts_write_refblocks(): a refcount block for each block's
+ * worth of clusters in [first, end) holding a reference, written from
+ * the counts.  1: the new table grew; 0: it did not; -1: error.
+ */
+static int
+write_refblocks(struct ck *c, uint64_t first, uint64_t end, uint64_t *entries)
+{
+	uint64_t k, first_free = 0;
+	int grown = 0;
+
+	for (k = first; k < end; k++) {
+		uint64_t idx = k / c->rpb, start = idx * c->rpb, off, i;
+
+		if (c->cnt[k] == 0)
+			continue;
+		if (*entries > idx && c->rt_new[idx] != 0)
+			off = c->rt_new[idx];
+		else {
+			int64_t at;
+
+			if (first_free < start)
+				first_free = start;
+			if ((at = imrt_alloc(c, 1, &first_free)) < 0) {
+				emit(c, "%sERROR allocating refblock: Cannot "
+				    "allocate memory", QEMU_IMG_PREFIX);
+				return -1;
+			}
+			if ((uint64_t)at >= end)
+				end = (uint64_t)at + 1;
+			if (*entries <= idx) {
+				uint64_t n = ((idx + 1) * 8 + c->cs - 1) /
+				    c->cs * c->cs / 8;
+
+				if (n > c->rt_new_cap) {
+					emit(c, "%sERROR allocating refblock: "
+					    "Cannot allocate memory",
+					    QEMU_IMG_PREFIX);
+					return -1;
+				}
+				memset(c->rt_new + *entries, 0,
+				    (size_t)(n - *entries) * 8);
+				*entries = n;
+				grown = 1;
+			}
+			off = (uint64_t)at << c->cbits;
+			c->rt_new[idx] = off;
+		}
+		memset(c->cache, 0, c->cs);
+		for (i = 0; i < c->rpb && start + i < c->range; i++)
+			rc_set(c->cache, i, c->rbits, c->cnt[start + i]);
+		c->cache_blk = 0;
+		if (wr(c, off, c->cache, c->cs) != 0) {
+			emit(c, "%sERROR writing refblock: Input/output "
+			    "error", QEMU_IMG_PREFIX);
+			return -1;
+		}
+		k = start + c->rpb - 1;
+	}
+	return grown;
+}
+
+/*
+ * A new refcount structure from the counts, as qemu builds it: blocks
+ * and table in free clusters, then the header switched to them; the old
+ * structure is then leaked, and freed by the compare that follows.  The
+ * counts must cover the whole file (one window).
+ */
+static int
+rebuild_structure(struct ck *c)
+{
+	uint64_t entries = 0, rt_clusters = 0, i;
+	int64_t at = -1;
+	uint8_t b[12];
+	int grown;
+
+	if (c->rt_new == NULL)
+		return -1;
+	if ((grown = write_refblocks(c, 0, c->range, &entries)) < 0)
+		return -1;
+	do {
+		uint64_t first_free = 0;
+
+		rt_clusters = (entries * 8 + c->cs - 1) / c->cs;
+		if ((at = imrt_alloc(c, rt_clusters, &first_free)) < 0) {
+			emit(c, "%sERROR allocating reftable: Cannot "
+			    "allocate memory", QEMU_IMG_PREFIX);
+			return -1;
+		}
+		grown = write_refblocks(c, (uint64_t)at,
+		    (uint64_t)at + rt_clusters, &entries);
+		if (grown < 0)
+			return -1;
+	} while (grown);
+	/* Blocks and table on disk before the header names them. */
+	for (i = 0; i < entries; i++)
+		put64((uint8_t *)&c->rt_new[i], c->rt_new[i]);
+	if (wr(c, (uint64_t)at << c->cbits, c->rt_new, entries * 8) != 0 ||
+	    flush(c) != 0) {
+		emit(c, "%sERROR writing reftable: Input/output error",
+		    QEMU_IMG_PREFIX);
+		return -1;
+	}
+	put64(b, (uint64_t)at << c->cbits);
+	b[8] = (uint8_t)(rt_clusters >> 24);
+	b[9] = (uint8_t)(rt_clusters >> 16);
+	b[10] = (uint8_t)(rt_clusters >> 8);
+	b[11] = (uint8_t)rt_clusters;
+	if (wr(c, 48, b, sizeof(b)) != 0 || flush(c) != 0) {
+		emit(c, "%sERROR setting reftable: Input/output error",
+		    QEMU_IMG_PREFIX);
+		return -1;
+	}
+	for (i = 0; i < entries; i++)
+		c->rt_new[i] = get_be64((uint8_t *)&c->rt_new[i]);
+	/* The new table is the one to read from now on. */
+	c->rt = c->rt_new;
+	c->rt_new = NULL;
+	c->rt_entries = entries;
+	c->h.rt_off = (uint64_t)at << c->cbits;
+	c->h.rt_clusters = (uint32_t)rt_clusters;
+	if (c->range > c->nb_clusters)
+		c->nb_clusters = c->range;
+	return 0;
+}
+
+/* The rebuild branch of qcow2_check_refcounts(). */
+static int
+rebuild(struct ck *c)
+{
+	uint64_t old_corr = c->w_corr + c->c_corr, old_leak = c->c_leak;
+	uint64_t fixed_leak, fresh;
+	int fix = c->fix;
+
+	emit(c, "Rebuilding refcount structure");
+	if (c->range > c->wcap || c->signaled) {
+		/* qemu's writes fail once it has marked the image corrupt. */
+		emit(c, "%sERROR %s", QEMU_IMG_PREFIX, c->signaled ?
+		    "writing refblock: Input/output error" :
+		    "allocating refblock: Cannot allocate memory");
+		c->c_err++;
+		c->failed = true;
+		return 0;
+	}
+	if (rebuild_structure(c) != 0) {
+		c->c_err++;
+		c->failed = true;
+		return 0;
+	}
+	/* Count again against the new structure; free the old one. */
+	c->w_corr = c->w_err = c->c_corr = c->c_leak = c->c_err = 0;
+	c->alloc = c->frag = c->comp = 0;
+	fixed_leak = c->fixed_leak;
+	c->rebuild = false;
+	c->fix = FIX_LEAKS;
+	if (all_windows(c, true, true) != 0)
+		return -1;
+	if (c->rebuild)
+		emit(c, "ERROR rebuilt refcount structure is still broken");
+	fresh = c->c_leak;
+	c->fixed_leak = fixed_leak;
+	c->fix = fix;
+	c->c_corr = c->c_err = 0;
+	c->c_leak = fresh;
+	if (c->w_corr < old_corr)
+		c->fixed_corr += old_corr - c->w_corr;
+	c->fixed_leak += old_leak;
+	return 0;
+}
+
 /* qcow2_check_refcounts() with fix; -1: stop with err set. */
 static int
 check_once(struct ck *c, int fix)
 {
 	reset_counts(c);
 	c->fix = fix;
-	if (all_windows(c, false) != 0)
+	if (all_windows(c, false, false) != 0)
 		return -1;
 	if (c->failed)
 		return 0;
-	if (fix) {
-		if (c->rebuild && !(fix & FIX_ERRORS)) {
+	if (c->rebuild && (fix & FIX_ERRORS)) {
+		if (rebuild(c) != 0)
+			return -1;
+		if (c->failed)
+			return 0;
+	} else if (fix) {
+		if (c->rebuild) {
 			emit(c, "ERROR need to rebuild refcount structures");
 			c->c_err++;
 			c->failed = true;
 			return 0;
 		}
-		if (c->refuse && (fix & FIX_ERRORS)) {
-			fmt_seterr(&c->err, "Cannot repair this image: %s; "
-			    "instar does not rebuild refcount structures "
-			    "(nothing was changed)", c->refuse_why);
-			return -1;
-		}
 		if (c->c_leak || c->c_corr || c->w_corr) {
 			c->c_leak = c->c_corr = c->c_err = 0;
-			if (all_windows(c, true) != 0)
+			if (all_windows(c, true, false) != 0)
 				return -1;
 		}
 	}
@@ -1311,7 +1546,7 @@ setup_qcow2(struct ck *c)
 {
 	struct fmt_arena *a = c->job->arena;
 	size_t left, per;
-	uint64_t i, maxw;
+	uint64_t i, maxw, slack, far;
 
 	if (qcow2_parse(c->io, &c->h, &c->info, NULL, &c->err) != 0 ||
 	    load_prefix(c) != 0)
@@ -1359,13 +1594,33 @@ setup_qcow2(struct ck *c)
 	if (read_extensions(c) != 0 || snapshot_table_size(c) != 0)
 		return -1;
 
-	/* The window: a counter and a stored refcount per cluster. */
+	/*
+	 * A rebuilt refcount table (for -r all), then the window: a
+	 * counter and a stored refcount per cluster, covering the file,
+	 * what it references past its end, and what a rebuild adds.
+	 */
+	slack = c->nb_clusters / c->rpb + 128;
+	/* -r all grows the file to hold a block past its end. */
+	far = c->nb_clusters;
+	for (i = 0; i < c->rt_entries; i++) {
+		uint64_t off = c->rt[i] & REFT_OFFSET_MASK;
+
+		if (c->job->params->repair == INSTAR_CHECK_REPAIR_ALL &&
+		    (off & (c->cs - 1)) == 0 && (off >> c->cbits) + 1 > far)
+			far = (off >> c->cbits) + 1;
+	}
+	c->rt_new_cap = ((far + slack) / c->rpb + 2) * 8;
+	c->rt_new_cap = (c->rt_new_cap + c->cs - 1) / c->cs * c->cs / 8;
+	if (c->job->params->repair == INSTAR_CHECK_REPAIR_ALL &&
+	    (c->rt_new = fmt_alloc(a, c->rt_new_cap * 8, 8)) == NULL) {
+		fmt_seterr(&c->err, "Not enough memory to check the image");
+		return -1;
+	}
 	left = a->size - a->used;
 	per = sizeof(uint32_t) + (c->rbits + 7) / 8;
 	maxw = left > 64 * 1024 ? (left - 64 * 1024) / per : 0;
-	/* The file and what it references, plus a cluster or so. */
-	if (maxw > c->nb_clusters + 2)
-		maxw = c->nb_clusters + 2;
+	if (maxw > far + slack)
+		maxw = far + slack;
 	if (c->job->window_max != 0 && maxw > c->job->window_max)
 		maxw = c->job->window_max;
 	maxw = (maxw + 63) & ~63ull;
