@@ -117,6 +117,7 @@ struct ck {
 	uint8_t		*pre;
 	size_t		 pre_len;
 	uint64_t	 unreported;	/* bytes read since the last progress */
+	struct fmt_io	 pio;		/* reads through the prefix, for parsing */
 	uint8_t		*sbuf;
 	uint64_t	 soff;
 	size_t		 slen;
@@ -266,7 +267,16 @@ wr(struct ck *c, uint64_t off, const void *buf, size_t len)
 	return 0;
 }
 
-/* Read the file's first bytes once: header area and first tables. */
+static int
+pio_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	return rd(ctx, off, buf, len);
+}
+
+/*
+ * Read the file's first bytes once: the header, its extensions and
+ * usually the first tables, which the parser then reads from memory.
+ */
 static int
 load_prefix(struct ck *c)
 {
@@ -280,6 +290,10 @@ load_prefix(struct ck *c)
 	if (rd(c, 0, c->pre, n) != 0)
 		return -1;
 	c->pre_len = n;
+	memset(&c->pio, 0, sizeof(c->pio));
+	c->pio.ctx = c;
+	c->pio.read = pio_read;
+	c->pio.size = c->io->size;
 	return 0;
 }
 
@@ -1548,8 +1562,8 @@ setup_qcow2(struct ck *c)
 	size_t left, per;
 	uint64_t i, maxw, slack, far;
 
-	if (qcow2_parse(c->io, &c->h, &c->info, NULL, &c->err) != 0 ||
-	    load_prefix(c) != 0)
+	if (load_prefix(c) != 0 ||
+	    qcow2_parse(&c->pio, &c->h, &c->info, NULL, &c->err) != 0)
 		return -1;
 	c->cs = c->h.cluster_size;
 	c->cbits = c->h.cluster_bits;
@@ -1711,8 +1725,8 @@ run_vmdk(struct ck *c)
 	uint8_t *gtbuf;
 	uint64_t gtcap, gtoff = 0, gtlen = 0;
 
-	if (vmdk_parse(c->io, &g, &c->info, &c->err) != 0 ||
-	    load_prefix(c) != 0)
+	if (load_prefix(c) != 0 ||
+	    vmdk_parse(&c->pio, &g, &c->info, &c->err) != 0)
 		return -1;
 	if (c->job->params->repair != INSTAR_CHECK_REPAIR_NONE) {
 		/* qemu's vmdk_check refuses to fix: no checks at all. */
