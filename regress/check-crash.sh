@@ -82,10 +82,17 @@ cd .. || exit 1
 # corrupt), and a second repair then leaves it as an uninterrupted one.
 # A stop is the vmm's test exit (status 99, VMM_TEST_STOP_STATUS).
 
+# corruptions IMAGE: what qemu-img check counts.
+corruptions() {
+	"$QEMU_IMG" check --output=json "$1" 2>/dev/null |
+	    jq '.corruptions // 0'
+}
+
 # crash_repair DESC MODE IMAGE
 crash_repair() {
 	"$QEMU_IMG" check "$3" >/dev/null 2>&1
 	before=$?
+	before_c=$(corruptions "$3")
 	cp "$3" whole.qcow2
 	"$INSTAR" check -r "$2" whole.qcow2 >/dev/null 2>&1
 	"$QEMU_IMG" check --output=json whole.qcow2 >whole.json 2>/dev/null
@@ -97,9 +104,12 @@ crash_repair() {
 		grep -q "the worker failed (exit status 99)" .stop.err || break
 		"$QEMU_IMG" check r.qcow2 >/dev/null 2>&1
 		now=$?
-		[ $now -eq 0 ] || [ $now -eq 3 ] || [ $now -eq "$before" ]
+		now_c=$(corruptions r.qcow2)
+		{ [ $now -eq 0 ] || [ $now -eq 3 ] || [ $now -eq "$before" ]; } &&
+		    [ "$now_c" -le "$before_c" ]
 		check $? "$1: repair stopped after write $n: qemu-img check" \
-		    "exits $now (before: $before)"
+		    "exits $now with $now_c corruptions (before: $before," \
+		    "$before_c)"
 		"$INSTAR" check -r "$2" r.qcow2 >/dev/null 2>&1
 		"$QEMU_IMG" check --output=json r.qcow2 2>/dev/null |
 		    sed 's/"r.qcow2"/"whole.qcow2"/' >r.json
@@ -158,6 +168,17 @@ qio -c 'write -P 1 0 128k' mixed.qcow2
 poke mixed.qcow2 $((0x40000)) 0000000000050000
 poke mixed.qcow2 $((0x20000 + 2 * 6)) 0002
 crash_repair "COPIED and refcount" all mixed.qcow2
+
+# Rebuilds of the refcount structure (-r all): a used cluster with
+# refcount 0, and a refcount block outside the image.
+qimg create -f qcow2 zero.qcow2 8M
+qio -c 'write -P 1 0 128k' zero.qcow2
+poke zero.qcow2 $((0x20000 + 2 * 5)) 0000
+crash_repair "rebuild, refcount 0" all zero.qcow2
+qimg create -f qcow2 rtb.qcow2 8M
+qio -c 'write -P 1 0 128k' rtb.qcow2
+poke rtb.qcow2 $((0x10000)) 0000000010000000
+crash_repair "rebuild, refcount block outside" all rtb.qcow2
 cd .. || exit 1
 
 finish
