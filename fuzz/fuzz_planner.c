@@ -1,21 +1,24 @@
 /*
- * libFuzzer harness over the rebase and commit planners: a hostile
+ * libFuzzer harness over the rebase, commit and check planners: a hostile
  * qcow2 image (the overlay or top) over a raw backing file, both in
  * memory.  Whatever the image claims, every write must land within a
  * bound set by what the job can legitimately need (the images' sizes,
  * not the virtual size they claim), no write may touch a read-only
  * device, and the job must end with a result or a reason.
  *
- * Input: byte 0 picks the job (even: safe rebase detaching the image
- * from the raw file; odd: commit of the image into the raw file, which
- * is writable), bytes 1-4 (little-endian) the raw file's length, then
- * the raw file, then the image.
+ * Input: byte 0 picks the job (bit 1 set: check of the image, its
+ * repair mode (byte 0 >> 2) % 3, the image writable when repairing;
+ * else even: safe rebase detaching the image from the raw file; odd:
+ * commit of the image into the raw file, which is writable), bytes 1-4
+ * (little-endian) the raw file's length, then the raw file, then the
+ * image.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "commit.h"
 #include "format.h"
 #include "rebase.h"
@@ -178,6 +181,38 @@ run_commit(struct fmt_io *io, struct fmt_arena *a)
 		abort();
 }
 
+/*
+ * A check, repairing or not: a result or a reason, always a valid
+ * record; a repair's writes stay near the image (a rebuild adds a few
+ * clusters; growing the file for a block far past its end fails as an
+ * I/O error would).
+ */
+static void
+run_check(struct fdev *img, uint32_t repair, struct fmt_arena *a)
+{
+	static struct instar_check_params p;
+	static struct instar_check_result res;
+	struct check_job job;
+	struct fmt_io io;
+
+	memset(&p, 0, sizeof(p));
+	p.repair = repair;
+	p.format = INSTAR_FMT_QCOW2;
+	img->cap = img->size + (size_t)SLACK;
+	img->cap_is_io_error = true;
+	fdev_io(img, &io, repair != INSTAR_CHECK_REPAIR_NONE);
+	memset(&job, 0, sizeof(job));
+	job.params = &p;
+	job.dev = &io;
+	job.arena = a;
+	if (check_run(&job, &res) != 0 &&
+	    (res.status != 1 || res.error[0] == '\0'))
+		abort();
+	if (check_result_validate(&res, INSTAR_CHECK_RESULT_MIN +
+	    res.text_len) != NULL)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -187,9 +222,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fmt_io io[2];
 	uint32_t raw_len;
 	bool commit;
+	uint8_t pick;
 
 	if (size < 5)
 		return 0;
+	pick = data[0];
 	commit = data[0] & 1;
 	raw_len = (uint32_t)data[1] | (uint32_t)data[2] << 8 |
 	    (uint32_t)data[3] << 16 | (uint32_t)data[4] << 24;
@@ -215,7 +252,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a.base = arena_mem;
 	a.size = ARENA_BYTES;
 	a.used = 0;
-	if (commit)
+	if (pick & 2)
+		run_check(&img, (uint32_t)(pick >> 2) % 3, &a);
+	else if (commit)
 		run_commit(io, &a);
 	else
 		run_rebase(io, &a);
