@@ -563,6 +563,93 @@ test_repair_crash(void **state)
 	mem_img_free(&m);
 }
 
+/*
+ * Clusters whose stored refcount is below the references the header,
+ * the active tables and the refcount structure make (counted here, not
+ * by the code under test).
+ */
+static uint64_t
+sbe64(const struct mem_img *m, uint64_t off)
+{
+	return off + 8 <= m->size ? get_be64(m->buf + off) : 0;
+}
+
+static uint64_t
+underref(const struct mem_img *m)
+{
+	uint32_t cb = get_be32(m->buf + 20);
+	uint64_t cs = 1ull << cb, n = (m->size + cs - 1) / cs + 1;
+	uint64_t l1 = sbe64(m, 40), l1_size = get_be32(m->buf + 36);
+	uint64_t rt = sbe64(m, 48), rtc = get_be32(m->buf + 56);
+	uint64_t i, j, e, bad = 0;
+	uint32_t *refs = calloc(n, sizeof(*refs));
+
+	assert_non_null(refs);
+#define REF(off, len) do {						\
+	uint64_t k_;							\
+	for (k_ = (off) >> cb; k_ < ((off) + (len) + cs - 1) >> cb; k_++) \
+		if (k_ < n)						\
+			refs[k_]++;					\
+} while (0)
+	REF(0, cs);
+	REF(l1, l1_size * 8);
+	REF(rt, rtc * cs);
+	for (i = 0; i < rtc * cs / 8; i++)
+		if ((e = sbe64(m, rt + i * 8)) != 0)
+			REF(e, cs);
+	for (i = 0; i < l1_size; i++) {
+		uint64_t l2 = sbe64(m, l1 + i * 8) & QCOW2_OFFSET_MASK;
+
+		if (l2 == 0)
+			continue;
+		REF(l2, cs);
+		for (j = 0; j < cs / 8; j++)
+			if ((e = sbe64(m, l2 + j * 8) & QCOW2_OFFSET_MASK))
+				REF(e, cs);
+	}
+#undef REF
+	for (i = 0; i < n; i++)
+		if (refcount_of(m, i) < refs[i])
+			bad++;
+	free(refs);
+	return bad;
+}
+
+/* A crash anywhere in a rebuild leaves no more too-low refcounts. */
+static void
+test_rebuild_crash(void **state)
+{
+	struct mem_img m, base, img;
+	struct wdev log;
+	uint64_t k, before;
+	size_t n;
+
+	(void)state;
+	make_image(&m, 16, 4, 8 * MiB);
+	k = (be64(&m, l2_entry_off(&m, 0, 1)) & QCOW2_OFFSET_MASK) >> 16;
+	set_refcount(&m, k, 0);
+	put_be64(&m, l2_entry_off(&m, 0, 3), 0);
+	before = underref(&m);
+	assert_int_equal(before, 1);
+	mem_img_alloc(&base, m.size);
+	memcpy(base.buf, m.buf, m.size);
+	assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_ALL, 0,
+	    ARENA_BYTES, &log), 0);
+	assert_true(has_line("Rebuilding refcount structure"));
+	for (n = 0; n <= log.nlog; n++) {
+		mem_img_alloc(&img, base.size);
+		memcpy(img.buf, base.buf, base.size);
+		wdev_replay(&log, n, &img);
+		assert_true(underref(&img) <= before);
+		mem_img_free(&img);
+	}
+	assert_int_equal(underref(&m), 0);
+	assert_int_equal(check_refcounts(&m), 0);
+	wdev_free(&log);
+	mem_img_free(&base);
+	mem_img_free(&m);
+}
+
 /* ---- bounded memory ---- */
 
 static void
@@ -701,6 +788,7 @@ main(void)
 		cmocka_unit_test(test_misaligned_refblock),
 		cmocka_unit_test(test_rebuild),
 		cmocka_unit_test(test_repair_crash),
+		cmocka_unit_test(test_rebuild_crash),
 		cmocka_unit_test(test_big_sparse),
 		cmocka_unit_test(test_validators),
 		cmocka_unit_test(test_raw_and_vmdk),
