@@ -55,37 +55,12 @@ win_load(struct table_win *w, const struct fmt_io *io, uint64_t table_off,
 /* ---- qcow2 ---- */
 
 static int
-qcow2_refuse(const struct qcow2_hdr *h, struct fmt_err *err)
-{
-	if (h->incompat & INCOMPAT_CORRUPT) {
-		fmt_seterr(err, "qcow2 image is marked corrupt; repair it "
-		    "with 'qemu-img check -r all' first");
-		return -1;
-	}
-	if (h->crypt_method != CRYPT_NONE) {
-		fmt_seterr(err, "encrypted images are not supported");
-		return -1;
-	}
-	if (h->incompat & INCOMPAT_DATA_FILE) {
-		fmt_seterr(err, "images with an external data file are not "
-		    "supported");
-		return -1;
-	}
-	if (h->incompat & INCOMPAT_EXTL2) {
-		fmt_seterr(err, "images with extended L2 entries are not "
-		    "supported");
-		return -1;
-	}
-	return 0;
-}
-
-static int
 qcow2_map_open(struct image *img, struct fmt_err *err)
 {
 	struct qcow2_map *q = &img->u.q;
 
 	if (qcow2_parse(img->io, &q->h, &img->info, NULL, err) != 0 ||
-	    qcow2_refuse(&q->h, err) != 0)
+	    qcow2_refuse_unsupported(&q->h, err) != 0)
 		return -1;
 	q->l2_bits = q->h.cluster_bits - 3;
 	q->csize_shift = 62 - (q->h.cluster_bits - 8);

@@ -774,6 +774,31 @@ fail:
 }
 
 int
+qcow2_refuse_unsupported(const struct qcow2_hdr *h, struct fmt_err *err)
+{
+	if (h->incompat & INCOMPAT_CORRUPT) {
+		fmt_seterr(err, "the image is marked corrupt; repair it with "
+		    "'qemu-img check -r all' first");
+		return -1;
+	}
+	if (h->crypt_method != CRYPT_NONE) {
+		fmt_seterr(err, "encrypted images are not supported");
+		return -1;
+	}
+	if (h->incompat & INCOMPAT_DATA_FILE) {
+		fmt_seterr(err, "images with an external data file are not "
+		    "supported");
+		return -1;
+	}
+	if (h->incompat & INCOMPAT_EXTL2) {
+		fmt_seterr(err, "images with extended L2 entries are not "
+		    "supported");
+		return -1;
+	}
+	return 0;
+}
+
+int
 qcow2_info(const struct fmt_io *io, struct instar_image_info *info,
     struct fmt_snapshots *snaps, struct fmt_err *err)
 {

@@ -104,4 +104,11 @@ struct qcow2_hdr {
 int qcow2_parse(const struct fmt_io *, struct qcow2_hdr *,
     struct instar_image_info *, struct fmt_snapshots *, struct fmt_err *);
 
+/*
+ * What instar reads and writes no data of: an image marked corrupt, an
+ * encrypted one, one with an external data file or extended L2 entries.
+ * Returns 0, or -1 with err saying why.
+ */
+int qcow2_refuse_unsupported(const struct qcow2_hdr *, struct fmt_err *);
+
 #endif

@@ -292,29 +292,12 @@ find_free_start(struct qcow2_writer *w, struct fmt_err *err)
 static int
 writer_refuse(const struct qcow2_hdr *h, struct fmt_err *err)
 {
-	if (h->incompat & INCOMPAT_CORRUPT) {
-		fmt_seterr(err, "the image is marked corrupt; repair it with "
-		    "'qemu-img check -r all' first");
+	if (qcow2_refuse_unsupported(h, err) != 0)
 		return -1;
-	}
 	if (h->incompat & INCOMPAT_DIRTY) {
 		fmt_seterr(err, "the image has the dirty bit set (its lazy "
 		    "refcounts were not written back); repair it with "
 		    "'qemu-img check -r all' first");
-		return -1;
-	}
-	if (h->crypt_method != CRYPT_NONE) {
-		fmt_seterr(err, "encrypted images are not supported");
-		return -1;
-	}
-	if (h->incompat & INCOMPAT_DATA_FILE) {
-		fmt_seterr(err, "images with an external data file are not "
-		    "supported");
-		return -1;
-	}
-	if (h->incompat & INCOMPAT_EXTL2) {
-		fmt_seterr(err, "images with extended L2 entries are not "
-		    "supported");
 		return -1;
 	}
 	return 0;
