@@ -161,6 +161,51 @@ send_progress(void *arg, uint64_t done, uint64_t total)
 		fatal_f("cannot reach the monitor: %s", strerror(errno));
 }
 
+/* What one guest run of a job needs beyond the attached devices. */
+struct job_run {
+	uint32_t op;
+	const void *params;
+	uint32_t params_len;
+	void *result;
+	size_t result_min;
+	size_t result_len;
+	uint64_t rate_limit;
+};
+
+/*
+ * One guest run over the attached devices, progress passed on to the
+ * monitor.  Returns vmm_run's verdict; *got is the result's length.
+ */
+static int
+run_job(struct worker *w, const struct job_run *r, size_t *got, char *err,
+    size_t errlen)
+{
+	struct progress_state ps;
+	struct vmm_job job;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.sock = w->sock;
+	memset(&job, 0, sizeof(job));
+	job.op = r->op;
+	job.format = w->dev_formats[0];
+	job.devs = w->devs;
+	job.ndevs = w->ndevs;
+	job.timeout_ms = w->timeout_ms;
+	job.result = r->result;
+	job.result_min = r->result_min;
+	job.result_len = r->result_len;
+	job.result_got = got;
+	job.verbose = w->verbose;
+	job.params = r->params;
+	job.params_len = r->params_len;
+	job.progress = send_progress;
+	job.progress_arg = &ps;
+	job.rate_limit = r->rate_limit;
+	job.stop_after_writes = w->stop_after_writes;
+	*got = 0;
+	return vmm_run(w->vm, &job, err, errlen);
+}
+
 static void
 send_done(int sock, const struct instar_rebase_result *res)
 {
@@ -204,10 +249,9 @@ worker_rebase(struct worker *w, const Instar__Rebase *msg)
 {
 	static struct instar_rebase_params params;
 	static struct instar_rebase_result res;
-	struct progress_state ps;
-	struct vmm_job job;
+	struct job_run run;
 	char err[512];
-	size_t got = 0;
+	size_t got;
 
 	if (w->op != INSTAR_OP_REBASE || w->rebased || w->ndevs == 0)
 		fatal("unexpected rebase request");
@@ -216,25 +260,14 @@ worker_rebase(struct worker *w, const Instar__Rebase *msg)
 		send_failure(w->sock, err);
 		return;
 	}
-	memset(&ps, 0, sizeof(ps));
-	ps.sock = w->sock;
-	memset(&job, 0, sizeof(job));
-	job.op = INSTAR_OP_REBASE;
-	job.format = w->dev_formats[0];
-	job.devs = w->devs;
-	job.ndevs = w->ndevs;
-	job.timeout_ms = w->timeout_ms;
-	job.result = &res;
-	job.result_min = sizeof(res);
-	job.result_len = sizeof(res);
-	job.result_got = &got;
-	job.verbose = w->verbose;
-	job.params = &params;
-	job.params_len = sizeof(params);
-	job.progress = send_progress;
-	job.progress_arg = &ps;
-	job.stop_after_writes = w->stop_after_writes;
-	if (vmm_run(w->vm, &job, err, sizeof(err)) != 0) {
+	memset(&run, 0, sizeof(run));
+	run.op = INSTAR_OP_REBASE;
+	run.params = &params;
+	run.params_len = sizeof(params);
+	run.result = &res;
+	run.result_min = sizeof(res);
+	run.result_len = sizeof(res);
+	if (run_job(w, &run, &got, err, sizeof(err)) != 0) {
 		/* A guest that reported why it stopped says it best. */
 		if (got == sizeof(res) && res.status != 0 &&
 		    rebase_result_validate(&res) == NULL &&
@@ -318,10 +351,9 @@ worker_commit(struct worker *w, const Instar__Commit *msg)
 {
 	static struct instar_commit_params params;
 	static struct instar_commit_result res;
-	struct progress_state ps;
-	struct vmm_job job;
+	struct job_run run;
 	char err[512];
-	size_t got = 0;
+	size_t got;
 
 	if (w->op != INSTAR_OP_COMMIT || w->rebased || w->ndevs == 0)
 		fatal("unexpected commit request");
@@ -330,26 +362,15 @@ worker_commit(struct worker *w, const Instar__Commit *msg)
 		send_failure(w->sock, err);
 		return;
 	}
-	memset(&ps, 0, sizeof(ps));
-	ps.sock = w->sock;
-	memset(&job, 0, sizeof(job));
-	job.op = INSTAR_OP_COMMIT;
-	job.format = w->dev_formats[0];
-	job.devs = w->devs;
-	job.ndevs = w->ndevs;
-	job.timeout_ms = w->timeout_ms;
-	job.result = &res;
-	job.result_min = sizeof(res);
-	job.result_len = sizeof(res);
-	job.result_got = &got;
-	job.verbose = w->verbose;
-	job.params = &params;
-	job.params_len = sizeof(params);
-	job.progress = send_progress;
-	job.progress_arg = &ps;
-	job.rate_limit = msg->rate_limit;
-	job.stop_after_writes = w->stop_after_writes;
-	if (vmm_run(w->vm, &job, err, sizeof(err)) != 0) {
+	memset(&run, 0, sizeof(run));
+	run.op = INSTAR_OP_COMMIT;
+	run.params = &params;
+	run.params_len = sizeof(params);
+	run.result = &res;
+	run.result_min = sizeof(res);
+	run.result_len = sizeof(res);
+	run.rate_limit = msg->rate_limit;
+	if (run_job(w, &run, &got, err, sizeof(err)) != 0) {
 		if (got == sizeof(res) && res.status != 0 &&
 		    commit_result_validate(&res) == NULL &&
 		    image_info_sanitize_error(res.error,
@@ -408,11 +429,10 @@ worker_check(struct worker *w, const Instar__Check *msg)
 {
 	static struct instar_check_params params;
 	static struct instar_check_result res;
-	struct progress_state ps;
-	struct vmm_job job;
+	struct job_run run;
 	char err[512];
 	const char *why;
-	size_t got = 0;
+	size_t got;
 
 	if (w->op != INSTAR_OP_CHECK || w->ndevs != 1)
 		fatal("unexpected check request");
@@ -438,25 +458,14 @@ worker_check(struct worker *w, const Instar__Check *msg)
 		send_failure(w->sock, err);
 		return;
 	}
-	memset(&ps, 0, sizeof(ps));
-	ps.sock = w->sock;
-	memset(&job, 0, sizeof(job));
-	job.op = INSTAR_OP_CHECK;
-	job.format = w->dev_formats[0];
-	job.devs = w->devs;
-	job.ndevs = w->ndevs;
-	job.timeout_ms = w->timeout_ms;
-	job.result = &res;
-	job.result_min = INSTAR_CHECK_RESULT_MIN;
-	job.result_len = sizeof(res);
-	job.result_got = &got;
-	job.verbose = w->verbose;
-	job.params = &params;
-	job.params_len = sizeof(params);
-	job.progress = send_progress;
-	job.progress_arg = &ps;
-	job.stop_after_writes = w->stop_after_writes;
-	if (vmm_run(w->vm, &job, err, sizeof(err)) != 0) {
+	memset(&run, 0, sizeof(run));
+	run.op = INSTAR_OP_CHECK;
+	run.params = &params;
+	run.params_len = sizeof(params);
+	run.result = &res;
+	run.result_min = INSTAR_CHECK_RESULT_MIN;
+	run.result_len = sizeof(res);
+	if (run_job(w, &run, &got, err, sizeof(err)) != 0) {
 		if (got >= INSTAR_CHECK_RESULT_MIN && res.status != 0 &&
 		    check_result_validate(&res, got) == NULL &&
 		    image_info_sanitize_error(res.error,
