@@ -126,15 +126,48 @@ run_info(const struct instar_boot *boot)
 }
 
 static void
-rebase_progress(void *arg, uint64_t done, uint64_t total)
+job_progress(void *arg, uint64_t done, uint64_t total)
 {
 	(void)arg;
 	guest_progress(done, total);
 }
 
-/* The devices of a job that changes images, rebase or commit. */
-static struct guest_dev rebase_devs[INSTAR_MAX_DEVICES];
-static struct fmt_io rebase_ios[INSTAR_MAX_DEVICES];
+/* The devices of a job that plans changes: rebase, commit, check. */
+static struct guest_dev job_devs[INSTAR_MAX_DEVICES];
+static struct fmt_io job_ios[INSTAR_MAX_DEVICES];
+
+/*
+ * Set up a planning job: a private copy of its parameters (nothing may
+ * change under the checks), every device opened, and the rest of the
+ * heap lent as the job's arena.  Returns NULL, or why it cannot run.
+ */
+static const char *
+job_setup(const struct instar_boot *boot, void *params, size_t params_len,
+    struct fmt_arena *arena)
+{
+	uint32_t i;
+
+	if (boot->params_len != params_len || boot->ndevices == 0 ||
+	    boot->ndevices > INSTAR_MAX_DEVICES)
+		return "bad job parameters";
+	memcpy(params, (const uint8_t *)boot + sizeof(*boot), params_len);
+	for (i = 0; i < boot->ndevices; i++)
+		if (open_device(i, &job_devs[i], &job_ios[i]) != 0)
+			return "Could not get an image's size";
+	memset(arena, 0, sizeof(*arena));
+	arena->base = guest_alloc_rest(&arena->size);
+	return NULL;
+}
+
+static void
+set_error(char *dst, size_t size, const char *why)
+{
+	size_t n = strnlen(why, size - 1);
+
+	memcpy(dst, why, n);
+	dst[n] = '\0';
+}
+
 static struct instar_rebase_params rebase_params;
 static struct instar_rebase_result rebase_result;
 
@@ -144,32 +177,21 @@ run_rebase(const struct instar_boot *boot)
 	struct instar_rebase_result *res = &rebase_result;
 	struct rebase_job job;
 	struct fmt_arena arena;
-	uint32_t i;
+	const char *why;
 
 	memset(res, 0, sizeof(*res));
 	res->status = 1;
-	if (boot->params_len != sizeof(rebase_params) ||
-	    boot->ndevices == 0 || boot->ndevices > INSTAR_MAX_DEVICES) {
-		memcpy(res->error, "bad rebase job", sizeof("bad rebase job"));
+	if ((why = job_setup(boot, &rebase_params, sizeof(rebase_params),
+	    &arena)) != NULL) {
+		set_error(res->error, sizeof(res->error), why);
 		return guest_result(res, sizeof(*res));
 	}
-	/* A private copy: nothing may change under the checks. */
-	memcpy(&rebase_params, (const uint8_t *)boot + sizeof(*boot),
-	    sizeof(rebase_params));
-	for (i = 0; i < boot->ndevices; i++)
-		if (open_device(i, &rebase_devs[i], &rebase_ios[i]) != 0) {
-			memcpy(res->error, "Could not get an image's size",
-			    sizeof("Could not get an image's size"));
-			return guest_result(res, sizeof(*res));
-		}
-	memset(&arena, 0, sizeof(arena));
-	arena.base = guest_alloc_rest(&arena.size);
 	memset(&job, 0, sizeof(job));
 	job.params = &rebase_params;
-	job.devs = rebase_ios;
+	job.devs = job_ios;
 	job.ndevs = boot->ndevices;
 	job.arena = &arena;
-	job.progress = rebase_progress;
+	job.progress = job_progress;
 	rebase_run(&job, res);
 	return guest_result(res, sizeof(*res));
 }
@@ -183,31 +205,21 @@ run_commit(const struct instar_boot *boot)
 	struct instar_commit_result *res = &commit_result;
 	struct commit_job job;
 	struct fmt_arena arena;
-	uint32_t i;
+	const char *why;
 
 	memset(res, 0, sizeof(*res));
 	res->status = 1;
-	if (boot->params_len != sizeof(commit_params) ||
-	    boot->ndevices == 0 || boot->ndevices > INSTAR_MAX_DEVICES) {
-		memcpy(res->error, "bad commit job", sizeof("bad commit job"));
+	if ((why = job_setup(boot, &commit_params, sizeof(commit_params),
+	    &arena)) != NULL) {
+		set_error(res->error, sizeof(res->error), why);
 		return guest_result(res, sizeof(*res));
 	}
-	memcpy(&commit_params, (const uint8_t *)boot + sizeof(*boot),
-	    sizeof(commit_params));
-	for (i = 0; i < boot->ndevices; i++)
-		if (open_device(i, &rebase_devs[i], &rebase_ios[i]) != 0) {
-			memcpy(res->error, "Could not get an image's size",
-			    sizeof("Could not get an image's size"));
-			return guest_result(res, sizeof(*res));
-		}
-	memset(&arena, 0, sizeof(arena));
-	arena.base = guest_alloc_rest(&arena.size);
 	memset(&job, 0, sizeof(job));
 	job.params = &commit_params;
-	job.devs = rebase_ios;
+	job.devs = job_ios;
 	job.ndevs = boot->ndevices;
 	job.arena = &arena;
-	job.progress = rebase_progress;
+	job.progress = job_progress;
 	commit_run(&job, res);
 	return guest_result(res, sizeof(*res));
 }
@@ -221,28 +233,25 @@ run_check(const struct instar_boot *boot)
 	struct instar_check_result *res = &check_result;
 	struct check_job job;
 	struct fmt_arena arena;
+	const char *why;
 
 	/* Only the fixed part: the text crosses over no further than used. */
 	memset(res, 0, INSTAR_CHECK_RESULT_MIN);
 	res->status = 1;
-	if (boot->params_len != sizeof(check_params) || boot->ndevices != 1) {
-		memcpy(res->error, "bad check job", sizeof("bad check job"));
+	if (boot->ndevices != 1)
+		why = "bad check job";
+	else
+		why = job_setup(boot, &check_params, sizeof(check_params),
+		    &arena);
+	if (why != NULL) {
+		set_error(res->error, sizeof(res->error), why);
 		return guest_result(res, INSTAR_CHECK_RESULT_MIN);
 	}
-	memcpy(&check_params, (const uint8_t *)boot + sizeof(*boot),
-	    sizeof(check_params));
-	if (open_device(0, &rebase_devs[0], &rebase_ios[0]) != 0) {
-		memcpy(res->error, "Could not get the image's size",
-		    sizeof("Could not get the image's size"));
-		return guest_result(res, INSTAR_CHECK_RESULT_MIN);
-	}
-	memset(&arena, 0, sizeof(arena));
-	arena.base = guest_alloc_rest(&arena.size);
 	memset(&job, 0, sizeof(job));
 	job.params = &check_params;
-	job.dev = &rebase_ios[0];
+	job.dev = &job_ios[0];
 	job.arena = &arena;
-	job.progress = rebase_progress;
+	job.progress = job_progress;
 	check_run(&job, res);
 	return guest_result(res, INSTAR_CHECK_RESULT_MIN + res->text_len);
 }
