@@ -206,6 +206,49 @@ run_job(struct worker *w, const struct job_run *r, size_t *got, char *err,
 	return vmm_run(w->vm, &job, err, errlen);
 }
 
+/*
+ * What is wrong with a guest's result, or NULL: whole says it has the
+ * size the job expects, invalid is its validator's verdict; a failure's
+ * text must be fit to show (control characters are replaced).
+ */
+static const char *
+result_problem(bool whole, const char *invalid, int32_t status, char *error,
+    size_t size)
+{
+	if (!whole)
+		return "wrong size";
+	if (invalid != NULL)
+		return invalid;
+	if (status != 0)
+		return image_info_sanitize_error(error, size);
+	return NULL;
+}
+
+static void
+send_malformed(struct worker *w, const char *why)
+{
+	char err[512];
+
+	snprintf(err, sizeof(err), "sandbox returned a malformed result (%s)",
+	    why);
+	send_failure(w->sock, err);
+}
+
+/*
+ * A run that failed: the guest's own reason when its result states one
+ * plainly (it says it best), else the vmm's.
+ */
+static void
+send_run_failure(struct worker *w, bool whole, const char *invalid,
+    int32_t status, char *error, size_t size, const char *vmm_err)
+{
+	if (status != 0 && result_problem(whole, invalid, status, error,
+	    size) == NULL)
+		send_failure(w->sock, error);
+	else
+		send_failure(w->sock, vmm_err);
+}
+
 static void
 send_done(int sock, const struct instar_rebase_result *res)
 {
@@ -225,20 +268,13 @@ send_done(int sock, const struct instar_rebase_result *res)
 static void
 report_rebase(struct worker *w, struct instar_rebase_result *res, size_t got)
 {
-	char err[512];
 	const char *why;
 
-	if (got != sizeof(*res))
-		why = "wrong size";
-	else if ((why = rebase_result_validate(res)) == NULL &&
-	    res->status != 0)
-		why = image_info_sanitize_error(res->error,
-		    sizeof(res->error));
-	if (why != NULL) {
-		snprintf(err, sizeof(err), "sandbox returned a malformed "
-		    "result (%s)", why);
-		send_failure(w->sock, err);
-	} else if (res->status != 0)
+	why = result_problem(got == sizeof(*res), rebase_result_validate(res),
+	    res->status, res->error, sizeof(res->error));
+	if (why != NULL)
+		send_malformed(w, why);
+	else if (res->status != 0)
 		send_failure(w->sock, res->error);
 	else
 		send_done(w->sock, res);
@@ -268,14 +304,9 @@ worker_rebase(struct worker *w, const Instar__Rebase *msg)
 	run.result_min = sizeof(res);
 	run.result_len = sizeof(res);
 	if (run_job(w, &run, &got, err, sizeof(err)) != 0) {
-		/* A guest that reported why it stopped says it best. */
-		if (got == sizeof(res) && res.status != 0 &&
-		    rebase_result_validate(&res) == NULL &&
-		    image_info_sanitize_error(res.error,
-		    sizeof(res.error)) == NULL)
-			send_failure(w->sock, res.error);
-		else
-			send_failure(w->sock, err);
+		send_run_failure(w, got == sizeof(res),
+		    rebase_result_validate(&res), res.status, res.error,
+		    sizeof(res.error), err);
 		return;
 	}
 	report_rebase(w, &res, got);
@@ -304,20 +335,13 @@ static void
 report_commit(struct worker *w, struct instar_commit_result *res,
     size_t got)
 {
-	char err[512];
 	const char *why;
 
-	if (got != sizeof(*res))
-		why = "wrong size";
-	else if ((why = commit_result_validate(res)) == NULL &&
-	    res->status != 0)
-		why = image_info_sanitize_error(res->error,
-		    sizeof(res->error));
-	if (why != NULL) {
-		snprintf(err, sizeof(err), "sandbox returned a malformed "
-		    "result (%s)", why);
-		send_failure(w->sock, err);
-	} else if (res->status != 0)
+	why = result_problem(got == sizeof(*res), commit_result_validate(res),
+	    res->status, res->error, sizeof(res->error));
+	if (why != NULL)
+		send_malformed(w, why);
+	else if (res->status != 0)
 		send_failure(w->sock, res->error);
 	else
 		send_commit_done(w->sock, res);
@@ -371,13 +395,9 @@ worker_commit(struct worker *w, const Instar__Commit *msg)
 	run.result_len = sizeof(res);
 	run.rate_limit = msg->rate_limit;
 	if (run_job(w, &run, &got, err, sizeof(err)) != 0) {
-		if (got == sizeof(res) && res.status != 0 &&
-		    commit_result_validate(&res) == NULL &&
-		    image_info_sanitize_error(res.error,
-		    sizeof(res.error)) == NULL)
-			send_failure(w->sock, res.error);
-		else
-			send_failure(w->sock, err);
+		send_run_failure(w, got == sizeof(res),
+		    commit_result_validate(&res), res.status, res.error,
+		    sizeof(res.error), err);
 		return;
 	}
 	report_commit(w, &res, got);
@@ -466,23 +486,16 @@ worker_check(struct worker *w, const Instar__Check *msg)
 	run.result_min = INSTAR_CHECK_RESULT_MIN;
 	run.result_len = sizeof(res);
 	if (run_job(w, &run, &got, err, sizeof(err)) != 0) {
-		if (got >= INSTAR_CHECK_RESULT_MIN && res.status != 0 &&
-		    check_result_validate(&res, got) == NULL &&
-		    image_info_sanitize_error(res.error,
-		    sizeof(res.error)) == NULL)
-			send_failure(w->sock, res.error);
-		else
-			send_failure(w->sock, err);
+		send_run_failure(w, got >= INSTAR_CHECK_RESULT_MIN,
+		    check_result_validate(&res, got), res.status, res.error,
+		    sizeof(res.error), err);
 		return;
 	}
-	if ((why = check_result_validate(&res, got)) == NULL &&
-	    res.status != 0)
-		why = image_info_sanitize_error(res.error, sizeof(res.error));
-	if (why != NULL) {
-		snprintf(err, sizeof(err), "sandbox returned a malformed "
-		    "result (%s)", why);
-		send_failure(w->sock, err);
-	} else if (res.status != 0 && res.nlines == 0)
+	why = result_problem(true, check_result_validate(&res, got),
+	    res.status, res.error, sizeof(res.error));
+	if (why != NULL)
+		send_malformed(w, why);
+	else if (res.status != 0 && res.nlines == 0)
 		send_failure(w->sock, res.error);
 	else
 		send_check_done(w->sock, &res);
