@@ -170,13 +170,7 @@ parse_args(int argc, char **argv, struct commit_opts *o)
 			o->rate_limit = parse_rate(optarg);
 			break;
 		case 'O':
-			if (strcmp(optarg, "json") == 0)
-				o->json = true;
-			else if (strcmp(optarg, "human") == 0)
-				o->json = false;
-			else
-				usage_error("commit", "--output must be used "
-				    "with human or json as argument.");
+			o->json = parse_output("commit", optarg);
 			break;
 		case ':':
 			usage_error("commit", "missing argument for option "

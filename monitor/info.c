@@ -104,13 +104,7 @@ parse_args(int argc, char **argv, struct info_opts *o)
 				    optarg);
 			break;
 		case 'O':
-			if (strcmp(optarg, "json") == 0)
-				o->json = true;
-			else if (strcmp(optarg, "human") == 0)
-				o->json = false;
-			else
-				usage_error("info", "--output must be used "
-				    "with human or json as argument.");
+			o->json = parse_output("info", optarg);
 			break;
 		case 'c':
 			o->chain = true;

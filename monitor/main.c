@@ -58,6 +58,17 @@ usage_error(const char *cmd, const char *fmt, ...)
 	exit(1);
 }
 
+bool
+parse_output(const char *cmd, const char *arg)
+{
+	if (strcmp(arg, "json") == 0)
+		return true;
+	if (strcmp(arg, "human") != 0)
+		usage_error(cmd, "--output must be used with human or json as "
+		    "argument.");
+	return false;
+}
+
 /*
  * Make sure 0, 1 and 2 are open, so no descriptor we open later lands on
  * a standard stream (OpenSSH's sanitise_stdfd).

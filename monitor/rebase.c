@@ -147,13 +147,7 @@ parse_args(int argc, char **argv, struct rebase_opts *o)
 			o->force_share = true;
 			break;
 		case 'O':
-			if (strcmp(optarg, "json") == 0)
-				o->json = true;
-			else if (strcmp(optarg, "human") == 0)
-				o->json = false;
-			else
-				usage_error("rebase", "--output must be used "
-				    "with human or json as argument.");
+			o->json = parse_output("rebase", optarg);
 			break;
 		case ':':
 			usage_error("rebase", "missing argument for option "
