@@ -401,9 +401,6 @@ commit_run(const struct commit_job *job, struct instar_commit_result *res)
 	}
 	memset(res, 0, sizeof(*res));
 	res->status = 1;
-	memcpy(res->error, err.msg, sizeof(res->error));
-	res->error[sizeof(res->error) - 1] = '\0';
-	if (res->error[0] == '\0')
-		memcpy(res->error, "commit failed", sizeof("commit failed"));
+	fmt_report(res->error, sizeof(res->error), &err, "commit failed");
 	return -1;
 }

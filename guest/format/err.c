@@ -18,6 +18,17 @@ fmt_seterr(struct fmt_err *err, const char *fmt, ...)
 	err->msg[sizeof(err->msg) - 1] = '\0';
 }
 
+void
+fmt_report(char *dst, size_t size, const struct fmt_err *err,
+    const char *fallback)
+{
+	const char *why = err->msg[0] != '\0' ? err->msg : fallback;
+	size_t n = strnlen(why, size - 1);
+
+	memcpy(dst, why, n);
+	dst[n] = '\0';
+}
+
 void *
 fmt_alloc(struct fmt_arena *a, size_t size, size_t align)
 {

@@ -52,6 +52,10 @@ struct fmt_err {
 
 void fmt_seterr(struct fmt_err *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Copy why a job failed into a result's error text (size bytes with
+ * its NUL), or fallback when nothing was said. */
+void fmt_report(char *dst, size_t size, const struct fmt_err *,
+    const char *fallback);
 
 /*
  * Decide an image's format from its first bytes, as qemu's probes would:

@@ -324,9 +324,6 @@ rebase_run(const struct rebase_job *job, struct instar_rebase_result *res)
 	}
 	memset(res, 0, sizeof(*res));
 	res->status = 1;
-	memcpy(res->error, err.msg, sizeof(res->error));
-	res->error[sizeof(res->error) - 1] = '\0';
-	if (res->error[0] == '\0')
-		memcpy(res->error, "rebase failed", sizeof("rebase failed"));
+	fmt_report(res->error, sizeof(res->error), &err, "rebase failed");
 	return -1;
 }
