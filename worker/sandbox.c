@@ -103,6 +103,14 @@ allow_memory(scmp_filter_ctx ctx)
 	rc |= ALLOW(ctx, mmap, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	rc |= ALLOW(ctx, munmap, 0);
 	rc |= ALLOW(ctx, mremap, 0);
+	/*
+	 * Allocators give memory back, and keep huge pages and core dumps
+	 * out of their regions (the sanitizer build's does, as a worker
+	 * ends); only those pieces of advice.
+	 */
+	rc |= ALLOW(ctx, madvise, 1, SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED, 0));
+	rc |= ALLOW(ctx, madvise, 1, SCMP_A2(SCMP_CMP_EQ, MADV_NOHUGEPAGE, 0));
+	rc |= ALLOW(ctx, madvise, 1, SCMP_A2(SCMP_CMP_EQ, MADV_DONTDUMP, 0));
 	/* Finding the guest memory to wipe between images. */
 	rc |= ALLOW(ctx, mincore, 0);
 	return rc;
