@@ -341,40 +341,7 @@ sread(struct ck *c, uint64_t off, void *dst, size_t len)
 	return 0;
 }
 
-/* ---- refcount entries ---- */
-
-static uint64_t
-rc_get(const uint8_t *blk, uint64_t i, uint32_t bits)
-{
-	uint64_t v = 0;
-	uint32_t k;
-
-	if (bits < 8)
-		return (uint64_t)(blk[i * bits / 8] >> (i * bits % 8)) &
-		    ((1u << bits) - 1);
-	for (k = 0; k < bits / 8; k++)
-		v = v << 8 | blk[i * (bits / 8) + k];
-	return v;
-}
-
-static void
-rc_set(uint8_t *blk, uint64_t i, uint32_t bits, uint64_t v)
-{
-	uint32_t k, shift;
-	uint8_t mask;
-
-	if (bits < 8) {
-		shift = (uint32_t)(i * bits % 8);
-		mask = (uint8_t)(((1u << bits) - 1) << shift);
-		blk[i * bits / 8] = (uint8_t)((blk[i * bits / 8] & ~mask) |
-		    ((v << shift) & mask));
-		return;
-	}
-	for (k = bits / 8; k > 0; k--) {
-		blk[i * (bits / 8) + k - 1] = (uint8_t)v;
-		v >>= 8;
-	}
-}
+/* ---- refcount blocks ---- */
 
 /* Where refcount block idx lives: 0 none, 1 at *off, -1 misaligned. */
 static int
@@ -432,7 +399,7 @@ stored_rc(struct ck *c, uint64_t k, uint64_t *v)
 		if (s->state == SEG_BAD)
 			return signal_bad(c, idx);
 		*v = s->state == SEG_NONE ? 0 :
-		    rc_get(c->stored, k - c->ws, c->rbits);
+		    qcow2_rc_get(c->stored, k - c->ws, c->rbits);
 		return 0;
 	}
 	if ((r = block_at(c, idx, &off)) <= 0) {
@@ -445,7 +412,7 @@ stored_rc(struct ck *c, uint64_t k, uint64_t *v)
 			return -2;
 		c->cache_blk = idx + 1;
 	}
-	*v = rc_get(c->cache, k % c->rpb, c->rbits);
+	*v = qcow2_rc_get(c->cache, k % c->rpb, c->rbits);
 	return 0;
 }
 
@@ -1049,7 +1016,7 @@ set_stored(struct ck *c, uint64_t k, uint64_t v)
 {
 	uint64_t si = k / c->rpb - c->ws / c->rpb;
 
-	rc_set(c->stored, k - c->ws, c->rbits, v);
+	qcow2_rc_set(c->stored, k - c->ws, c->rbits, v);
 	c->segs[si].dirty = 1;
 }
 
@@ -1369,7 +1336,7 @@ write_refblocks(struct ck *c, uint64_t first, uint64_t end, uint64_t *entries)
 		}
 		memset(c->cache, 0, c->cs);
 		for (i = 0; i < c->rpb && start + i < c->range; i++)
-			rc_set(c->cache, i, c->rbits, c->cnt[start + i]);
+			qcow2_rc_set(c->cache, i, c->rbits, c->cnt[start + i]);
 		c->cache_blk = 0;
 		if (wr(c, off, c->cache, c->cs) != 0) {
 			emit(c, "%sERROR writing refblock: Input/output "

@@ -806,3 +806,36 @@ qcow2_info(const struct fmt_io *io, struct instar_image_info *info,
 
 	return qcow2_parse(io, &h, info, snaps, err);
 }
+
+uint64_t
+qcow2_rc_get(const uint8_t *blk, uint64_t i, uint32_t bits)
+{
+	uint64_t v = 0;
+	uint32_t k;
+
+	if (bits < 8)
+		return (uint64_t)(blk[i * bits / 8] >> (i * bits % 8)) &
+		    ((1u << bits) - 1);
+	for (k = 0; k < bits / 8; k++)
+		v = v << 8 | blk[i * (bits / 8) + k];
+	return v;
+}
+
+void
+qcow2_rc_set(uint8_t *blk, uint64_t i, uint32_t bits, uint64_t v)
+{
+	uint32_t k, shift;
+	uint8_t mask;
+
+	if (bits < 8) {
+		shift = (uint32_t)(i * bits % 8);
+		mask = (uint8_t)(((1u << bits) - 1) << shift);
+		blk[i * bits / 8] = (uint8_t)((blk[i * bits / 8] & ~mask) |
+		    ((v << shift) & mask));
+		return;
+	}
+	for (k = bits / 8; k > 0; k--) {
+		blk[i * (bits / 8) + k - 1] = (uint8_t)v;
+		v >>= 8;
+	}
+}

@@ -111,4 +111,11 @@ int qcow2_parse(const struct fmt_io *, struct qcow2_hdr *,
  */
 int qcow2_refuse_unsupported(const struct qcow2_hdr *, struct fmt_err *);
 
+/*
+ * Refcount entry i of a refcount block, bits wide (1 to 64): sub-byte
+ * widths least significant bits first, wider ones big-endian.
+ */
+uint64_t qcow2_rc_get(const uint8_t *block, uint64_t i, uint32_t bits);
+void qcow2_rc_set(uint8_t *block, uint64_t i, uint32_t bits, uint64_t v);
+
 #endif

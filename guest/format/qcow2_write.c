@@ -111,40 +111,7 @@ corrupt_at(struct fmt_err *err, const char *what, uint64_t off)
 	return -1;
 }
 
-/* ---- refcount entries, any width ---- */
-
-static uint64_t
-rc_get(const uint8_t *blk, uint64_t i, uint32_t bits)
-{
-	uint64_t v = 0;
-	uint32_t k;
-
-	if (bits < 8)
-		return (uint64_t)(blk[i * bits / 8] >> (i * bits % 8)) &
-		    ((1u << bits) - 1);
-	for (k = 0; k < bits / 8; k++)
-		v = v << 8 | blk[i * (bits / 8) + k];
-	return v;
-}
-
-static void
-rc_set(uint8_t *blk, uint64_t i, uint32_t bits, uint64_t v)
-{
-	uint32_t k, shift;
-	uint8_t mask;
-
-	if (bits < 8) {
-		shift = (uint32_t)(i * bits % 8);
-		mask = (uint8_t)(((1u << bits) - 1) << shift);
-		blk[i * bits / 8] = (uint8_t)((blk[i * bits / 8] & ~mask) |
-		    ((v << shift) & mask));
-		return;
-	}
-	for (k = bits / 8; k > 0; k--) {
-		blk[i * (bits / 8) + k - 1] = (uint8_t)v;
-		v >>= 8;
-	}
-}
+/* ---- refcount entries, any width (qcow2_rc_get/set) ---- */
 
 static uint64_t
 rc_max(uint32_t bits)
@@ -205,13 +172,13 @@ rc_add(struct qcow2_writer *w, uint64_t host_off, int delta,
 	at = block + i * w->rc_bits / 8;
 	if (dev_read(w, at, b, bytes, err) != 0)
 		return -1;
-	v = rc_get(b, w->rc_bits < 8 ? i % (8 / w->rc_bits) : 0, w->rc_bits);
+	v = qcow2_rc_get(b, w->rc_bits < 8 ? i % (8 / w->rc_bits) : 0, w->rc_bits);
 	if ((delta < 0 && v == 0) || (delta > 0 && v == rc_max(w->rc_bits))) {
 		fmt_seterr(err, "refcount of cluster %#llx out of range; the "
 		    "image is corrupt", (unsigned long long)host_off);
 		return -1;
 	}
-	rc_set(b, w->rc_bits < 8 ? i % (8 / w->rc_bits) : 0, w->rc_bits,
+	qcow2_rc_set(b, w->rc_bits < 8 ? i % (8 / w->rc_bits) : 0, w->rc_bits,
 	    delta < 0 ? v - 1 : v + 1);
 	return dev_write(w, at, b, bytes, err);
 }
@@ -229,7 +196,7 @@ last_used_in_block(struct qcow2_writer *w, uint64_t block, uint64_t *last,
 		return -1;
 	*any = false;
 	for (i = w->rc_per_block; i > 0; i--)
-		if (rc_get(w->scratch, i - 1, w->rc_bits) != 0) {
+		if (qcow2_rc_get(w->scratch, i - 1, w->rc_bits) != 0) {
 			*last = i - 1;
 			*any = true;
 			break;
@@ -611,13 +578,13 @@ fill_block(struct qcow2_writer *w, uint64_t idx, uint8_t *blk,
 	if (hi > w->rc_per_block)
 		hi = w->rc_per_block;
 	for (i = lo; i < hi; i++) {
-		if (rc_get(blk, i, w->rc_bits) != 0) {
+		if (qcow2_rc_get(blk, i, w->rc_bits) != 0) {
 			fmt_seterr(err, "cluster %llu past the end of the "
 			    "image has a refcount; the image is corrupt",
 			    (unsigned long long)(first + i));
 			return -1;
 		}
-		rc_set(blk, i, w->rc_bits, 1);
+		qcow2_rc_set(blk, i, w->rc_bits, 1);
 	}
 	return 0;
 }
@@ -851,9 +818,9 @@ release_clusters(struct qcow2_writer *w, uint64_t *list, size_t n,
 			return -1;
 		for (; i < n && list[i] / w->rc_per_block == idx; i++) {
 			k = list[i] % w->rc_per_block;
-			if ((v = rc_get(w->scratch, k, w->rc_bits)) == 0)
+			if ((v = qcow2_rc_get(w->scratch, k, w->rc_bits)) == 0)
 				goto corrupt;
-			rc_set(w->scratch, k, w->rc_bits, v - 1);
+			qcow2_rc_set(w->scratch, k, w->rc_bits, v - 1);
 		}
 		if (dev_write(w, block, w->scratch, cs, err) != 0)
 			return -1;
@@ -1312,11 +1279,11 @@ write_layout(struct qcow2_writer *w, const struct layout *lo, uint64_t l1c,
 		idx = layout_block_idx(lo, k);
 		memset(blk, 0, (size_t)cs);
 		if (idx == 0)
-			rc_set(blk, 0, w->rc_bits, 1);
+			qcow2_rc_set(blk, 0, w->rc_bits, 1);
 		/* The layout is one run of clusters: [start, end). */
 		for (c = lo->start; c < lo->end; c++)
 			if (c / per == idx)
-				rc_set(blk, c % per, w->rc_bits, 1);
+				qcow2_rc_set(blk, c % per, w->rc_bits, 1);
 		if (dev_write(w, (lo->blocks + k) * cs, blk, (size_t)cs,
 		    err) != 0)
 			return -1;
