@@ -90,14 +90,32 @@ struct vmdk_geom {
 	uint64_t grain_size;
 	uint32_t num_gtes;		/* entries per grain table */
 	uint64_t gd_off;		/* the primary grain directory */
+	uint64_t rgd_off;		/* the redundant one; 0: none */
 	uint64_t gd_entries;
+	uint64_t grain_off;		/* where the header lets grains start */
+	/* The embedded descriptor as the header places it, in sectors;
+	 * qemu reads (and rewrites) it at VMDK_DESC_OFF whatever these say. */
+	uint64_t desc_sector;
+	uint64_t desc_sectors;
 	bool	 zero_grains;		/* a GTE of 1 reads as zeros */
 	bool	 compressed;
 };
 
+/* Where qemu reads a sparse VMDK's descriptor, and how much of it. */
+#define VMDK_DESC_OFF		512
+#define VMDK_DESC_LEN		(20 * 512)
+
 /* vmdk_info(), also returning where the grains are. */
 int vmdk_parse(const struct fmt_io *, struct vmdk_geom *,
     struct instar_image_info *, struct fmt_err *);
+
+/*
+ * The parent hint, CID and parentCID of a descriptor's text (len bytes,
+ * NUL-terminated), found as qemu finds them, into info's backing_name,
+ * vmdk_cid and vmdk_parent_cid.  Returns 0 or -1 with err set.
+ */
+int vmdk_desc_parse(const char *desc, size_t len, struct instar_image_info *,
+    struct fmt_err *);
 
 int qcow2_info(const struct fmt_io *, struct instar_image_info *,
     struct fmt_snapshots *, struct fmt_err *);

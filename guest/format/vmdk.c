@@ -18,9 +18,6 @@
 #define MARKER_FOOTER		3
 #define FOOTER_LEN		1536
 
-/* qemu reads this much descriptor from sector 1 for CID and parent. */
-#define DESC_OFF		0x200
-#define DESC_LEN		(20 * 512)
 /* qemu reads up to 1 MiB of a text descriptor; a createType is early. */
 #define TEXT_DESC_MAX		(64 * 1024 - 1)
 #define CREATE_TYPE_LEN		128	/* qemu's ct[] */
@@ -36,6 +33,7 @@ struct vmdk_hdr {
 	uint64_t	capacity;
 	uint64_t	granularity;
 	uint64_t	desc_offset;
+	uint64_t	desc_size;
 	uint32_t	num_gtes;
 	uint64_t	rgd_offset;
 	uint64_t	gd_offset;
@@ -66,6 +64,7 @@ decode_header(const uint8_t *p, struct vmdk_hdr *h)
 	h->capacity = get_le64(p + 8);
 	h->granularity = get_le64(p + 16);
 	h->desc_offset = get_le64(p + 24);
+	h->desc_size = get_le64(p + 32);
 	h->num_gtes = get_le32(p + 40);
 	h->rgd_offset = get_le64(p + 44);
 	h->gd_offset = get_le64(p + 52);
@@ -323,25 +322,30 @@ read_parent(const char *desc, size_t len, struct instar_image_info *info,
 	return 0;
 }
 
-static int
-read_descriptor(const struct fmt_io *io, struct instar_image_info *info,
+int
+vmdk_desc_parse(const char *desc, size_t len, struct instar_image_info *info,
     struct fmt_err *err)
 {
-	char desc[DESC_LEN];
-	size_t len;
-
-	if (io->read(io->ctx, DESC_OFF, desc, sizeof(desc)) != 0) {
-		fmt_seterr(err, "Could not read VMDK descriptor");
-		return -1;
-	}
-	/* The text ends at the first NUL, or one byte short of the buffer. */
-	desc[sizeof(desc) - 1] = '\0';
-	len = strlen(desc);
 	if (read_parent(desc, len, info, err) != 0 ||
 	    read_cid(desc, len, "CID", &info->vmdk_cid, err) != 0 ||
 	    read_cid(desc, len, "parentCID", &info->vmdk_parent_cid, err) != 0)
 		return -1;
 	return 0;
+}
+
+static int
+read_descriptor(const struct fmt_io *io, struct instar_image_info *info,
+    struct fmt_err *err)
+{
+	char desc[VMDK_DESC_LEN];
+
+	if (io->read(io->ctx, VMDK_DESC_OFF, desc, sizeof(desc)) != 0) {
+		fmt_seterr(err, "Could not read VMDK descriptor");
+		return -1;
+	}
+	/* The text ends at the first NUL, or one byte short of the buffer. */
+	desc[sizeof(desc) - 1] = '\0';
+	return vmdk_desc_parse(desc, strlen(desc), info, err);
 }
 
 static void
@@ -356,6 +360,11 @@ fill_geom(const struct vmdk_hdr *h, struct vmdk_geom *g)
 	g->gd_entries = h->capacity / per_gt + (h->capacity % per_gt != 0);
 	g->zero_grains = (h->flags & FLAG_ZERO_GRAIN) != 0;
 	g->compressed = h->compress == COMPRESS_DEFLATE;
+	/* check_header() bounded every offset below 2^63 bytes. */
+	g->rgd_off = (h->flags & FLAG_RGD) ? h->rgd_offset * SECTOR : 0;
+	g->grain_off = h->grain_offset * SECTOR;
+	g->desc_sector = h->desc_offset;
+	g->desc_sectors = h->desc_size;
 }
 
 static int
