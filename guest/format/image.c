@@ -427,6 +427,30 @@ image_read_extent(struct image *img, const struct extent *e, uint8_t *buf,
 
 /* ---- chains ---- */
 
+/*
+ * qemu reads through a VMDK only into a VMDK parent whose CID is the
+ * one the child recorded; anything else means the parent changed after
+ * the child was made, and qemu fails the read (EINVAL).  So does instar.
+ */
+static int
+check_vmdk_parent(const struct image *child, const struct image *parent,
+    struct fmt_err *err)
+{
+	if (parent->fmt != INSTAR_FMT_VMDK) {
+		fmt_seterr(err, "Could not read through a VMDK image into a "
+		    "parent that is not a VMDK image");
+		return -1;
+	}
+	if (child->info.vmdk_parent_cid != parent->info.vmdk_cid) {
+		fmt_seterr(err, "Could not read through a VMDK image: its "
+		    "parentCID %x is not its parent's CID %x (the parent "
+		    "changed after it)", child->info.vmdk_parent_cid,
+		    parent->info.vmdk_cid);
+		return -1;
+	}
+	return 0;
+}
+
 int
 chain_map(const struct chain *c, uint64_t off, uint64_t len,
     struct chain_extent *ce, struct fmt_err *err)
@@ -455,6 +479,9 @@ chain_map(const struct chain *c, uint64_t off, uint64_t len,
 			return 0;
 		}
 		len = ce->e.len;
+		if (img->fmt == INSTAR_FMT_VMDK && i + 1 < c->n &&
+		    check_vmdk_parent(img, c->layers[i + 1], err) != 0)
+			return -1;
 	}
 	memset(&ce->e, 0, sizeof(ce->e));
 	ce->e.kind = EXTENT_ZERO;
