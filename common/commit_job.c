@@ -24,13 +24,21 @@ commit_params_validate(const struct instar_commit_params *p,
 		    f != INSTAR_FMT_VMDK)
 			return "bad device format";
 	}
-	if (p->empty_top && p->formats[0] != INSTAR_FMT_QCOW2)
-		return "only a qcow2 top can be emptied";
+	if (p->empty_top && p->formats[0] == INSTAR_FMT_RAW)
+		return "a raw top cannot be emptied";
+	if (p->relink_child > 1)
+		return "bad relink flag";
+	if (p->relink_child && (p->formats[p->base_index] != INSTAR_FMT_VMDK ||
+	    p->formats[p->base_index - 1] != INSTAR_FMT_VMDK))
+		return "relinking a child that is not a VMDK over a VMDK";
 	want = 1ull << p->base_index;
 	if (p->empty_top)
 		want |= 1;
+	if (p->relink_child)
+		want |= 1ull << (p->base_index - 1);
 	if (writable != want)
-		return "writable devices other than the base and the top";
+		return "writable devices other than the base, the top and "
+		    "the base's child";
 	return NULL;
 }
 

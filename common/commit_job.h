@@ -16,6 +16,10 @@
 struct instar_commit_params {
 	uint32_t base_index;		/* devices before it are committed */
 	uint32_t empty_top;		/* 1: empty device 0 afterwards */
+	/* A VMDK base's new CID (the guest avoids the old one), and 1 when
+	 * its child (device base_index - 1) is a VMDK that must record it. */
+	uint32_t new_cid;
+	uint32_t relink_child;
 	uint32_t formats[INSTAR_MAX_DEVICES];	/* enum instar_fmt, no PROBE */
 };
 

@@ -43,10 +43,13 @@ rebase_params_validate(const struct instar_rebase_params *p,
 		return "bad device count";
 	if (p->unsafe > 1)
 		return "bad mode";
-	if (p->unsafe && (p->old_chain_len != 0 || p->new_chain_len != 0))
+	if (p->formats[0] != INSTAR_FMT_QCOW2 &&
+	    p->formats[0] != INSTAR_FMT_VMDK)
+		return "overlay is neither qcow2 nor VMDK";
+	/* Unsafe: a VMDK overlay gets its new parent, to read its CID. */
+	if (p->unsafe && (p->old_chain_len != 0 || p->new_chain_len >
+	    (p->formats[0] == INSTAR_FMT_VMDK ? 1u : 0u)))
 		return "unsafe rebase with chains";
-	if (p->formats[0] != INSTAR_FMT_QCOW2)
-		return "overlay is not qcow2";
 	for (i = 1; i < ndevices; i++)
 		if (!known_format(p->formats[i]))
 			return "bad device format";

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "chain.h"
@@ -73,6 +74,7 @@ struct commit_job {
 	struct chain c;
 	size_t base;			/* index of the base; 0: not found */
 	int top_ro_fd;			/* the top read-only, with -d */
+	int child_rw_fd;		/* a VMDK child to relink, reopened */
 };
 
 static void
@@ -348,6 +350,19 @@ relock(const struct commit_job *j, size_t i, unsigned int perm,
 }
 
 /*
+ * Whether the base's child records the base's CID, which changes: a
+ * VMDK over a VMDK base.  The guest rewrites that child's descriptor.
+ */
+static bool
+relinks_child(const struct commit_job *j)
+{
+	return chain_info(&j->c, j->base)->format ==
+	    INSTAR__FORMAT__FORMAT_VMDK &&
+	    chain_info(&j->c, j->base - 1)->format ==
+	    INSTAR__FORMAT__FORMAT_VMDK;
+}
+
+/*
  * What qemu does when the commit job starts: reopen the base read-write
  * (a writer sharing neither write nor resize) and stop sharing
  * consistent reads of the images in between, which are about to stop
@@ -367,7 +382,8 @@ take_locks(const struct commit_job *j)
 	if (relock(j, j->base, PERM_WRITER, SHARE_NO_WRITERS) != 0)
 		return -1;
 	for (i = 1; i < j->base; i++)
-		if (relock(j, i, PERM_READER, SHARE_NOTHING_USEFUL) != 0)
+		if (relock(j, i, relinks_child(j) && i == j->base - 1 ?
+		    PERM_WRITER : PERM_READER, SHARE_NOTHING_USEFUL) != 0)
 			return -1;
 	return 0;
 }
@@ -379,11 +395,9 @@ refuse(const char *why)
 }
 
 /*
- * What instar does not commit (yet), refused before anything is
- * written.  qemu-img commits into a VMDK base that need not grow, and
- * out of a VMDK top, but cannot empty such a top and leaves it unable
- * to read through its base; a VMDK base that would have to grow fails
- * in qemu-img too, with the same words.
+ * What instar does not commit, refused before anything is written.  A
+ * VMDK base that would have to grow fails in qemu-img too, with the
+ * same words.
  */
 static int
 check_formats(const struct commit_job *j)
@@ -391,21 +405,10 @@ check_formats(const struct commit_job *j)
 	const Instar__ImageInfo *top = chain_info(&j->c, 0);
 	const Instar__ImageInfo *base = chain_info(&j->c, j->base);
 	char *name;
-	size_t i;
 
-	for (i = 0; i < j->base; i++) {
-		if (chain_info(&j->c, i)->format ==
-		    INSTAR__FORMAT__FORMAT_VMDK) {
-			refuse("instar does not commit out of VMDK images "
-			    "yet");
-			return -1;
-		}
-	}
-	if (base->format == INSTAR__FORMAT__FORMAT_VMDK) {
-		if (base->virtual_size < top->virtual_size)
-			refuse("a VMDK image cannot grow");
-		else
-			refuse("instar does not commit into VMDK images yet");
+	if (base->format == INSTAR__FORMAT__FORMAT_VMDK &&
+	    base->virtual_size < top->virtual_size) {
+		refuse("a VMDK image cannot grow");
 		return -1;
 	}
 	/*
@@ -430,23 +433,51 @@ check_formats(const struct commit_job *j)
 	    j->c.images[j->base].filename);
 }
 
-/* With -d the guest gets the top read-only: it changes only the base. */
+/* Image i opened again through its descriptor, with other flags. */
 static int
-reopen_top_ro(struct commit_job *j, const struct commit_opts *o)
+reopen(const struct commit_job *j, size_t i, int flags)
 {
 	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", j->c.images[i].fd);
+	if ((fd = open(path, flags | O_CLOEXEC | O_NOCTTY)) < 0)
+		error("Could not open '%s': %s", j->c.images[i].filename,
+		    strerror(errno));
+	return fd;
+}
+
+/*
+ * With -d the guest gets the top read-only: it changes only the base
+ * (and the descriptor of a VMDK top over a VMDK base).  A VMDK image
+ * between top and base that must record the base's new CID is given
+ * writable.
+ */
+static int
+reopen_for_guest(struct commit_job *j, const struct commit_opts *o)
+{
+	size_t child = j->base - 1;
 
 	j->top_ro_fd = -1;
-	if (!o->drop)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", j->c.images[0].fd);
-	if ((j->top_ro_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) <
-	    0) {
-		error("Could not open '%s': %s", o->filename,
-		    strerror(errno));
+	j->child_rw_fd = -1;
+	if (o->drop && !(relinks_child(j) && child == 0) &&
+	    (j->top_ro_fd = reopen(j, 0, O_RDONLY)) < 0)
 		return -1;
-	}
+	if (relinks_child(j) && child > 0 &&
+	    (j->child_rw_fd = reopen(j, child, O_RDWR)) < 0)
+		return -1;
 	return 0;
+}
+
+/* A random CID, as qemu gives a VMDK on its first write. */
+static uint32_t
+random_cid(void)
+{
+	uint32_t cid;
+
+	if (getrandom(&cid, sizeof(cid), 0) != sizeof(cid))
+		fatal_f("getrandom: %s", strerror(errno));
+	return cid;
 }
 
 static Instar__Envelope *
@@ -465,11 +496,17 @@ run_commit(struct worker_conn *w, const struct commit_opts *o,
 	fds[0] = j->top_ro_fd;
 	writable[0] = !o->drop;
 	writable[j->base] = true;
+	if (relinks_child(j)) {
+		writable[j->base - 1] = true;
+		if (j->child_rw_fd >= 0)
+			fds[j->base - 1] = j->child_rw_fd;
+	}
 	if (chain_attach(w, &j->c, j->c.n, fds, writable) != 0)
 		return NULL;
 	req.base_index = (uint32_t)j->base;
 	req.empty_top = !o->drop;
 	req.rate_limit = o->rate_limit;
+	req.new_cid = random_cid();
 	done = worker_commit(w, &req, progress_update, prog, &image_error);
 	if (done == NULL) {
 		if (image_error)
@@ -542,6 +579,7 @@ cmd_commit(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	memset(&prog, 0, sizeof(prog));
 	j.top_ro_fd = -1;
+	j.child_rw_fd = -1;
 	if (check_names(&o, &o.format) != 0)
 		goto out;
 	if (worker_start(&w, INSTAR__OP__OP_COMMIT,
@@ -556,7 +594,7 @@ cmd_commit(int argc, char **argv)
 	/* qemu-img starts its progress once the chain is open. */
 	progress_init(&prog, o.progress, PROGRESS_MIN_SKIP);
 	if (find_base(&j, &o) != 0 || take_locks(&j) != 0 ||
-	    check_formats(&j) != 0 || reopen_top_ro(&j, &o) != 0 ||
+	    check_formats(&j) != 0 || reopen_for_guest(&j, &o) != 0 ||
 	    (done = run_commit(&w, &o, &j, &prog)) == NULL) {
 		worker_abort(&w);
 		goto out;
@@ -578,6 +616,8 @@ cmd_commit(int argc, char **argv)
 		instar__envelope__free_unpacked(done, NULL);
 	if (j.top_ro_fd >= 0)
 		close(j.top_ro_fd);
+	if (j.child_rw_fd >= 0)
+		close(j.child_rw_fd);
 	chain_free(&j.c);
 	return ret;
 }

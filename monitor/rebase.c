@@ -264,12 +264,15 @@ add_new_chain(struct worker_conn *w, struct job *j,
 
 /*
  * -u without -F: probe the new backing so that its format can be
- * recorded (qemu-img 7.2 refuses instead).  It is not attached.
+ * recorded (qemu-img 7.2 refuses instead).  It is attached only for a
+ * VMDK overlay, which records its parent's CID, read by the guest; for
+ * that the new backing is opened even with -F.
  */
 static int
 probe_new_backing(struct worker_conn *w, struct job *j,
     const struct rebase_opts *o)
 {
+	Instar__Format fmt = INSTAR__FORMAT__FORMAT_PROBE;
 	struct walk wk = { .perm = 0 };
 	char *path;
 	int ret;
@@ -277,15 +280,19 @@ probe_new_backing(struct worker_conn *w, struct job *j,
 	if ((path = path_backing_full(o->filename, o->backing)) == NULL)
 		fatal_f("out of memory");
 	new_chain_walk(&wk, o);
-	ret = chain_add(w, &j->c, &wk, 0, 0, path,
-	    INSTAR__FORMAT__FORMAT_PROBE, CHAIN_OPEN_RDONLY);
+	if (o->backing_format != NULL)
+		(void)format_parse(o->backing_format, &fmt);
+	j->new_start = j->c.n;
+	ret = chain_add(w, &j->c, &wk, 0, 0, path, fmt, CHAIN_OPEN_RDONLY);
 	free(path);
 	if (ret != 0) {
-		fprintf(stderr, "Use -F to name the format of a backing file "
-		    "that cannot be opened.\n");
+		if (o->backing_format == NULL)
+			fprintf(stderr, "Use -F to name the format of a "
+			    "backing file that cannot be opened.\n");
 		return -1;
 	}
-	j->new_format = chain_info(&j->c, j->c.n - 1)->format;
+	j->new_len = 1;
+	j->new_format = chain_info(&j->c, j->new_start)->format;
 	return 0;
 }
 
@@ -326,22 +333,50 @@ check_overlay(const struct rebase_opts *o, const struct job *j)
 	return chain_check_writable(&j->c, 0, o->filename);
 }
 
-/* Only a qcow2 overlay can record a new backing file (for now). */
+static bool
+is_vmdk(const struct job *j)
+{
+	return chain_info(&j->c, 0)->format == INSTAR__FORMAT__FORMAT_VMDK;
+}
+
+/*
+ * Only qcow2 and VMDK overlays record a backing file.  A VMDK records
+ * no parent format: qemu opens its parent as a VMDK, so nothing else
+ * can be one.
+ */
 static int
 check_overlay_format(const struct rebase_opts *o, const struct job *j)
 {
 	const Instar__ImageInfo *info = chain_info(&j->c, 0);
 
-	if (info->format == INSTAR__FORMAT__FORMAT_VMDK) {
-		change_error(o, "Operation not supported (instar does not "
-		    "rebase VMDK images yet)");
-		return -1;
-	}
-	if (info->format != INSTAR__FORMAT__FORMAT_QCOW2) {
+	if (info->format != INSTAR__FORMAT__FORMAT_QCOW2 && !is_vmdk(j)) {
 		change_error(o, "Operation not supported");
 		return -1;
 	}
+	if (is_vmdk(j) && o->backing_format != NULL &&
+	    new_backing_name(o)[0] != '\0' &&
+	    strcmp(o->backing_format, "vmdk") != 0) {
+		change_error(o, "Operation not supported (the backing file "
+		    "of a VMDK image can only be a VMDK image)");
+		return -1;
+	}
 	return 0;
+}
+
+/* The VMDK parent, once open, must be a VMDK. */
+static int
+check_new_vmdk_parent(const struct rebase_opts *o, const struct job *j)
+{
+	char why[128];
+
+	if (!is_vmdk(j) || new_backing_name(o)[0] == '\0' ||
+	    j->new_format == INSTAR__FORMAT__FORMAT_VMDK)
+		return 0;
+	snprintf(why, sizeof(why), "Operation not supported (the backing "
+	    "file of a VMDK image can only be a VMDK image, and this one is "
+	    "%s)", format_name(j->new_format));
+	change_error(o, why);
+	return -1;
 }
 
 static int
@@ -373,8 +408,9 @@ run_rebase(struct worker_conn *w, const struct rebase_opts *o,
 	const char *name = new_backing_name(o);
 	int image_error;
 
-	/* -u hands over the overlay alone, even if a probe opened more. */
-	if (attach_all(w, j, o->unsafe ? 1 : j->c.n) != 0)
+	/* -u hands over the overlay alone, even if a probe opened more,
+	 * but for a VMDK's new parent, whose CID it records. */
+	if (attach_all(w, j, o->unsafe && !is_vmdk(j) ? 1 : j->c.n) != 0)
 		return NULL;
 	req.unsafe = o->unsafe;
 	req.backing_name.data = (uint8_t *)(uintptr_t)name;
@@ -383,7 +419,7 @@ run_rebase(struct worker_conn *w, const struct rebase_opts *o,
 	if (o->unsafe) {
 		req.old_chain_len = 0;
 		req.new_chain_start = 1;
-		req.new_chain_len = 0;
+		req.new_chain_len = is_vmdk(j) ? (uint32_t)j->new_len : 0;
 	} else {
 		req.old_chain_len = (uint32_t)j->old_len;
 		req.new_chain_start = (uint32_t)j->new_start;
@@ -415,7 +451,8 @@ print_json(FILE *out, const struct rebase_opts *o, const struct job *j,
 	json_report_key(out, "filename", true);
 	json_print_string(out, o->filename, strlen(o->filename));
 	json_report_key(out, "format", false);
-	json_print_string(out, "qcow2", 5);
+	json_print_string(out, format_name(info->format),
+	    strlen(format_name(info->format)));
 	json_report_key(out, "mode", false);
 	json_print_string(out, o->unsafe ? "unsafe" : "safe",
 	    o->unsafe ? 6 : 4);
@@ -487,11 +524,15 @@ collect(struct worker_conn *w, struct job *j, const struct rebase_opts *o)
 		return -1;
 	if (check_backing_format(o) != 0 || check_overlay_format(o, j) != 0)
 		return -1;
-	if (!o->unsafe)
-		return add_new_chain(w, j, o);
-	if (new_backing_name(o)[0] != '\0' && o->backing_format == NULL)
-		return probe_new_backing(w, j, o);
-	return 0;
+	if (!o->unsafe) {
+		if (add_new_chain(w, j, o) != 0)
+			return -1;
+	} else if (new_backing_name(o)[0] != '\0' &&
+	    (o->backing_format == NULL || is_vmdk(j))) {
+		if (probe_new_backing(w, j, o) != 0)
+			return -1;
+	}
+	return check_new_vmdk_parent(o, j);
 }
 
 int

@@ -12,11 +12,17 @@
  * with copy_file_range); only partial clusters, which must be merged
  * with what the base already holds, and compressed clusters, which must
  * be inflated, pass through the guest.  A raw base has no metadata to
- * order: its bytes are written in place, as qemu writes them.
+ * order: its bytes are written in place, as qemu writes them.  A VMDK
+ * base (vmdk_write.h) has no reference counts: a grain it holds is
+ * rewritten in place, as qemu rewrites it, and new grains are appended
+ * and referenced after they are on disk.  Its CID changes first, and
+ * the VMDK image above it learns the new one at once, so the chain this
+ * commit keeps stays readable, where qemu-img leaves it broken.
  */
 #include "commit.h"
 #include "image.h"
 #include "qcow2_write.h"
+#include "vmdk_write.h"
 
 #define ZERO_BUF_BYTES		(256u * 1024)
 #define PROGRESS_BYTES		(64ull * 1024 * 1024)
@@ -33,6 +39,10 @@ struct commit {
 	uint32_t		 base_dev;
 	struct qcow2_writer	 bw;		/* a qcow2 base's writer */
 	struct qcow2_writer	 tw;		/* the top's, when emptied */
+	struct vmdk_writer	 bvw;		/* a VMDK base's writer */
+	struct vmdk_writer	 tvw;		/* a VMDK top's, when emptied */
+	struct vmdk_writer	 cvw;		/* the VMDK child of a VMDK base */
+	struct vmdk_writer	*child;		/* cvw, or tvw when the same */
 	uint64_t		 top_size;
 	uint64_t		 bcs;		/* base cluster size */
 	uint8_t			*cbuf;		/* one base cluster */
@@ -96,9 +106,9 @@ refuse(const struct commit *c, struct fmt_err *err)
 {
 	uint32_t i;
 
-	if (c->base->fmt == INSTAR_FMT_VMDK) {
-		fmt_seterr(err, "committing into a VMDK image is not "
-		    "supported yet");
+	if (c->base->fmt == INSTAR_FMT_VMDK && c->base->size < c->top_size) {
+		fmt_seterr(err, "Operation not supported (a VMDK image cannot "
+		    "grow)");
 		return -1;
 	}
 	for (i = 0; i < c->upper.n; i++)
@@ -147,14 +157,13 @@ raw_write_extent(struct commit *c, const struct chain_extent *ce,
 
 /* ---- a qcow2 base: new clusters, switched in ---- */
 
-/* Merge the upper chain's content over the base's in one cluster. */
+/* The upper chain's content over the base's, in one base cluster. */
 static int
-merge_cluster(struct commit *c, uint64_t cl, struct fmt_err *err)
+merged_content(struct commit *c, uint64_t cl, bool *all_zero,
+    struct fmt_err *err)
 {
-	uint64_t start = cl * c->bcs, end = start + c->bcs, pos, n, host, old;
+	uint64_t start = cl * c->bcs, end = start + c->bcs, pos, n, i;
 	struct chain_extent ce;
-	bool all_zero = true;
-	uint64_t i;
 
 	/* What the base reads there now, through its own backing chain. */
 	if (chain_read(&c->below, start, c->cbuf, c->bcs, err) != 0)
@@ -171,8 +180,24 @@ merge_cluster(struct commit *c, uint64_t cl, struct fmt_err *err)
 		    c->cbuf + (pos - start), n, err) != 0)
 			return -1;
 	}
-	for (i = 0; i < c->bcs && all_zero; i++)
-		all_zero = c->cbuf[i] == 0;
+	*all_zero = true;
+	for (i = 0; i < c->bcs && *all_zero; i++)
+		*all_zero = c->cbuf[i] == 0;
+	return 0;
+}
+
+/* Merge the upper chain's content over the base's in one cluster. */
+static int
+merge_cluster(struct commit *c, uint64_t cl, struct fmt_err *err)
+{
+	uint64_t host, old;
+	bool all_zero;
+
+	if (merged_content(c, cl, &all_zero, err) != 0)
+		return -1;
+	if (c->base->fmt == INSTAR_FMT_VMDK)
+		return all_zero ? vmdkw_put_zero(&c->bvw, cl, err) :
+		    vmdkw_put_data(&c->bvw, cl, 1, c->cbuf, err);
 	if (qcow2_entry_at(c->base, cl, &old, err) != 0)
 		return -1;
 	if (all_zero && c->base->u.q.h.version >= 3)
@@ -193,6 +218,12 @@ zero_clusters(struct commit *c, uint64_t cl, uint64_t n, struct fmt_err *err)
 {
 	uint64_t k, old;
 
+	if (c->base->fmt == INSTAR_FMT_VMDK) {
+		for (k = 0; k < n; k++)
+			if (vmdkw_put_zero(&c->bvw, cl + k, err) != 0)
+				return -1;
+		return 0;
+	}
 	/* v2 has no zero flag; with nothing below, unallocated reads 0. */
 	if (c->base->u.q.h.version < 3 && c->below.n > 1) {
 		for (k = 0; k < n; k++)
@@ -216,6 +247,8 @@ copy_clusters(struct commit *c, uint64_t cl, uint64_t n,
 {
 	uint64_t host, k, old;
 
+	if (c->base->fmt == INSTAR_FMT_VMDK)
+		return vmdkw_put_copy(&c->bvw, cl, n, src->io, src_off, err);
 	if (qcow2w_alloc(&c->bw, n, &host, err) != 0)
 		return -1;
 	if (c->base_io->copy(c->base_io->ctx, host, src->io, src_off,
@@ -232,13 +265,14 @@ copy_clusters(struct commit *c, uint64_t cl, uint64_t n,
 }
 
 /*
- * The upper chain holds [pos, pos + len) as ce says.  Whole base
+ * The upper chain holds [pos, pos + len) as ce says; the base is qcow2
+ * or VMDK, with clusters or grains (both "clusters" here).  Whole base
  * clusters of plain data or zeros are done wholesale; the clusters at
  * either ragged end, and compressed data, are merged one at a time.
  * Returns the end of what was done (a cluster boundary or pos + len).
  */
 static int
-qcow2_extent(struct commit *c, const struct chain_extent *ce, uint64_t pos,
+cluster_extent(struct commit *c, const struct chain_extent *ce, uint64_t pos,
     uint64_t len, uint64_t *done, struct fmt_err *err)
 {
 	uint64_t first = (pos + c->bcs - 1) / c->bcs, last, end = pos + len;
@@ -284,7 +318,7 @@ walk_upper(struct commit *c, struct fmt_err *err)
 				return -1;
 			c->committed += (ce.e.len + 511) / 512;
 			next = pos + ce.e.len;
-		} else if (qcow2_extent(c, &ce, pos, ce.e.len, &next,
+		} else if (cluster_extent(c, &ce, pos, ce.e.len, &next,
 		    err) != 0)
 			return -1;
 		if (next > c->top_size)
@@ -321,6 +355,148 @@ grow_base(struct commit *c, struct instar_commit_result *res,
 	return image_open(b, io, b->fmt, c->job->arena, err);
 }
 
+/*
+ * The writers, opened (and every descriptor change tried) before the
+ * first write, so that whatever can refuse does so with nothing changed.
+ */
+static int
+open_writers(struct commit *c, struct fmt_err *err)
+{
+	const struct commit_job *job = c->job;
+	const struct instar_commit_params *p = job->params;
+	struct image *top = c->img[0];
+
+	if (p->empty_top && top->fmt == INSTAR_FMT_QCOW2 &&
+	    qcow2w_open(&c->tw, &job->devs[0], &top->u.q.h, job->arena,
+	    err) != 0)
+		return -1;
+	if (p->empty_top && top->fmt == INSTAR_FMT_VMDK &&
+	    vmdkw_open(&c->tvw, &job->devs[0], true, job->arena, err) != 0)
+		return -1;
+	if (c->base->fmt == INSTAR_FMT_QCOW2) {
+		if (qcow2w_open(&c->bw, c->base_io, &c->base->u.q.h,
+		    job->arena, err) != 0)
+			return -1;
+		c->bw.on_commit = forget_base;
+		c->bw.on_commit_arg = c;
+	} else if (c->base->fmt == INSTAR_FMT_VMDK) {
+		if (vmdkw_open(&c->bvw, c->base_io, c->below.n > 1,
+		    job->arena, err) != 0)
+			return -1;
+		c->bvw.on_commit = forget_base;
+		c->bvw.on_commit_arg = c;
+	}
+	if (!p->relink_child)
+		return 0;
+	if (c->base_dev - 1 == 0 && p->empty_top)
+		c->child = &c->tvw;
+	else {
+		c->child = &c->cvw;
+		if (vmdkw_open(&c->cvw, &job->devs[c->base_dev - 1], true,
+		    job->arena, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A VMDK base gets a new CID, as any VMDK writer gives it, before its
+ * first grain changes: a child that does not know about the change can
+ * no longer read through it.  The image above it that this commit keeps
+ * reading through it learns the new CID at once.
+ */
+static int
+renew_cids(struct commit *c, bool dry_run, struct fmt_err *err)
+{
+	const struct instar_commit_params *p = c->job->params;
+	struct vmdk_relink base = { .set_cid = true };
+	struct vmdk_relink child = { .set_parent = true };
+	uint32_t old = c->base->info.vmdk_cid, cid = p->new_cid;
+	const struct instar_image_info *ci;
+
+	if (c->base->fmt != INSTAR_FMT_VMDK)
+		return 0;
+	while (cid == old || cid == VMDK_NO_PARENT)
+		cid++;
+	base.cid = cid;
+	if (vmdkw_relink(&c->bvw, &base, dry_run, err) != 0)
+		return -1;
+	if (!p->relink_child)
+		return 0;
+	/* The child keeps the name it records; only the CID changes. */
+	ci = &c->img[c->base_dev - 1]->info;
+	child.parent_cid = cid;
+	child.hint = ci->backing_name;
+	child.hint_len = strlen(ci->backing_name);
+	return vmdkw_relink(c->child, &child, dry_run, err);
+}
+
+static int
+check_relink(const struct commit *c, struct fmt_err *err)
+{
+	const struct instar_commit_params *p = c->job->params;
+	bool vmdk_child = c->img[c->base_dev - 1]->fmt == INSTAR_FMT_VMDK;
+
+	if (p->relink_child != (c->base->fmt == INSTAR_FMT_VMDK &&
+	    vmdk_child)) {
+		fmt_seterr(err, "invalid commit request: the base's child "
+		    "must be relinked exactly when both are VMDK");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+finish_base(struct commit *c, struct instar_commit_result *res,
+    struct fmt_err *err)
+{
+	switch (c->base->fmt) {
+	case INSTAR_FMT_QCOW2:
+		if (qcow2w_commit(&c->bw, err) != 0)
+			return -1;
+		res->clusters_committed = c->bw.clusters_data +
+		    c->bw.clusters_zero;
+		return 0;
+	case INSTAR_FMT_VMDK:
+		if (vmdkw_commit(&c->bvw, err) != 0)
+			return -1;
+		res->clusters_committed = c->bvw.grains_data +
+		    c->bvw.grains_zero;
+		return 0;
+	default:
+		if (c->base_io->flush(c->base_io->ctx) != 0) {
+			fmt_seterr(err, "Could not flush the base: I/O error");
+			return -1;
+		}
+		res->clusters_committed = c->committed;
+		return 0;
+	}
+}
+
+static int
+empty_top(struct commit *c, struct instar_commit_result *res,
+    struct fmt_err *err)
+{
+	if (!c->job->params->empty_top)
+		return 0;
+	if (c->img[0]->fmt == INSTAR_FMT_VMDK)
+		return vmdkw_make_empty(&c->tvw, &res->clusters_emptied, err);
+	return qcow2w_make_empty(&c->tw, &res->clusters_emptied, err);
+}
+
+static uint64_t
+base_cluster_size(const struct image *base)
+{
+	switch (base->fmt) {
+	case INSTAR_FMT_QCOW2:
+		return base->u.q.h.cluster_size;
+	case INSTAR_FMT_VMDK:
+		return base->u.v.grain_size;
+	default:
+		return 512;
+	}
+}
+
 static int
 run(struct commit *c, struct instar_commit_result *res, struct fmt_err *err)
 {
@@ -337,10 +513,15 @@ run(struct commit *c, struct instar_commit_result *res, struct fmt_err *err)
 		fmt_seterr(err, "invalid commit request: %s", why);
 		return -1;
 	}
-	if (open_images(c, err) != 0 || refuse(c, err) != 0)
+	if (open_images(c, err) != 0 || refuse(c, err) != 0 ||
+	    check_relink(c, err) != 0)
 		return -1;
-	c->bcs = c->base->fmt == INSTAR_FMT_QCOW2 ?
-	    c->base->u.q.h.cluster_size : 512;
+	c->bcs = base_cluster_size(c->base);
+	if (c->bcs > VMDKW_GRAIN_MAX) {
+		fmt_seterr(err, "VMDK grains of %llu bytes are too big to "
+		    "write", (unsigned long long)c->bcs);
+		return -1;
+	}
 	res->base_cluster_size = (uint32_t)c->bcs;
 	c->cbuf = fmt_alloc(job->arena, (size_t)c->bcs, 4096);
 	c->zbuf = fmt_alloc(job->arena, ZERO_BUF_BYTES, 4096);
@@ -349,34 +530,14 @@ run(struct commit *c, struct instar_commit_result *res, struct fmt_err *err)
 		return -1;
 	}
 	/* Everything that can refuse does so before the first write. */
-	if (p->empty_top && qcow2w_open(&c->tw, &job->devs[0],
-	    &c->img[0]->u.q.h, job->arena, err) != 0)
+	if (open_writers(c, err) != 0 || renew_cids(c, true, err) != 0)
 		return -1;
-	if (c->base->fmt == INSTAR_FMT_QCOW2) {
-		if (qcow2w_open(&c->bw, c->base_io, &c->base->u.q.h,
-		    job->arena, err) != 0)
-			return -1;
-		c->bw.on_commit = forget_base;
-		c->bw.on_commit_arg = c;
-	}
 	report(c, 0);
-	if (grow_base(c, res, err) != 0 || walk_upper(c, err) != 0)
+	if (renew_cids(c, false, err) != 0 || grow_base(c, res, err) != 0 ||
+	    walk_upper(c, err) != 0 || finish_base(c, res, err) != 0)
 		return -1;
-	if (c->base->fmt == INSTAR_FMT_QCOW2) {
-		if (qcow2w_commit(&c->bw, err) != 0)
-			return -1;
-		res->clusters_committed = c->bw.clusters_data +
-		    c->bw.clusters_zero;
-	} else {
-		if (c->base_io->flush(c->base_io->ctx) != 0) {
-			fmt_seterr(err, "Could not flush the base: I/O error");
-			return -1;
-		}
-		res->clusters_committed = c->committed;
-	}
 	res->bytes_committed = c->bytes;
-	if (p->empty_top && qcow2w_make_empty(&c->tw,
-	    &res->clusters_emptied, err) != 0)
+	if (empty_top(c, res, err) != 0)
 		return -1;
 	report(c, c->top_size);
 	return 0;

@@ -1,5 +1,5 @@
 /*
- * Safe and unsafe rebase of a qcow2 overlay.
+ * Safe and unsafe rebase of a qcow2 or VMDK overlay.
  *
  * Safe mode keeps what the overlay reads: wherever the overlay holds
  * nothing itself, the old chain's content is compared with the new
@@ -9,11 +9,15 @@
  * to the bottom reads as zeros through both, and a range both take from
  * the same device and offset (a new backing inside the old chain) is
  * the same content.  So the cost follows what is allocated, not the
- * virtual size.  The header changes last.
+ * virtual size.  The header (a VMDK's descriptor) changes last.  A
+ * VMDK overlay keeps its own CID, since what it reads does not change,
+ * so images made on top of it stay valid; it records its new parent's
+ * CID, read here from the parent itself.
  */
 #include "image.h"
 #include "qcow2_write.h"
 #include "rebase.h"
+#include "vmdk_write.h"
 
 /* Bytes compared per step: big reads, few exits, few pages touched. */
 #define COMPARE_BYTES		(2u * 1024 * 1024)
@@ -30,7 +34,9 @@ struct rebase {
 	struct chain		 new_chain;
 	uint32_t		 old_base;	/* device of old layer 0 */
 	uint32_t		 new_base;	/* device of new layer 0 */
-	struct qcow2_writer	 w;
+	struct qcow2_writer	 w;		/* a qcow2 overlay's writer */
+	struct vmdk_writer	 vw;		/* a VMDK overlay's */
+	bool			 vmdk;		/* which of the two */
 	uint64_t		 cs;
 	uint64_t		 size;		/* the overlay's */
 	uint8_t			*obuf;
@@ -127,6 +133,14 @@ all_zero(const uint8_t *p, size_t len)
  */
 enum verdict { SAME, ZERO, DATA };
 
+/* Whether the overlay can mark a cluster as reading zeros. */
+static bool
+zero_entries(const struct rebase *r)
+{
+	return r->vmdk ? r->overlay.u.v.zero_grains :
+	    r->overlay.u.q.h.version >= 3;
+}
+
 static enum verdict
 judge(const struct rebase *r, uint64_t k, uint64_t want)
 {
@@ -136,10 +150,24 @@ judge(const struct rebase *r, uint64_t k, uint64_t want)
 		clen = r->cs;
 	if (memcmp(r->obuf + k, r->nbuf + k, (size_t)clen) == 0)
 		return SAME;
-	if (r->overlay.u.q.h.version >= 3 && all_zero(r->obuf + k,
-	    (size_t)clen))
+	if (zero_entries(r) && all_zero(r->obuf + k, (size_t)clen))
 		return ZERO;
 	return DATA;
+}
+
+static int
+put_zero(struct rebase *r, uint64_t cl, struct fmt_err *err)
+{
+	return r->vmdk ? vmdkw_put_zero(&r->vw, cl, err) :
+	    qcow2w_put_zero(&r->w, cl, err);
+}
+
+static int
+put_data(struct rebase *r, uint64_t cl, uint64_t n, const uint8_t *buf,
+    struct fmt_err *err)
+{
+	return r->vmdk ? vmdkw_put_data(&r->vw, cl, n, buf, err) :
+	    qcow2w_put_data(&r->w, cl, n, buf, err);
 }
 
 /* Compare clusters [from, to) of both chains; change those that differ. */
@@ -166,12 +194,11 @@ compare_clusters(struct rebase *r, uint64_t from, uint64_t to,
 				while (k + run < len &&
 				    judge(r, k + run, want) == DATA)
 					run += r->cs;
-			if (v == ZERO && qcow2w_put_zero(&r->w,
-			    (off + k) / r->cs, err) != 0)
-				return -1;
-			if (v == DATA && qcow2w_put_data(&r->w,
-			    (off + k) / r->cs, run / r->cs, r->obuf + k,
+			if (v == ZERO && put_zero(r, (off + k) / r->cs,
 			    err) != 0)
+				return -1;
+			if (v == DATA && put_data(r, (off + k) / r->cs,
+			    run / r->cs, r->obuf + k, err) != 0)
 				return -1;
 		}
 		if (off + len - r->reported >= PROGRESS_BYTES / 64)
@@ -233,7 +260,7 @@ refuse_safe(const struct rebase *r, struct fmt_err *err)
 {
 	uint32_t i;
 
-	if (r->overlay.u.q.h.autoclear & AUTOCLEAR_BITMAPS) {
+	if (!r->vmdk && (r->overlay.u.q.h.autoclear & AUTOCLEAR_BITMAPS)) {
 		fmt_seterr(err, "the image has persistent dirty bitmaps, "
 		    "which a safe rebase would leave stale");
 		return -1;
@@ -267,10 +294,92 @@ rebase_safe(struct rebase *r, struct fmt_err *err)
 		return -1;
 	}
 	report(r, 0);
-	if (walk_overlay(r, err) != 0 || qcow2w_commit(&r->w, err) != 0)
+	if (walk_overlay(r, err) != 0 || (r->vmdk ? vmdkw_commit(&r->vw,
+	    err) : qcow2w_commit(&r->w, err)) != 0)
 		return -1;
 	report(r, r->size);
 	return 0;
+}
+
+/*
+ * What a VMDK overlay records of its new parent: the name and the
+ * parent's CID, which the guest reads itself from the attached parent.
+ */
+static int
+vmdk_link(struct rebase *r, struct vmdk_relink *l, struct fmt_err *err)
+{
+	const struct rebase_job *job = r->job;
+	const struct instar_rebase_params *p = job->params;
+	uint32_t dev = p->new_chain_start;
+
+	memset(l, 0, sizeof(*l));
+	l->set_parent = true;
+	l->parent_cid = VMDK_NO_PARENT;
+	l->hint = p->backing_name;
+	l->hint_len = p->name_len;
+	if (p->name_len == 0)
+		return 0;
+	if (strcmp(p->backing_format, "vmdk") != 0) {
+		fmt_seterr(err, "Operation not supported (a VMDK image's "
+		    "backing file must be a VMDK image, not %s)",
+		    p->backing_format);
+		return -1;
+	}
+	if (p->new_chain_len == 0) {
+		fmt_seterr(err, "invalid rebase request: the new VMDK parent "
+		    "is not attached");
+		return -1;
+	}
+	if (open_layer(r, dev, err) != 0)
+		return -1;
+	if (r->devimg[dev]->fmt != INSTAR_FMT_VMDK) {
+		fmt_seterr(err, "Operation not supported (a VMDK image's "
+		    "backing file must be a VMDK image)");
+		return -1;
+	}
+	l->parent_cid = r->devimg[dev]->info.vmdk_cid;
+	return 0;
+}
+
+static void
+forget_overlay(void *arg)
+{
+	struct rebase *r = arg;
+
+	image_forget(&r->overlay);
+}
+
+static int
+open_overlay(struct rebase *r, struct fmt_err *err)
+{
+	const struct rebase_job *job = r->job;
+	const struct instar_rebase_params *p = job->params;
+
+	if (image_open(&r->overlay, &job->devs[0], p->formats[0], job->arena,
+	    err) != 0)
+		return -1;
+	r->devimg[0] = &r->overlay;
+	r->size = r->overlay.size;
+	switch (r->overlay.fmt) {
+	case INSTAR_FMT_QCOW2:
+		r->cs = r->overlay.u.q.h.cluster_size;
+		return qcow2w_open(&r->w, &job->devs[0], &r->overlay.u.q.h,
+		    job->arena, err) != 0 ||
+		    qcow2w_check_backing(&r->w, p->backing_name, p->name_len,
+		    p->backing_format, err) != 0 ? -1 : 0;
+	case INSTAR_FMT_VMDK:
+		r->vmdk = true;
+		r->cs = r->overlay.u.v.grain_size;
+		if (vmdkw_open(&r->vw, &job->devs[0], p->name_len != 0,
+		    job->arena, err) != 0)
+			return -1;
+		r->vw.on_commit = forget_overlay;
+		r->vw.on_commit_arg = r;
+		return 0;
+	default:
+		fmt_seterr(err, "Operation not supported");
+		return -1;
+	}
 }
 
 static int
@@ -278,26 +387,28 @@ run(struct rebase *r, struct instar_rebase_result *res, struct fmt_err *err)
 {
 	const struct rebase_job *job = r->job;
 	const struct instar_rebase_params *p = job->params;
+	struct vmdk_relink link;
 	const char *why;
 
 	if ((why = rebase_params_validate(p, job->ndevs)) != NULL) {
 		fmt_seterr(err, "invalid rebase request: %s", why);
 		return -1;
 	}
-	if (image_open(&r->overlay, &job->devs[0], INSTAR_FMT_QCOW2,
-	    job->arena, err) != 0)
+	if (open_overlay(r, err) != 0)
 		return -1;
-	r->devimg[0] = &r->overlay;
-	r->cs = r->overlay.u.q.h.cluster_size;
-	r->size = r->overlay.size;
 	res->cluster_size = (uint32_t)r->cs;
-	if (qcow2w_open(&r->w, &job->devs[0], &r->overlay.u.q.h, job->arena,
-	    err) != 0 ||
-	    qcow2w_check_backing(&r->w, p->backing_name, p->name_len,
-	    p->backing_format, err) != 0)
+	/* A descriptor that cannot take the new parent refuses first. */
+	if (r->vmdk && (vmdk_link(r, &link, err) != 0 ||
+	    vmdkw_relink(&r->vw, &link, true, err) != 0))
 		return -1;
 	if (!p->unsafe && rebase_safe(r, err) != 0)
 		return -1;
+	if (r->vmdk) {
+		res->clusters_copied = r->vw.grains_data;
+		res->clusters_zeroed = r->vw.grains_zero;
+		res->bytes_copied = r->vw.grains_data * r->cs;
+		return vmdkw_relink(&r->vw, &link, false, err);
+	}
 	res->clusters_copied = r->w.clusters_data;
 	res->clusters_zeroed = r->w.clusters_zero;
 	res->bytes_copied = r->w.clusters_data * r->cs;
