@@ -514,7 +514,9 @@ run(struct commit *c, struct instar_commit_result *res, struct fmt_err *err)
 		return -1;
 	}
 	if (open_images(c, err) != 0 || refuse(c, err) != 0 ||
-	    check_relink(c, err) != 0)
+	    check_relink(c, err) != 0 ||
+	    chain_check_links(&c->upper, err) != 0 ||
+	    chain_check_links(&c->below, err) != 0)
 		return -1;
 	c->bcs = base_cluster_size(c->base);
 	if (c->bcs > VMDKW_GRAIN_MAX) {

@@ -452,6 +452,18 @@ check_vmdk_parent(const struct image *child, const struct image *parent,
 }
 
 int
+chain_check_links(const struct chain *c, struct fmt_err *err)
+{
+	uint32_t i;
+
+	for (i = 0; i + 1 < c->n; i++)
+		if (c->layers[i]->fmt == INSTAR_FMT_VMDK &&
+		    check_vmdk_parent(c->layers[i], c->layers[i + 1], err) != 0)
+			return -1;
+	return 0;
+}
+
+int
 chain_map(const struct chain *c, uint64_t off, uint64_t len,
     struct chain_extent *ce, struct fmt_err *err)
 {

@@ -118,6 +118,14 @@ struct chain_extent {
 	int		 layer;
 };
 
+/*
+ * Whether every VMDK layer records its parent's CID, as qemu requires
+ * to read through it; chain_map() fails where one does not.  Checked
+ * first by jobs that write, so that they refuse before changing
+ * anything.
+ */
+int chain_check_links(const struct chain *, struct fmt_err *);
+
 int chain_map(const struct chain *, uint64_t off, uint64_t len,
     struct chain_extent *, struct fmt_err *);
 /* Read len bytes of the chain's guest-visible content at off. */

@@ -284,7 +284,9 @@ rebase_safe(struct rebase *r, struct fmt_err *err)
 {
 	const struct rebase_job *job = r->job;
 
-	if (open_chains(r, err) != 0 || refuse_safe(r, err) != 0)
+	if (open_chains(r, err) != 0 || refuse_safe(r, err) != 0 ||
+	    chain_check_links(&r->old_chain, err) != 0 ||
+	    chain_check_links(&r->new_chain, err) != 0)
 		return -1;
 	r->buf_len = COMPARE_BYTES > r->cs ? COMPARE_BYTES : (size_t)r->cs;
 	r->obuf = fmt_alloc(job->arena, r->buf_len, 4096);
