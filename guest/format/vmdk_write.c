@@ -66,6 +66,26 @@ in_file(const struct vmdk_writer *w, uint64_t off, uint64_t len)
 	    len <= w->file_end - off;
 }
 
+static int table_of(struct vmdk_writer *, uint64_t, uint32_t *, uint32_t *,
+    struct fmt_err *);
+
+/*
+ * Every directory entry checked before the first write, so that a
+ * damaged directory refuses the job with nothing changed rather than
+ * half way through it.
+ */
+static int
+check_directories(struct vmdk_writer *w, struct fmt_err *err)
+{
+	uint32_t sector, rsector;
+	uint64_t i;
+
+	for (i = 0; i < w->g.gd_entries; i++)
+		if (table_of(w, i, &sector, &rsector, err) != 0)
+			return -1;
+	return 0;
+}
+
 int
 vmdkw_open(struct vmdk_writer *w, const struct fmt_io *io, bool backed,
     struct fmt_arena *arena, struct fmt_err *err)
@@ -119,7 +139,7 @@ vmdkw_open(struct vmdk_writer *w, const struct fmt_io *io, bool backed,
 		fmt_seterr(err, "out of memory for the VMDK writer");
 		return -1;
 	}
-	return 0;
+	return check_directories(w, err);
 }
 
 /* Directory entry idx (a table's sector; 0: none) through a window. */
