@@ -9,7 +9,9 @@
  * Input: byte 0 picks the job (bit 1 set: check of the image, its
  * repair mode (byte 0 >> 2) % 3, the image writable when repairing;
  * else even: safe rebase detaching the image from the raw file; odd:
- * commit of the image into the raw file, which is writable), bytes 1-4
+ * commit of the image into the raw file, which is writable; with bit 2
+ * also set, the image is a VMDK: the overlay of that rebase, or, for a
+ * commit, the writable base the raw file is committed into), bytes 1-4
  * (little-endian) the raw file's length, then the raw file, then the
  * image.
  */
@@ -139,14 +141,14 @@ fdev_init(struct fdev *d, const uint8_t *p, size_t len, size_t cap)
 }
 
 static void
-run_rebase(struct fmt_io *io, struct fmt_arena *a)
+run_rebase(struct fmt_io *io, uint32_t fmt, struct fmt_arena *a)
 {
 	static struct instar_rebase_params p;
 	static struct instar_rebase_result res;
 	struct rebase_job job;
 
 	memset(&p, 0, sizeof(p));
-	p.formats[0] = INSTAR_FMT_QCOW2;
+	p.formats[0] = fmt;
 	p.formats[1] = INSTAR_FMT_RAW;
 	p.old_chain_len = 1;
 	p.new_chain_start = 2;
@@ -160,8 +162,10 @@ run_rebase(struct fmt_io *io, struct fmt_arena *a)
 		abort();
 }
 
+/* top (device 0) into base (device 1), of the given formats. */
 static void
-run_commit(struct fmt_io *io, struct fmt_arena *a)
+run_commit(struct fmt_io *io, uint32_t top, uint32_t base,
+    struct fmt_arena *a)
 {
 	static struct instar_commit_params p;
 	static struct instar_commit_result res;
@@ -169,8 +173,9 @@ run_commit(struct fmt_io *io, struct fmt_arena *a)
 
 	memset(&p, 0, sizeof(p));
 	p.base_index = 1;
-	p.formats[0] = INSTAR_FMT_QCOW2;
-	p.formats[1] = INSTAR_FMT_RAW;
+	p.formats[0] = top;
+	p.formats[1] = base;
+	p.new_cid = 0x1234;
 	memset(&job, 0, sizeof(job));
 	job.params = &p;
 	job.devs = io;
@@ -219,15 +224,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t *arena_mem;
 	struct fmt_arena a;
 	struct fdev img, raw;
-	struct fmt_io io[2];
+	struct fmt_io io[2], swapped[2];
 	uint32_t raw_len;
-	bool commit;
+	bool commit, vmdk;
 	uint8_t pick;
 
 	if (size < 5)
 		return 0;
 	pick = data[0];
 	commit = data[0] & 1;
+	vmdk = (data[0] & 6) == 4;
 	raw_len = (uint32_t)data[1] | (uint32_t)data[2] << 8 |
 	    (uint32_t)data[3] << 16 | (uint32_t)data[4] << 24;
 	data += 5;
@@ -243,21 +249,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * the image claims, legitimately; past what memory allows here the
 	 * write fails as an I/O error would, exercising those paths.
 	 */
-	fdev_init(&raw, data, raw_len, commit ? (size_t)SLACK : 0);
+	fdev_init(&raw, data, raw_len, commit && !vmdk ? (size_t)SLACK : 0);
 	raw.cap_is_io_error = commit;
 	fdev_init(&img, data + raw_len, size - raw_len,
-	    commit ? 0 : (size_t)(size + 4 * (uint64_t)raw_len + SLACK));
-	fdev_io(&raw, &io[1], commit);
-	fdev_io(&img, &io[0], !commit);
+	    commit && !vmdk ? 0 :
+	    (size_t)(size + 4 * (uint64_t)raw_len + SLACK));
+	fdev_io(&raw, &io[1], commit && !vmdk);
+	fdev_io(&img, &io[0], !commit || vmdk);
 	a.base = arena_mem;
 	a.size = ARENA_BYTES;
 	a.used = 0;
 	if (pick & 2)
 		run_check(&img, (uint32_t)(pick >> 2) % 3, &a);
-	else if (commit)
-		run_commit(io, &a);
+	else if (commit && vmdk) {
+		/* The raw file is the top, the hostile VMDK the base. */
+		swapped[0] = io[1];
+		swapped[1] = io[0];
+		run_commit(swapped, INSTAR_FMT_RAW, INSTAR_FMT_VMDK, &a);
+	} else if (commit)
+		run_commit(io, INSTAR_FMT_QCOW2, INSTAR_FMT_RAW, &a);
 	else
-		run_rebase(io, &a);
+		run_rebase(io, vmdk ? INSTAR_FMT_VMDK : INSTAR_FMT_QCOW2, &a);
 	free(img.buf);
 	free(raw.buf);
 	return 0;

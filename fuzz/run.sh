@@ -59,8 +59,12 @@ qemu-img create -q -f qcow2 -o cluster_size=4k p.qcow2 1M
 qemu-io -c 'write -P 0x41 0 8k' -c 'write -z 64k 4k' p.qcow2 >/dev/null
 qemu-img create -q -f qcow2 -o compat=0.10,cluster_size=4k p2.qcow2 1M
 qemu-io -c 'write -P 0x42 4k 4k' p2.qcow2 >/dev/null
-for img in p.qcow2 p2.qcow2; do
-	for job in 0 1; do
+qemu-img create -q -f vmdk -o zeroed_grain=on p.vmdk 2M
+qemu-io -c 'write -P 0x43 0 64k' -c 'write -z 128k 64k' p.vmdk >/dev/null
+for img in p.qcow2 p2.qcow2 p.vmdk; do
+	jobs="0 1"
+	case $img in *.vmdk) jobs="4 5" ;; esac
+	for job in $jobs; do
 		perl -e 'print chr($ARGV[0]), pack("V", 8192), "\x5a" x 8192' \
 		    "$job" > "seed-$job-$img"
 		cat "$img" >> "seed-$job-$img"
