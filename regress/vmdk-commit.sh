@@ -179,6 +179,15 @@ cq stream create -f qcow2 -b b.vmdk -F vmdk t.qcow2
 cio stream -c 'write -P 0x81 0 1M' t.qcow2
 refuses_in "streamOptimized base" stream \
     "VMDK subformat 'streamOptimized' is not supported" commit t.qcow2
+cq stream create -f vmdk -o subformat=monolithicFlat f.vmdk 8M
+cq stream create -f qcow2 -b f.vmdk -F vmdk tf.qcow2
+refuses_in "flat base" stream \
+    "VMDK create type 'monolithicFlat' is not supported" commit tf.qcow2
+cq stream create -f vmdk -o subformat=twoGbMaxExtentSparse x.vmdk 8M
+cq stream create -f qcow2 -b x.vmdk -F vmdk tx.qcow2
+refuses_in "multi-extent base" stream \
+    "VMDK create type 'twoGbMaxExtentSparse' is not supported" \
+    commit tx.qcow2
 mkchain rgd
 cq rgd create -f vmdk b.vmdk 64M
 cq rgd create -f vmdk -b b.vmdk -F vmdk t.vmdk

@@ -133,6 +133,18 @@ cq stream create -f vmdk b.vmdk 4M
 cq stream create -f vmdk -o subformat=streamOptimized t.vmdk 4M
 refuses_in "streamOptimized overlay" stream "'streamOptimized'" \
     rebase -u -b b.vmdk t.vmdk
+# Flat and multi-extent VMDKs (a text descriptor naming other files).
+cq stream create -f vmdk -o subformat=monolithicFlat f.vmdk 4M
+cq stream create -f vmdk -o subformat=twoGbMaxExtentSparse x.vmdk 4M
+refuses_in "flat overlay" stream \
+    "VMDK create type 'monolithicFlat' is not supported" \
+    rebase -u -b b.vmdk f.vmdk
+refuses_in "multi-extent overlay" stream \
+    "VMDK create type 'twoGbMaxExtentSparse' is not supported" \
+    rebase -b b.vmdk x.vmdk
+refuses_in "flat new parent" stream \
+    "VMDK create type 'monolithicFlat' is not supported" \
+    rebase -b f.vmdk b.vmdk
 # A commit by qemu-img leaves the top's parentCID stale: reading through
 # it fails in qemu, and a safe rebase of an image over it refuses.
 mkchain stale
