@@ -109,8 +109,12 @@ struct instar_hc_result {
 	uint64_t buf;		/* guest-physical address of result */
 	uint64_t len;
 	int32_t ret;
-	uint32_t pad;
+	uint32_t flags;		/* INSTAR_RESULT_* */
 };
+
+/* The result is the job's last word: the run ends with status 0, as if
+ * an exit request followed (one exit instead of two). */
+#define INSTAR_RESULT_EXIT	0x1u
 
 struct instar_hc_exit {
 	int32_t status;		/* 0 success, else failure */
@@ -148,6 +152,7 @@ struct instar_hc_fault {
 #define INSTAR_GUEST_GDT	0x4000ull	/* GDT and TSS */
 #define INSTAR_GUEST_BOOT	0x5000ull	/* readable in user mode */
 #define INSTAR_GUEST_IDT	0x6000ull
+#define INSTAR_GUEST_DEVTAB	0x7000ull	/* readable in user mode */
 /* One page table per 2 MiB of memory, plus one for the doorbell. */
 #define INSTAR_GUEST_PT		0x10000ull
 #define INSTAR_GUEST_STACK_LOW	0x40000ull
@@ -202,7 +207,36 @@ struct instar_boot {
 	uint64_t mem_size;
 	uint32_t params_len;	/* the job's parameters follow the block */
 	uint32_t pad;
+	uint64_t heads_start;	/* the heap ends here; heads follow */
 };
+
+/*
+ * What the vmm tells the guest of each device before it starts, at
+ * INSTAR_GUEST_DEVTAB, one entry per device: what a geometry request
+ * would say, and the device's first bytes (its head), read into the top
+ * of guest memory.  Every job starts by reading headers, and on some
+ * hosts each request costs the better part of 100 us: a small job then
+ * needs no request but its result.  The guest stops using a device's
+ * head once it writes to the device.
+ */
+struct instar_boot_dev {
+	uint64_t size;		/* bytes, as a geometry request says */
+	uint32_t flags;		/* INSTAR_DEV_* */
+	uint32_t head_len;	/* the first head_len bytes of the device */
+	uint64_t head_gpa;	/* are at this guest address */
+};
+
+_Static_assert(INSTAR_MAX_DEVICES * sizeof(struct instar_boot_dev) <= 4096,
+    "the device table must fit its page");
+
+/*
+ * Room for heads at the top of guest memory, and each one's length:
+ * enough for every header instar parses (a qcow2 header with its
+ * extensions, a VMDK header with its descriptor), and no more, since
+ * each page the guest touches costs a fault on nested KVM too.
+ */
+#define INSTAR_HEAD_LEN		(16u * 1024)
+#define INSTAR_GUEST_HEADS_SIZE	(INSTAR_MAX_DEVICES * INSTAR_HEAD_LEN)
 
 /* Room for parameters after struct instar_boot in the boot page. */
 #define INSTAR_BOOT_PARAMS_MAX	(4096u - sizeof(struct instar_boot))

@@ -116,13 +116,13 @@ run_info(const struct instar_boot *boot)
 	res->nsnapshots = snaps.count;
 	res->snapshots_len = (uint32_t)snaps.len;
 	/* Only the part of the snapshot area in use crosses over. */
-	return guest_result(res, INSTAR_INFO_RESULT_MIN + snaps.len);
+	return guest_result_at_exit(res, INSTAR_INFO_RESULT_MIN + snaps.len);
  fail:
 	memset(&res->info, 0, sizeof(res->info));
 	res->status = 1;
 	memcpy(res->error, err.msg, sizeof(res->error));
 	res->error[sizeof(res->error) - 1] = '\0';
-	return guest_result(res, INSTAR_INFO_RESULT_MIN);
+	return guest_result_at_exit(res, INSTAR_INFO_RESULT_MIN);
 }
 
 static void
@@ -184,7 +184,7 @@ run_rebase(const struct instar_boot *boot)
 	if ((why = job_setup(boot, &rebase_params, sizeof(rebase_params),
 	    &arena)) != NULL) {
 		set_error(res->error, sizeof(res->error), why);
-		return guest_result(res, sizeof(*res));
+		return guest_result_at_exit(res, sizeof(*res));
 	}
 	memset(&job, 0, sizeof(job));
 	job.params = &rebase_params;
@@ -193,7 +193,7 @@ run_rebase(const struct instar_boot *boot)
 	job.arena = &arena;
 	job.progress = job_progress;
 	rebase_run(&job, res);
-	return guest_result(res, sizeof(*res));
+	return guest_result_at_exit(res, sizeof(*res));
 }
 
 static struct instar_commit_params commit_params;
@@ -212,7 +212,7 @@ run_commit(const struct instar_boot *boot)
 	if ((why = job_setup(boot, &commit_params, sizeof(commit_params),
 	    &arena)) != NULL) {
 		set_error(res->error, sizeof(res->error), why);
-		return guest_result(res, sizeof(*res));
+		return guest_result_at_exit(res, sizeof(*res));
 	}
 	memset(&job, 0, sizeof(job));
 	job.params = &commit_params;
@@ -221,7 +221,7 @@ run_commit(const struct instar_boot *boot)
 	job.arena = &arena;
 	job.progress = job_progress;
 	commit_run(&job, res);
-	return guest_result(res, sizeof(*res));
+	return guest_result_at_exit(res, sizeof(*res));
 }
 
 static struct instar_check_params check_params;
@@ -245,7 +245,7 @@ run_check(const struct instar_boot *boot)
 		    &arena);
 	if (why != NULL) {
 		set_error(res->error, sizeof(res->error), why);
-		return guest_result(res, INSTAR_CHECK_RESULT_MIN);
+		return guest_result_at_exit(res, INSTAR_CHECK_RESULT_MIN);
 	}
 	memset(&job, 0, sizeof(job));
 	job.params = &check_params;
@@ -253,7 +253,8 @@ run_check(const struct instar_boot *boot)
 	job.arena = &arena;
 	job.progress = job_progress;
 	check_run(&job, res);
-	return guest_result(res, INSTAR_CHECK_RESULT_MIN + res->text_len);
+	return guest_result_at_exit(res, INSTAR_CHECK_RESULT_MIN +
+	    res->text_len);
 }
 
 int

@@ -14,6 +14,7 @@
 
 static struct instar_info_result result;
 static uint8_t buf[4096];
+static uint8_t direct[4096];
 
 static int
 deliver(void)
@@ -70,6 +71,51 @@ heap_mark(bool check)
 		result.status = *p == 0 ? 0 : 1;
 	else
 		*p = 0x5a5a5a5a5a5a5a5aull;
+	return deliver();
+}
+
+/*
+ * What the runtime serves from the device's head (or past its end) must
+ * be what the vmm reads for the same range.
+ */
+static bool
+head_read_matches(uint64_t off, size_t len)
+{
+	struct instar_hc_geometry g;
+
+	memset(buf, 0xaa, sizeof(buf));
+	memset(direct, 0x55, sizeof(direct));
+	if (dev_read(0, off, buf, len) != 0)
+		return false;
+	memset(&g, 0, sizeof(g));
+	hypercall(INSTAR_HC_GEOMETRY, &g);
+	read_request(0, off, (uint64_t)(uintptr_t)direct, len);
+	/* The vmm reads short at the end; the runtime zero-fills. */
+	if (off < g.size && len > g.size - off)
+		memset(direct + (g.size - off), 0, len - (g.size - off));
+	else if (off >= g.size)
+		memset(direct, 0, len);
+	return memcmp(buf, direct, len) == 0;
+}
+
+static int
+heads(void)
+{
+	struct instar_hc_geometry g;
+	uint64_t size;
+	uint32_t flags;
+	bool ok;
+
+	memset(&g, 0, sizeof(g));
+	hypercall(INSTAR_HC_GEOMETRY, &g);
+	ok = dev_geometry(0, &size, &flags) == 0 && size == g.size &&
+	    flags == g.flags;
+	ok = ok && head_read_matches(0, 512) &&
+	    head_read_matches(100, 1000) &&
+	    head_read_matches(INSTAR_HEAD_LEN - 1000, 2000) &&
+	    head_read_matches(g.size - 10, 100) &&
+	    head_read_matches(g.size + 4096, 4096);
+	result.status = ok ? 0 : 1;
 	return deliver();
 }
 
@@ -136,6 +182,20 @@ guest_run(const struct instar_boot *boot)
 			return -1;
 		result.status = buf[0] == 0 && buf[4095] == 0 ? 0 : 1;
 		return deliver();
+	case HOSTILE_HEADS:
+		return heads();
+	case HOSTILE_RESULT_AT_EXIT:
+		return guest_result_at_exit(&result, sizeof(result));
+	case HOSTILE_RESULT_FLAGS: {
+		struct instar_hc_result res;
+
+		memset(&res, 0, sizeof(res));
+		res.buf = (uint64_t)(uintptr_t)&result;
+		res.len = sizeof(result);
+		res.flags = 0x2;
+		hypercall(INSTAR_HC_RESULT, &res);
+		return 0;
+	}
 	default:
 		return -1;
 	}

@@ -156,6 +156,12 @@ test_log_and_result(void **state)
 	res.buf = BUF;
 	res.len = sizeof(struct instar_info_result);
 	assert_null(vmm_check_result(&pol, &res, res.len, res.len));
+	res.flags = INSTAR_RESULT_EXIT;
+	assert_null(vmm_check_result(&pol, &res, res.len, res.len));
+	res.flags = INSTAR_RESULT_EXIT << 1;
+	assert_string_equal(vmm_check_result(&pol, &res, res.len, res.len),
+	    "unknown result flags");
+	res.flags = 0;
 	assert_string_equal(vmm_check_result(&pol, &res, res.len + 8,
 	    res.len + 8), "result has the wrong size for this job");
 	res.len = INSTAR_HC_RESULT_MAX + 1ull;

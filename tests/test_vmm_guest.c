@@ -122,6 +122,50 @@ test_bad_results(void **state)
 	expect_error(HOSTILE_RESULT_SIZE,
 	    "result has the wrong size for this job");
 	expect_error(HOSTILE_NO_RESULT, "no result");
+	expect_error(HOSTILE_RESULT_FLAGS, "unknown result flags");
+}
+
+/* A result given with the exit request ends the run in one exit. */
+static void
+test_result_at_exit(void **state)
+{
+	(void)state;
+	assert_int_equal(run(HOSTILE_RESULT_AT_EXIT, 2000), 0);
+}
+
+/*
+ * Devices' heads: reads the runtime serves from them, or past the end
+ * of a device they hold whole, equal what the vmm reads.  One device
+ * longer than a head, one shorter, both with a pattern.
+ */
+static void
+test_device_heads(void **state)
+{
+	static const size_t sizes[] = { INSTAR_HEAD_LEN + 5000, 3000 };
+	struct vmm_device saved = dev;
+	char path[] = "/tmp/instar-heads.XXXXXX";
+	uint8_t *data;
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		data = malloc(sizes[i]);
+		assert_non_null(data);
+		for (k = 0; k < sizes[i]; k++)
+			data[k] = (uint8_t)(k * 7 + k / 251);
+		dev.fd = mkstemp(path);
+		assert_true(dev.fd >= 0);
+		unlink(path);
+		assert_int_equal(write(dev.fd, data, sizes[i]),
+		    (ssize_t)sizes[i]);
+		dev.size = sizes[i];
+		assert_int_equal(run(HOSTILE_HEADS, 2000), 0);
+		assert_int_equal(result.status, 0);
+		close(dev.fd);
+		free(data);
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+	}
+	dev = saved;
 }
 
 static void
@@ -161,6 +205,8 @@ main(void)
 		cmocka_unit_test(test_watchdog),
 		cmocka_unit_test(test_memory_wiped_between_runs),
 		cmocka_unit_test(test_read_past_end),
+		cmocka_unit_test(test_result_at_exit),
+		cmocka_unit_test(test_device_heads),
 	};
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0) {

@@ -346,7 +346,8 @@ build_page_tables(struct vmm *vm)
 
 		if (gpa >= INSTAR_GUEST_STACK_LOW)
 			bits |= PTE_W | PTE_U;
-		else if (gpa == INSTAR_GUEST_BOOT)
+		else if (gpa == INSTAR_GUEST_BOOT ||
+		    gpa == INSTAR_GUEST_DEVTAB)
 			bits |= PTE_U;		/* the job reads its orders */
 		else
 			bits |= PTE_W;
@@ -483,6 +484,60 @@ wipe_memory(struct vmm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* pread until len bytes, end of file or an error; bytes read. */
+static size_t
+read_head(int fd, uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pread(fd, buf + done, len - done, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	return done;
+}
+
+/*
+ * The device table and the devices' heads (see struct instar_boot_dev).
+ * A head that cannot be read is simply not offered: the guest then
+ * asks, and gets the error where it would have before.
+ */
+static void
+load_devices(struct vmm *vm, const struct vmm_job *job,
+    struct instar_boot *boot)
+{
+	struct instar_boot_dev d;
+	uint64_t at, end = vm->mem_size, want;
+	uint32_t i;
+
+	at = vm->mem_size >= 2 * INSTAR_GUEST_HEADS_SIZE ?
+	    vm->mem_size - INSTAR_GUEST_HEADS_SIZE : vm->mem_size;
+	boot->heads_start = at;
+	for (i = 0; i < job->ndevs; i++) {
+		memset(&d, 0, sizeof(d));
+		d.size = job->devs[i].size;
+		d.flags = job->devs[i].writable ? INSTAR_DEV_WRITABLE : 0;
+		want = INSTAR_HEAD_LEN;
+		if (want > d.size)
+			want = d.size;
+		if (want > end - at)
+			want = 0;
+		if (want > 0) {
+			d.head_len = (uint32_t)read_head(job->devs[i].fd,
+			    vm->mem + at, (size_t)want);
+			d.head_gpa = d.head_len > 0 ? at : 0;
+			at += (d.head_len + 4095) & ~4095ull;
+		}
+		memcpy(vm->mem + INSTAR_GUEST_DEVTAB + i * sizeof(d), &d,
+		    sizeof(d));
+	}
+}
+
 static int
 reset_machine(struct vmm *vm, const struct vmm_job *job, char *err,
     size_t errlen)
@@ -500,6 +555,7 @@ reset_machine(struct vmm *vm, const struct vmm_job *job, char *err,
 	boot.format = job->format;
 	boot.mem_size = vm->mem_size;
 	boot.params_len = job->params_len;
+	load_devices(vm, job, &boot);
 	memcpy(vm->mem + INSTAR_GUEST_BOOT, &boot, sizeof(boot));
 	if (job->params_len > 0)
 		memcpy(vm->mem + INSTAR_GUEST_BOOT + sizeof(boot), job->params,
@@ -804,6 +860,10 @@ hc_result(struct vmm_ctx *c, uint32_t gpa)
 	c->have_result = true;
 	res.ret = INSTAR_HC_OK;
 	store_block(c, gpa, &res, sizeof(res));
+	if (res.flags & INSTAR_RESULT_EXIT) {
+		c->exited = true;
+		c->exit_status = 0;
+	}
 	return 0;
 }
 

@@ -118,6 +118,8 @@ const char *
 vmm_check_result(const struct vmm_policy *pol,
     const struct instar_hc_result *res, uint64_t min_len, uint64_t max_len)
 {
+	if ((res->flags & ~INSTAR_RESULT_EXIT) != 0)
+		return "unknown result flags";
 	if (res->len > INSTAR_HC_RESULT_MAX)
 		return "result longer than the cap";
 	if (res->len < min_len || res->len > max_len)

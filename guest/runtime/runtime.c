@@ -26,6 +26,16 @@ extern char _end[];
 static uintptr_t heap_next;
 static uintptr_t heap_end;
 
+/* What the vmm told of each device at boot (struct instar_boot_dev). */
+static struct instar_boot_dev devs[INSTAR_MAX_DEVICES];
+static uint32_t ndevs;
+/* Whether a device's head still holds what the device does. */
+static bool head_ok[INSTAR_MAX_DEVICES];
+
+/* A result to deliver with the exit request, in one exit. */
+static const void *final_buf;
+static size_t final_len;
+
 void
 guest_exception(const uint64_t *frame)
 {
@@ -46,7 +56,16 @@ void
 guest_exit(int status)
 {
 	struct instar_hc_exit req;
+	struct instar_hc_result res;
 
+	if (final_buf != NULL) {
+		memset(&res, 0, sizeof(res));
+		res.buf = (uint64_t)(uintptr_t)final_buf;
+		res.len = final_len;
+		res.flags = status == 0 ? INSTAR_RESULT_EXIT : 0;
+		final_buf = NULL;
+		hypercall(INSTAR_HC_RESULT, &res);
+	}
 	memset(&req, 0, sizeof(req));
 	req.status = status;
 	hypercall(INSTAR_HC_EXIT, &req);
@@ -91,6 +110,11 @@ dev_geometry(uint32_t dev, uint64_t *size, uint32_t *flags)
 {
 	struct instar_hc_geometry req;
 
+	if (dev < ndevs) {
+		*size = devs[dev].size;
+		*flags = devs[dev].flags;
+		return 0;
+	}
 	memset(&req, 0, sizeof(req));
 	req.dev = dev;
 	hypercall(INSTAR_HC_GEOMETRY, &req);
@@ -102,6 +126,39 @@ dev_geometry(uint32_t dev, uint64_t *size, uint32_t *flags)
 }
 
 /*
+ * Serve a read from the device's head if the head holds all of it (a
+ * head that holds the whole device also answers for the zeros past its
+ * end).  A read that reaches further goes to the vmm whole: copying part
+ * of it here would only touch more pages.
+ */
+static bool
+read_from_head(uint32_t dev, uint64_t off, uint8_t *p, size_t len)
+{
+	const struct instar_boot_dev *d;
+	size_t n;
+
+	if (dev >= ndevs || !head_ok[dev])
+		return false;
+	d = &devs[dev];
+	if (d->head_len != d->size && (off > d->head_len ||
+	    len > d->head_len - off))
+		return false;
+	n = off < d->head_len ? (size_t)(d->head_len - off) : 0;
+	n = n < len ? n : len;
+	memcpy(p, (const uint8_t *)(uintptr_t)(d->head_gpa + off), n);
+	memset(p + n, 0, len - n);
+	return true;
+}
+
+/* A device the job changes no longer reads as its head. */
+static void
+head_drop(uint32_t dev)
+{
+	if (dev < ndevs)
+		head_ok[dev] = false;
+}
+
+/*
  * Read exactly len bytes, split into runs the vmm accepts; bytes past the
  * end of the device read as zeros, as the format code expects.
  */
@@ -110,6 +167,8 @@ dev_read(uint32_t dev, uint64_t off, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
+	if (read_from_head(dev, off, p, len))
+		return 0;
 	while (len > 0) {
 		struct instar_hc_io req;
 		size_t chunk = len < INSTAR_HC_IO_MAX ? len : INSTAR_HC_IO_MAX;
@@ -139,6 +198,7 @@ dev_write(uint32_t dev, uint64_t off, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
+	head_drop(dev);
 	while (len > 0) {
 		struct instar_hc_io req;
 		size_t chunk = len < INSTAR_HC_IO_MAX ? len : INSTAR_HC_IO_MAX;
@@ -165,6 +225,7 @@ int
 dev_copy(uint32_t dst, uint64_t off, uint32_t src, uint64_t src_off,
     uint64_t len)
 {
+	head_drop(dst);
 	while (len > 0) {
 		struct instar_hc_copy req;
 		uint64_t chunk = len < INSTAR_HC_COPY_MAX ? len :
@@ -191,6 +252,7 @@ dev_truncate(uint32_t dev, uint64_t size)
 {
 	struct instar_hc_truncate req;
 
+	head_drop(dev);
 	memset(&req, 0, sizeof(req));
 	req.dev = dev;
 	req.size = size;
@@ -219,6 +281,14 @@ guest_progress(uint64_t done, uint64_t total)
 	hypercall(INSTAR_HC_PROGRESS, &req);
 }
 
+int
+guest_result_at_exit(const void *buf, size_t len)
+{
+	final_buf = buf;
+	final_len = len;
+	return 0;
+}
+
 /* Everything left of the heap, for a job that lends it to the format code. */
 void *
 guest_alloc_rest(size_t *size)
@@ -239,6 +309,29 @@ guest_result(const void *buf, size_t len)
 	return req.ret;
 }
 
+/*
+ * The device table, taken only where it makes sense: a head must lie
+ * in the heads area and within its device.
+ */
+static void
+load_devices(const struct instar_boot *boot)
+{
+	const struct instar_boot_dev *t = (const struct instar_boot_dev *)
+	    (uintptr_t)INSTAR_GUEST_DEVTAB;
+	uint32_t i;
+
+	ndevs = boot->ndevices < INSTAR_MAX_DEVICES ? boot->ndevices :
+	    INSTAR_MAX_DEVICES;
+	for (i = 0; i < ndevs; i++) {
+		devs[i] = t[i];
+		head_ok[i] = devs[i].head_len > 0 &&
+		    devs[i].head_len <= devs[i].size &&
+		    devs[i].head_gpa >= boot->heads_start &&
+		    devs[i].head_gpa <= boot->mem_size &&
+		    devs[i].head_len <= boot->mem_size - devs[i].head_gpa;
+	}
+}
+
 void
 guest_main(void)
 {
@@ -251,5 +344,8 @@ guest_main(void)
 		guest_exit(2);
 	heap_next = (uintptr_t)_end;
 	heap_end = (uintptr_t)boot->mem_size;
+	if (boot->heads_start >= heap_next && boot->heads_start <= heap_end)
+		heap_end = (uintptr_t)boot->heads_start;
+	load_devices(boot);
 	guest_exit(guest_run(boot) == 0 ? 0 : 1);
 }

@@ -41,6 +41,8 @@ int dev_copy(uint32_t dst, uint64_t off, uint32_t src, uint64_t src_off,
     uint64_t len);
 int dev_truncate(uint32_t dev, uint64_t size);
 int guest_result(const void *buf, size_t len);
+/* Deliver buf with the exit request instead: one exit for both. */
+int guest_result_at_exit(const void *buf, size_t len);
 /* Report progress; also the heartbeat the vmm's watchdog waits for. */
 void guest_progress(uint64_t done, uint64_t total);
 /* Take all the heap that is left; *size says how much. */
