@@ -16,15 +16,11 @@
 # truncation: between a write and the flush that would follow it).  The
 # writes before the stop are in the page cache, as a killed process
 # leaves them.
-. "$(dirname "$0")/test-exec.sh"
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+. "$REGRESS_DIR/crash-lib.sh"
 
 MAX_STOPS=400
-
-# flat IMAGE OUT: the guest-visible content of IMAGE as raw.
-flat() {
-	"$QEMU_IMG" convert -U -O raw "$1" "$2" ||
-	    fail "cannot flatten $1"
-}
 
 # no_corruption IMAGE WHAT: qemu-img check exits 0 (clean) or 3 (leaks).
 no_corruption() {
@@ -32,34 +28,6 @@ no_corruption() {
 	rc=$?
 	[ "$rc" -eq 0 ] || [ "$rc" -eq 3 ]
 	check $? "$2: qemu-img check exits $rc on $1"
-}
-
-# same_content A B WHAT
-same_content() {
-	"$QEMU_IMG" compare -q -U "$1" "$2" >/dev/null 2>&1
-	check $? "$2: $3 does not read as it must"
-}
-
-# per_cluster NOW BEFORE AFTER CS WHAT: every CS-byte piece of NOW equals
-# the same piece of BEFORE or of AFTER (all raw files).
-per_cluster() {
-	perl -e '
-	    my ($now, $bef, $aft, $cs) = @ARGV;
-	    open(my $n, "<", $now) or die; open(my $b, "<", $bef) or die;
-	    open(my $a, "<", $aft) or die;
-	    binmode($_) for ($n, $b, $a);
-	    my $i = 0;
-	    while (read($n, my $x, $cs)) {
-		read($b, my $y, $cs); read($a, my $z, $cs);
-		$y .= "\0" x (length($x) - length($y));
-		$z .= "\0" x (length($x) - length($z));
-		if ($x ne substr($y, 0, length($x)) &&
-		    $x ne substr($z, 0, length($x))) {
-			print "cluster $i\n"; exit 1;
-		}
-		$i++;
-	    }' "$1" "$2" "$3" "$4"
-	check $? "$5: a base cluster is neither as before nor as committed"
 }
 
 # ---- safe rebase: drop a middle layer ----
@@ -122,7 +90,7 @@ crash_commit() {
 			no_corruption $f.qcow2 "$name stopped after write $n"
 		done
 		flat mid.qcow2 mid-now.raw
-		per_cluster mid-now.raw mid-before.raw mid-done.raw 4096 \
+		per_piece mid-now.raw mid-before.raw mid-done.raw 4096 \
 		    "$name stopped after write $n"
 		same_content top-before.raw top.qcow2 \
 		    "$name stopped after write $n (top)"

@@ -13,46 +13,21 @@
 #     through the top until the commit is run again;
 #   * running the same command again completes, with the same result as
 #     an uninterrupted run.
-. "$(dirname "$0")/test-exec.sh"
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+. "$REGRESS_DIR/crash-lib.sh"
 
 MAX_STOPS=300
 GRAIN=65536
-
-flat() {
-	"$QEMU_IMG" convert -U -O raw "$1" "$2" ||
-	    fail "cannot flatten $1"
-}
 
 clean() {
 	"$QEMU_IMG" check -q "$1" >/dev/null 2>&1
 	check $? "$2: qemu-img check fails on $1"
 }
 
-same_content() {
-	"$QEMU_IMG" compare -q -U "$1" "$2" >/dev/null 2>&1
-	check $? "$3: $2 does not read as it must"
-}
-
 cid() {
 	"$QEMU_IMG" info -U --output=json "$1" |
 	    jq ".\"format-specific\".data.\"$2\""
-}
-
-# per_grain NOW BEFORE AFTER WHAT: every grain of NOW equals the same
-# grain of BEFORE or of AFTER (raw files of one size).
-per_grain() {
-	perl -e '
-	    my ($now, $bef, $aft, $gs) = @ARGV;
-	    open(my $n, "<", $now) or die; open(my $b, "<", $bef) or die;
-	    open(my $a, "<", $aft) or die;
-	    binmode($_) for ($n, $b, $a);
-	    my $i = 0;
-	    while (read($n, my $x, $gs)) {
-		read($b, my $y, $gs); read($a, my $z, $gs);
-		if ($x ne $y && $x ne $z) { print "grain $i\n"; exit 1; }
-		$i++;
-	    }' "$1" "$2" "$3" "$GRAIN"
-	check $? "$4: a base grain is neither as before nor as committed"
 }
 
 # ---- safe rebase of a VMDK overlay: drop the middle layer ----
@@ -117,7 +92,7 @@ crash_commit() {
 			clean $f.vmdk "$name stopped after write $n"
 		done
 		flat base.vmdk base-now.raw
-		per_grain base-now.raw base-before.raw base-done.raw \
+		per_piece base-now.raw base-before.raw base-done.raw $GRAIN \
 		    "$name stopped after write $n"
 		if [ "$(cid top.vmdk parent-cid)" = "$(cid base.vmdk cid)" ]
 		then
