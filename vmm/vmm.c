@@ -25,7 +25,6 @@
 #include "vmm.h"
 
 #define KVM_TSS_ADDR		0xfffbd000ul
-#define CPUID_MAX_ENTRIES	256
 /* Writes at least this long start their writeback at once. */
 #define VMM_WRITEBACK_MIN	(256u * 1024)
 #define VMM_BOUNCE_LEN		(1024u * 1024)
@@ -113,28 +112,31 @@ watchdog_handler(int sig)
 		watchdog_run->immediate_exit = 1;
 }
 
+/*
+ * The guest executes no CPUID and uses no feature beyond long mode, which
+ * KVM checks against the guest's CPUID when the vmm sets EFER.LME.  So
+ * the table holds just that, instead of what KVM_GET_SUPPORTED_CPUID
+ * offers: that call alone took about 0.35 ms of a 5 ms job here.
+ */
 static int
 set_cpuid(struct vmm *vm, char *err, size_t errlen)
 {
-	struct kvm_cpuid2 *cpuid;
-	size_t size = sizeof(*cpuid) +
-	    CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
-	int ret = -1;
+	/* A kvm_cpuid2 and its two entries, suitably aligned. */
+	uint64_t buf[(sizeof(struct kvm_cpuid2) +
+	    2 * sizeof(struct kvm_cpuid_entry2) + 7) / 8];
+	struct kvm_cpuid2 *cpuid = (struct kvm_cpuid2 *)(void *)buf;
 
-	if ((cpuid = calloc(1, size)) == NULL) {
-		errbuf_set(err, errlen, "out of memory");
+	memset(buf, 0, sizeof(buf));
+	cpuid->nent = 2;
+	cpuid->entries[0].function = 0x80000000u;	/* highest leaf */
+	cpuid->entries[0].eax = 0x80000001u;
+	cpuid->entries[1].function = 0x80000001u;
+	cpuid->entries[1].edx = 1u << 29;		/* long mode */
+	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0) {
+		errbuf_set(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
 		return -1;
 	}
-	cpuid->nent = CPUID_MAX_ENTRIES;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0)
-		errbuf_set(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
-		    strerror(errno));
-	else if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0)
-		errbuf_set(err, errlen, "KVM_SET_CPUID2: %s", strerror(errno));
-	else
-		ret = 0;
-	free(cpuid);
-	return ret;
+	return 0;
 }
 
 static int
