@@ -128,6 +128,17 @@ vmdk vrgdeof && poke "$WORK/vrgdeof/h.vmdk" 48 0000001000000000
 # Descriptors of 2 TiB and of 512 MiB in a file of a few hundred KiB.
 vmdk vdesc && poke "$WORK/vdesc/h.vmdk" 36 ffffffff00000000
 vmdk vdesc2 && poke "$WORK/vdesc2/h.vmdk" 36 0000100000000000
+# The descriptor's 20 sectors full of one unending line; a well-formed
+# descriptor whose parent name takes 9000 bytes.
+vmdk vdtext && perl -e 'print "a" x 10240' >"$WORK/vdtext.txt" &&
+    dd if="$WORK/vdtext.txt" of="$WORK/vdtext/h.vmdk" bs=512 seek=1 \
+    conv=notrunc status=none
+vmdk vparent && perl -e 'print "# Disk DescriptorFile\nversion=1\n",
+    "CID=4260d3ef\nparentCID=5f7060d4\ncreateType=\"monolithicSparse\"\n",
+    "parentFileNameHint=\"", "x" x 9000, "\"\n",
+    "RW 32768 SPARSE \"h.vmdk\"\n", "\0" x 1024' >"$WORK/vparent.txt" &&
+    dd if="$WORK/vparent.txt" of="$WORK/vparent/h.vmdk" bs=512 seek=1 \
+    conv=notrunc status=none
 
 # ---- running them ----
 
@@ -324,6 +335,9 @@ hostile vgrain0 RRRRRR "L1 entry size is invalid"
 hostile vgt RRRRRR "L2 table size too big"
 # qemu-img: "Could not refresh total sector count: File too large".
 hostile vcap RRRRRR "too big"
+# qemu-img: "Could not open 'h.vmdk': Invalid argument" for both.
+hostile vdtext RRRRRR "VMDK descriptor has no valid CID"
+hostile vparent RRRRRR "VMDK parent file name too long"
 
 # Empty and noise probe as raw: info shows a raw image, check has
 # nothing to check (63), commit finds no backing file, all as qemu-img
