@@ -1,7 +1,9 @@
 #!/bin/sh
 # A short, bounded fuzzing run for CI: seed the format and planner
 # fuzzers with images qemu-img makes and the inflate fuzzer with zlib
-# streams, then run each harness for FUZZ_SECONDS (default 30).
+# streams, then run each harness for FUZZ_SECONDS (default 30).  The
+# request validator's harness needs no seeds: its input is a handful of
+# numbers, and it picks bounds to try from a list of its own.
 # Usage: fuzz/run.sh BUILDDIR   (a tree configured with --enable-fuzzing)
 set -eu
 
@@ -11,7 +13,8 @@ seconds=${FUZZ_SECONDS:-30}
 corpus=$(mktemp -d "${TMPDIR:-/tmp}/instar-fuzz.XXXXXX")
 trap 'rm -rf "$corpus"' EXIT
 
-mkdir "$corpus/format" "$corpus/frame" "$corpus/inflate" "$corpus/planner"
+mkdir "$corpus/format" "$corpus/frame" "$corpus/inflate" "$corpus/planner" \
+    "$corpus/vmm_check"
 cd "$corpus/format"
 qemu-img create -q -f qcow2 v3.qcow2 64M
 qemu-img create -q -f qcow2 -o compat=0.10 v2.qcow2 64M
@@ -81,3 +84,5 @@ cd - >/dev/null
     -print_final_stats=1 "$corpus/inflate"
 "$build/fuzz/fuzz_planner" -max_total_time="$seconds" -max_len=262144 \
     -rss_limit_mb=2048 -print_final_stats=1 "$corpus/planner"
+"$build/fuzz/fuzz_vmm_check" -max_total_time="$seconds" -max_len=256 \
+    -print_final_stats=1 "$corpus/vmm_check"

@@ -97,4 +97,23 @@ refuses_unchanged "chain too deep" "64" "d64.qcow2" -- -b new.qcow2 \
 # An unsafe rebase opens none of it.
 twin_rebase "deep chain, unsafe" d64.qcow2 -u -b new.qcow2 -F qcow2
 
+# Tables a hostile header puts outside the file: refused before any
+# write, with the offset written out (the guest's printf knows %#llx).
+qimg create -f qcow2 -b base.qcow2 -F qcow2 l1out.qcow2
+qio -c 'write -P 0x22 0 64k' l1out.qcow2
+poke l1out.qcow2 40 0000001000000000
+refuses_unchanged "L1 table beyond the file" \
+    "The L1 table at 0x1000000000 lies outside the image" \
+    "l1out.qcow2 base.qcow2 new.qcow2" -- -b new.qcow2 -F qcow2 l1out.qcow2
+
+# An L1 entry naming an L2 table far beyond the file: qemu-img copies
+# the backing data in, then fails to write that table; instar refuses
+# before the first write.
+qimg create -f qcow2 -b base.qcow2 -F qcow2 l2out.qcow2
+qio -c 'write -P 0x22 0 64k' l2out.qcow2
+poke l2out.qcow2 $((0x30000)) 80fffffff0000000
+refuses_unchanged "L2 table beyond the file" \
+    "An L2 table at 0xfffffff0000000 lies outside the image" \
+    "l2out.qcow2 base.qcow2 new.qcow2" -- -b new.qcow2 -F qcow2 l2out.qcow2
+
 finish

@@ -181,7 +181,10 @@ emit(struct ck *c, const char *fmt, ...)
 	for (i = 0; i < len; i++)
 		if (line[i] < 0x20 || line[i] > 0x7e)
 			line[i] = '?';
-	if (r->text_len + len + 1 > sizeof(r->text)) {
+	/* Once one line did not fit, none after it is kept either: what is
+	 * printed is the first lines, in order, then how many more. */
+	if (r->lines_dropped != 0 ||
+	    r->text_len + len + 1 > sizeof(r->text)) {
 		r->lines_dropped++;
 		return;
 	}

@@ -256,6 +256,63 @@ find_free_start(struct qcow2_writer *w, struct fmt_err *err)
 	return 0;
 }
 
+/* An L1 entry the writer may follow: no reserved bits, and an L2 table
+ * (if any) cluster-aligned inside the image. */
+static int
+l1_entry_valid(const struct qcow2_writer *w, uint64_t idx, uint64_t e,
+    struct fmt_err *err)
+{
+	if ((e & QCOW2_L1_RESERVED) != 0 ||
+	    ((e & QCOW2_OFFSET_MASK) & (w->h.cluster_size - 1)) != 0) {
+		fmt_seterr(err, "L1 entry %llu is invalid; the image is "
+		    "corrupt", (unsigned long long)idx);
+		return -1;
+	}
+	if ((e & QCOW2_OFFSET_MASK) != 0 && !in_image(w, e &
+	    QCOW2_OFFSET_MASK, w->h.cluster_size))
+		return corrupt_at(err, "An L2 table", e & QCOW2_OFFSET_MASK);
+	return 0;
+}
+
+static int
+read_l1(struct qcow2_writer *w, uint64_t idx, uint64_t *e,
+    struct fmt_err *err)
+{
+	uint8_t b[8];
+
+	if (idx >= w->h.l1_size) {
+		fmt_seterr(err, "cluster beyond the L1 table");
+		return -1;
+	}
+	if (dev_read(w, w->h.l1_off + idx * 8, b, sizeof(b), err) != 0)
+		return -1;
+	*e = get_be64(b);
+	return l1_entry_valid(w, idx, *e, err);
+}
+
+/*
+ * Every L1 entry, before the first write: a job that wrote data and
+ * only then met an L2 table outside the image would refuse after
+ * changing the file.
+ */
+static int
+check_l1(struct qcow2_writer *w, struct fmt_err *err)
+{
+	uint64_t per = w->h.cluster_size / 8, idx, i, n;
+
+	for (idx = 0; idx < w->h.l1_size; idx += n) {
+		n = w->h.l1_size - idx < per ? w->h.l1_size - idx : per;
+		if (dev_read(w, w->h.l1_off + idx * 8, w->scratch,
+		    (size_t)(n * 8), err) != 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (l1_entry_valid(w, idx + i,
+			    get_be64(w->scratch + i * 8), err) != 0)
+				return -1;
+	}
+	return 0;
+}
+
 static int
 writer_refuse(const struct qcow2_hdr *h, struct fmt_err *err)
 {
@@ -300,7 +357,7 @@ qcow2w_open(struct qcow2_writer *w, const struct fmt_io *io,
 		return corrupt_at(err, "The refcount table", h->rt_off);
 	if (h->l1_size > 0 && !in_image(w, h->l1_off, (uint64_t)h->l1_size * 8))
 		return corrupt_at(err, "The L1 table", h->l1_off);
-	if (find_free_start(w, err) != 0)
+	if (check_l1(w, err) != 0 || find_free_start(w, err) != 0)
 		return -1;
 	w->batch_first = w->next_free;
 	return 0;
@@ -397,31 +454,6 @@ static uint64_t
 alloc_cluster(struct qcow2_writer *w)
 {
 	return w->next_free++ << w->h.cluster_bits;
-}
-
-static int
-read_l1(struct qcow2_writer *w, uint64_t idx, uint64_t *e,
-    struct fmt_err *err)
-{
-	uint8_t b[8];
-
-	if (idx >= w->h.l1_size) {
-		fmt_seterr(err, "cluster beyond the L1 table");
-		return -1;
-	}
-	if (dev_read(w, w->h.l1_off + idx * 8, b, sizeof(b), err) != 0)
-		return -1;
-	*e = get_be64(b);
-	if ((*e & QCOW2_L1_RESERVED) != 0 ||
-	    ((*e & QCOW2_OFFSET_MASK) & (w->h.cluster_size - 1)) != 0) {
-		fmt_seterr(err, "L1 entry %llu is invalid; the image is "
-		    "corrupt", (unsigned long long)idx);
-		return -1;
-	}
-	if ((*e & QCOW2_OFFSET_MASK) != 0 && !in_image(w, *e &
-	    QCOW2_OFFSET_MASK, w->h.cluster_size))
-		return corrupt_at(err, "An L2 table", *e & QCOW2_OFFSET_MASK);
-	return 0;
 }
 
 /* Apply a group's updates to the L2 table in scratch, each entry still

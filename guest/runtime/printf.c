@@ -1,8 +1,8 @@
 /*
  * A small vsnprintf for the guest's messages.  It always NUL-terminates
  * and returns the length the full output would have had, like C99's.
- * Supported: %s %c %d %i %u %x %X %p %%, flags '0' and '-', a width,
- * and the h, l, ll and z length modifiers.
+ * Supported: %s %c %d %i %u %x %X %p %%, flags '0', '-' and '#', a
+ * width, and the h, l, ll and z length modifiers.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -45,8 +45,10 @@ out_str(struct out *o, const char *s, size_t width, bool left)
 		out_pad(o, ' ', width - n);
 }
 
+/* prefix is what goes before the digits and any zero padding: a sign
+ * or a "0x". */
 static void
-out_num(struct out *o, uint64_t v, bool negative, unsigned int base,
+out_num(struct out *o, uint64_t v, const char *prefix, unsigned int base,
     bool upper, size_t width, bool zero, bool left)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
@@ -57,11 +59,11 @@ out_num(struct out *o, uint64_t v, bool negative, unsigned int base,
 		tmp[n++] = digits[v % base];
 		v /= base;
 	} while (v != 0);
-	total = n + (negative ? 1 : 0);
+	total = n + strlen(prefix);
 	if (!left && !zero && width > total)
 		out_pad(o, ' ', width - total);
-	if (negative)
-		out_char(o, '-');
+	while (*prefix != '\0')
+		out_char(o, *prefix++);
 	if (!left && zero && width > total)
 		out_pad(o, '0', width - total);
 	while (n > 0)
@@ -127,10 +129,21 @@ parse_length(const char *f, enum length *len)
 	return f;
 }
 
+struct spec {
+	size_t width;
+	bool zero;	/* '0' */
+	bool left;	/* '-' */
+	bool alt;	/* '#': 0x before a non-zero hexadecimal number */
+	enum length len;
+};
+
 static void
-out_conversion(struct out *o, char conv, va_list *ap, enum length len,
-    size_t width, bool zero, bool left)
+out_conversion(struct out *o, char conv, va_list *ap, const struct spec *sp)
 {
+	size_t width = sp->width;
+	bool zero = sp->zero, left = sp->left;
+	enum length len = sp->len;
+	uint64_t uv;
 	int64_t sv;
 	const char *s;
 
@@ -146,20 +159,21 @@ out_conversion(struct out *o, char conv, va_list *ap, enum length len,
 	case 'i':
 		sv = arg_signed(ap, len);
 		out_num(o, sv < 0 ? (uint64_t)0 - (uint64_t)sv : (uint64_t)sv,
-		    sv < 0, 10, false, width, zero, left);
+		    sv < 0 ? "-" : "", 10, false, width, zero, left);
 		break;
 	case 'u':
-		out_num(o, arg_unsigned(ap, len), false, 10, false, width,
+		out_num(o, arg_unsigned(ap, len), "", 10, false, width,
 		    zero, left);
 		break;
 	case 'x':
 	case 'X':
-		out_num(o, arg_unsigned(ap, len), false, 16, conv == 'X',
-		    width, zero, left);
+		uv = arg_unsigned(ap, len);
+		out_num(o, uv, sp->alt && uv != 0 ? (conv == 'X' ? "0X" : "0x") :
+		    "", 16, conv == 'X', width, zero, left);
 		break;
 	case 'p':
 		out_str(o, "0x", 0, false);
-		out_num(o, (uint64_t)(uintptr_t)va_arg(*ap, void *), false,
+		out_num(o, (uint64_t)(uintptr_t)va_arg(*ap, void *), "",
 		    16, false, 0, false, false);
 		break;
 	case '%':
@@ -181,9 +195,7 @@ vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 
 	va_copy(args, ap);
 	while (*fmt != '\0') {
-		bool zero = false, left = false;
-		size_t width = 0;
-		enum length len;
+		struct spec sp = { 0, false, false, false, LEN_INT };
 
 		if (*fmt != '%') {
 			out_char(&o, *fmt++);
@@ -192,18 +204,20 @@ vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		fmt++;
 		for (;; fmt++) {
 			if (*fmt == '0')
-				zero = true;
+				sp.zero = true;
 			else if (*fmt == '-')
-				left = true;
+				sp.left = true;
+			else if (*fmt == '#')
+				sp.alt = true;
 			else
 				break;
 		}
-		while (*fmt >= '0' && *fmt <= '9' && width < 1000)
-			width = width * 10 + (size_t)(*fmt++ - '0');
-		fmt = parse_length(fmt, &len);
+		while (*fmt >= '0' && *fmt <= '9' && sp.width < 1000)
+			sp.width = sp.width * 10 + (size_t)(*fmt++ - '0');
+		fmt = parse_length(fmt, &sp.len);
 		if (*fmt == '\0')
 			break;
-		out_conversion(&o, *fmt++, &args, len, width, zero, left);
+		out_conversion(&o, *fmt++, &args, &sp);
 	}
 	va_end(args);
 	if (size > 0)
