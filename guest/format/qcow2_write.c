@@ -290,6 +290,10 @@ read_l1(struct qcow2_writer *w, uint64_t idx, uint64_t *e,
 	return l1_entry_valid(w, idx, *e, err);
 }
 
+/* The L1 table is checked this much at a time: few requests, even for
+ * a big table of small clusters. */
+#define L1_CHECK_CHUNK		(64u * 1024)
+
 /*
  * Every L1 entry, before the first write: a job that wrote data and
  * only then met an L2 table outside the image would refuse after
@@ -298,19 +302,29 @@ read_l1(struct qcow2_writer *w, uint64_t idx, uint64_t *e,
 static int
 check_l1(struct qcow2_writer *w, struct fmt_err *err)
 {
-	uint64_t per = w->h.cluster_size / 8, idx, i, n;
+	struct fmt_arena mark = *w->arena;
+	uint64_t per = L1_CHECK_CHUNK / 8, idx, i, n;
+	uint8_t *buf;
+	int r = -1;
 
+	if ((buf = fmt_alloc(w->arena, L1_CHECK_CHUNK, 8)) == NULL) {
+		fmt_seterr(err, "out of memory for the L1 table");
+		return -1;
+	}
 	for (idx = 0; idx < w->h.l1_size; idx += n) {
 		n = w->h.l1_size - idx < per ? w->h.l1_size - idx : per;
-		if (dev_read(w, w->h.l1_off + idx * 8, w->scratch,
-		    (size_t)(n * 8), err) != 0)
-			return -1;
+		if (dev_read(w, w->h.l1_off + idx * 8, buf, (size_t)(n * 8),
+		    err) != 0)
+			goto out;
 		for (i = 0; i < n; i++)
-			if (l1_entry_valid(w, idx + i,
-			    get_be64(w->scratch + i * 8), err) != 0)
-				return -1;
+			if (l1_entry_valid(w, idx + i, get_be64(buf + i * 8),
+			    err) != 0)
+				goto out;
 	}
-	return 0;
+	r = 0;
+ out:
+	*w->arena = mark;
+	return r;
 }
 
 static int
