@@ -107,6 +107,20 @@ cq growlong4k create -f qcow2 -b b.qcow2 -F qcow2 t.qcow2 12M
 cio growlong4k -c 'write -P 0x31 5000k 3k' t.qcow2
 twin_commit "4k base grows over a longer backing" growlong4k t.qcow2 \
     b.qcow2 -d
+# A v2 base cannot record zero clusters, but one that grows only within
+# its last cluster has the rest of it written with zeros.
+mkchain growlongv2
+cq growlongv2 create -f qcow2 l.qcow2 16M
+cio growlongv2 -c 'write -P 0x11 0 16M' l.qcow2
+cq growlongv2 create -f qcow2 -o compat=0.10,cluster_size=2M -b l.qcow2 \
+    -F qcow2 b.qcow2 1000k
+cio growlongv2 -c 'write -P 0x21 100k 4k' b.qcow2
+cq growlongv2 create -f qcow2 -b b.qcow2 -F qcow2 t.qcow2 1536k
+cio growlongv2 -c 'write -P 0x31 1200k 4k' t.qcow2
+twin_commit "v2 base grows within its last cluster" growlongv2 t.qcow2 \
+    b.qcow2
+twin_commit "v2 base grows within its last cluster, -b" growlongv2 \
+    t.qcow2 b.qcow2 -b b.qcow2
 
 # Raw bases, growing or not.
 mkchain raw

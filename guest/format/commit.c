@@ -328,13 +328,16 @@ grow_base(struct commit *c, struct instar_commit_result *res,
 		return 0;
 	/*
 	 * The grown range read zeros through the top, whatever the base's
-	 * backing file holds there, and must go on doing so.  qemu has v3
-	 * zero it; a v2 image cannot be grown that way, and qemu-img fails
-	 * the commit before it writes anything.
+	 * backing file holds there, and must go on doing so.  qemu zeroes
+	 * the rest of the last cluster with zero writes and whole clusters
+	 * after it with the zero flag, which v2 lacks: a v2 image that must
+	 * grow past its last cluster fails in qemu-img before anything is
+	 * written.
 	 */
 	if (b->fmt == INSTAR_FMT_QCOW2 && c->below.n > 1 &&
 	    c->base_layers[1]->size > b->size) {
-		if (b->u.q.h.version < 3) {
+		if (b->u.q.h.version < 3 &&
+		    c->top_size > (b->size + c->bcs - 1) / c->bcs * c->bcs) {
 			fmt_seterr(err, "Operation not supported (a qcow2 v2 "
 			    "image cannot grow over a longer backing file)");
 			return -1;
