@@ -83,6 +83,44 @@ cq growodd create -f qcow2 -b b.qcow2 -F qcow2 t.qcow2 7001k
 cio growodd -c 'write -P 0x21 2990k 20k' -c 'write -P 0x22 7000k 1k' \
     t.qcow2
 twin_commit "odd-sized base grows" growodd t.qcow2 b.qcow2
+# A base whose own backing file is longer than it: the range it grows
+# by read zeros through the top, whatever that backing file holds there,
+# and must go on doing so (qemu zeroes it in a v3 base).
+mkchain growlong
+cq growlong create -f qcow2 l.qcow2 16M
+cio growlong -c 'write -P 0x11 0 16M' l.qcow2
+cq growlong create -f qcow2 -b l.qcow2 -F qcow2 b.qcow2 5000k
+cio growlong -c 'write -P 0x21 1M 1M' b.qcow2
+cq growlong create -f qcow2 -b b.qcow2 -F qcow2 t.qcow2 12M
+cio growlong -c 'write -P 0x31 4M 2M' -c 'write -P 0x32 11M 4k' t.qcow2
+twin_commit "base grows over a longer backing" growlong t.qcow2 b.qcow2
+twin_commit "base grows over a longer backing, -d" growlong t.qcow2 \
+    b.qcow2 -d
+twin_commit "base grows over a longer backing, -b" growlong t.qcow2 \
+    b.qcow2 -b b.qcow2
+mkchain growlong4k
+cq growlong4k create -f qcow2 l.qcow2 16M
+cio growlong4k -c 'write -P 0x11 0 16M' l.qcow2
+cq growlong4k create -f qcow2 -o cluster_size=4k -b l.qcow2 -F qcow2 \
+    b.qcow2 5001k
+cq growlong4k create -f qcow2 -b b.qcow2 -F qcow2 t.qcow2 12M
+cio growlong4k -c 'write -P 0x31 5000k 3k' t.qcow2
+twin_commit "4k base grows over a longer backing" growlong4k t.qcow2 \
+    b.qcow2 -d
+# A v2 base cannot record zero clusters, but one that grows only within
+# its last cluster has the rest of it written with zeros.
+mkchain growlongv2
+cq growlongv2 create -f qcow2 l.qcow2 16M
+cio growlongv2 -c 'write -P 0x11 0 16M' l.qcow2
+cq growlongv2 create -f qcow2 -o compat=0.10,cluster_size=2M -b l.qcow2 \
+    -F qcow2 b.qcow2 1000k
+cio growlongv2 -c 'write -P 0x21 100k 4k' b.qcow2
+cq growlongv2 create -f qcow2 -b b.qcow2 -F qcow2 t.qcow2 1536k
+cio growlongv2 -c 'write -P 0x31 1200k 4k' t.qcow2
+twin_commit "v2 base grows within its last cluster" growlongv2 t.qcow2 \
+    b.qcow2
+twin_commit "v2 base grows within its last cluster, -b" growlongv2 \
+    t.qcow2 b.qcow2 -b b.qcow2
 
 # Raw bases, growing or not.
 mkchain raw

@@ -25,6 +25,20 @@ qemu_exits "VMDK base that must grow" 1
 grep -qx "qemu-img: Block job failed: Operation not supported" \
     "$WORK/.qerr"
 check $? "VMDK base that must grow: qemu-img says $(cat "$WORK/.qerr")"
+# A qcow2 v2 base that would have to grow over a longer backing file:
+# the grown range must read zeros, which v2 cannot record, and qemu-img
+# fails before it writes anything.
+mkchain v2grow
+cq v2grow create -f qcow2 l.qcow2 16M
+cio v2grow -c 'write -P 0x11 0 16M' l.qcow2
+cq v2grow create -f qcow2 -o compat=0.10 -b l.qcow2 -F qcow2 b.qcow2 5M
+cq v2grow create -f qcow2 -b b.qcow2 -F qcow2 t.qcow2 12M
+cio v2grow -c 'write -P 0x31 4M 2M' t.qcow2
+commit_refuses "v2 base that must grow over a longer backing" v2grow \
+    t.qcow2 "Block job failed: Operation not supported (a qcow2 v2 image cannot grow over a longer backing file)"
+qemu_exits "v2 base that must grow over a longer backing" 1
+commit_refuses "v2 base that must grow over a longer backing, -b" v2grow \
+    t.qcow2 "a qcow2 v2 image cannot grow" -b b.qcow2
 # A raw base whose format the image above does not record is probed;
 # data committed to its start could make it probe as another format (a
 # qcow2 header naming any file as its backing).  qemu-img refuses such

@@ -116,4 +116,33 @@ qio -c 'write -P 0x31 0 64k' sub/top.qcow2
 twin_rebase "chain across directories" sub/top.qcow2 -b ../other.qcow2 \
     -F qcow2
 
+# An overlay with no backing file, rebased onto one that holds data:
+# the zeros it read are written where the new backing differs.  v3
+# records them as zero clusters, as qemu-img does.  In a v2 overlay
+# instar writes zero-filled clusters; qemu-img 7.2 writes its zeros
+# while the overlay has no backing file yet, which v2 turns into
+# unallocated clusters, which then read the new backing: it is no
+# reference there (instar-rebase(1), COMPATIBILITY; found by
+# regress/difffuzz).
+qimg create -f qcow2 full.qcow2 8M
+qio -c 'write -P 0x77 0 8M' full.qcow2
+qimg create -f qcow2 lone3.qcow2 8M
+qio -c 'write -P 0x51 1M 64k' -c 'write -P 0x52 5000k 3k' lone3.qcow2
+twin_rebase "v3, no backing before" lone3.qcow2 -b full.qcow2 -F qcow2
+qimg create -f qcow2 -o compat=0.10 lone.qcow2 8M
+qio -c 'write -P 0x51 1M 64k' -c 'write -P 0x52 5000k 3k' lone.qcow2
+cp lone.qcow2 lone.q.qcow2 && cp lone.qcow2 lone.i.qcow2 || fail "lone: copy"
+flatten lone.qcow2 "$WORK/.lone.raw"
+"$INSTAR" rebase -b full.qcow2 -F qcow2 lone.i.qcow2
+check $? "v2, no backing before: instar rebase failed"
+compare_images "v2, no backing before: against the content before" \
+    "$WORK/.lone.raw" lone.i.qcow2
+check_clean "v2, no backing before" lone.i.qcow2
+"$QEMU_IMG" rebase -b full.qcow2 -F qcow2 lone.q.qcow2 >/dev/null 2>&1
+check $? "v2, no backing before: qemu-img rebase failed"
+same_info "v2, no backing before" lone.q.qcow2 lone.i.qcow2
+! "$QEMU_IMG" compare -U "$WORK/.lone.raw" lone.q.qcow2 >/dev/null 2>&1
+check $? "v2, no backing before: qemu-img now keeps the content; drop the" \
+    "difference from instar-rebase(1) and regress/difffuzz"
+
 finish

@@ -44,6 +44,7 @@ struct commit {
 	struct vmdk_writer	 cvw;		/* the VMDK child of a VMDK base */
 	struct vmdk_writer	*child;		/* cvw, or tvw when the same */
 	uint64_t		 top_size;
+	uint64_t		 zero_from;	/* the base reads 0 from here */
 	uint64_t		 bcs;		/* base cluster size */
 	uint8_t			*cbuf;		/* one base cluster */
 	uint8_t			*zbuf;		/* zeros, for a raw base */
@@ -168,6 +169,10 @@ merged_content(struct commit *c, uint64_t cl, bool *all_zero,
 	/* What the base reads there now, through its own backing chain. */
 	if (chain_read(&c->below, start, c->cbuf, c->bcs, err) != 0)
 		return -1;
+	if (c->zero_from < end)
+		memset(c->cbuf + (c->zero_from > start ? c->zero_from - start :
+		    0), 0, (size_t)(end - (c->zero_from > start ?
+		    c->zero_from : start)));
 	if (end > c->top_size)
 		end = c->top_size;
 	for (pos = start; pos < end; pos += n) {
@@ -309,8 +314,21 @@ walk_upper(struct commit *c, struct fmt_err *err)
 		if (chain_map(&c->upper, pos, c->top_size - pos, &ce,
 		    err) != 0)
 			return -1;
-		if (ce.layer < 0) {
+		if (ce.layer < 0 && pos + ce.e.len <= c->zero_from) {
 			pos += ce.e.len;
+			continue;
+		}
+		if (ce.layer < 0 && pos < c->zero_from) {
+			pos = c->zero_from;
+			continue;
+		}
+		if (ce.layer < 0) {
+			/* Grown, unheld: zeros, which are not committed data. */
+			ce.e.kind = EXTENT_ZERO;
+			if (cluster_extent(c, &ce, pos, ce.e.len, &next,
+			    err) != 0)
+				return -1;
+			pos = next < c->top_size ? next : c->top_size;
 			continue;
 		}
 		if (c->base->fmt == INSTAR_FMT_RAW) {
@@ -342,6 +360,24 @@ grow_base(struct commit *c, struct instar_commit_result *res,
 
 	if (b->size >= c->top_size)
 		return 0;
+	/*
+	 * The grown range read zeros through the top, whatever the base's
+	 * backing file holds there, and must go on doing so.  qemu zeroes
+	 * the rest of the last cluster with zero writes and whole clusters
+	 * after it with the zero flag, which v2 lacks: a v2 image that must
+	 * grow past its last cluster fails in qemu-img before anything is
+	 * written.
+	 */
+	if (b->fmt == INSTAR_FMT_QCOW2 && c->below.n > 1 &&
+	    c->base_layers[1]->size > b->size) {
+		if (b->u.q.h.version < 3 &&
+		    c->top_size > (b->size + c->bcs - 1) / c->bcs * c->bcs) {
+			fmt_seterr(err, "Operation not supported (a qcow2 v2 "
+			    "image cannot grow over a longer backing file)");
+			return -1;
+		}
+		c->zero_from = b->size;
+	}
 	if (b->fmt == INSTAR_FMT_QCOW2) {
 		if (qcow2w_grow(&c->bw, c->top_size, err) != 0)
 			return -1;
@@ -559,6 +595,7 @@ commit_run(const struct commit_job *job, struct instar_commit_result *res)
 	else {
 		memset(c, 0, sizeof(*c));
 		c->job = job;
+		c->zero_from = UINT64_MAX;
 		if (run(c, res, &err) == 0)
 			return 0;
 	}
