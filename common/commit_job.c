@@ -5,6 +5,13 @@
 #include "base.h"
 #include "commit_job.h"
 
+bool
+commit_relinks_child(const struct instar_commit_params *p)
+{
+	return p->formats[p->base_index] == INSTAR_FMT_VMDK &&
+	    p->formats[p->base_index - 1] == INSTAR_FMT_VMDK;
+}
+
 const char *
 commit_params_validate(const struct instar_commit_params *p,
     uint32_t ndevices, uint64_t writable)
@@ -26,15 +33,10 @@ commit_params_validate(const struct instar_commit_params *p,
 	}
 	if (p->empty_top && p->formats[0] == INSTAR_FMT_RAW)
 		return "a raw top cannot be emptied";
-	if (p->relink_child > 1)
-		return "bad relink flag";
-	if (p->relink_child && (p->formats[p->base_index] != INSTAR_FMT_VMDK ||
-	    p->formats[p->base_index - 1] != INSTAR_FMT_VMDK))
-		return "relinking a child that is not a VMDK over a VMDK";
 	want = 1ull << p->base_index;
 	if (p->empty_top)
 		want |= 1;
-	if (p->relink_child)
+	if (commit_relinks_child(p))
 		want |= 1ull << (p->base_index - 1);
 	if (writable != want)
 		return "writable devices other than the base, the top and "

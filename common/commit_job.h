@@ -7,6 +7,7 @@
 #ifndef INSTAR_COMMIT_JOB_H
 #define INSTAR_COMMIT_JOB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,10 +17,8 @@
 struct instar_commit_params {
 	uint32_t base_index;		/* devices before it are committed */
 	uint32_t empty_top;		/* 1: empty device 0 afterwards */
-	/* A VMDK base's new CID (the guest avoids the old one), and 1 when
-	 * its child (device base_index - 1) is a VMDK that must record it. */
+	/* A VMDK base's new CID (the guest avoids the old one). */
 	uint32_t new_cid;
-	uint32_t relink_child;
 	uint32_t formats[INSTAR_MAX_DEVICES];	/* enum instar_fmt, no PROBE */
 };
 
@@ -41,6 +40,13 @@ struct instar_commit_result {
  * NULL, or a static string naming the first rule broken.  writable says
  * which devices were attached writable (bit i for device i < 64).
  */
+/*
+ * Whether the base's child (device base_index - 1) must record the
+ * base's new CID: a VMDK over a VMDK base.  It is then attached
+ * writable.  p's base_index must be valid.
+ */
+bool commit_relinks_child(const struct instar_commit_params *p);
+
 const char *commit_params_validate(const struct instar_commit_params *,
     uint32_t ndevices, uint64_t writable);
 const char *commit_result_validate(const struct instar_commit_result *);

@@ -364,10 +364,6 @@ fill_commit(const struct worker *w, const Instar__Commit *msg,
 		if (w->devs[i].writable)
 			writable |= 1ull << i;
 	}
-	/* A VMDK child of a VMDK base records the base's CID. */
-	p->relink_child = p->base_index > 0 && p->base_index < w->ndevs &&
-	    p->formats[p->base_index] == INSTAR_FMT_VMDK &&
-	    p->formats[p->base_index - 1] == INSTAR_FMT_VMDK;
 	if ((why = commit_params_validate(p, w->ndevs, writable)) != NULL) {
 		snprintf(err, errlen, "invalid commit request: %s", why);
 		return -1;

@@ -163,16 +163,16 @@ static int
 merged_content(struct commit *c, uint64_t cl, bool *all_zero,
     struct fmt_err *err)
 {
-	uint64_t start = cl * c->bcs, end = start + c->bcs, pos, n, i;
+	uint64_t start = cl * c->bcs, end = start + c->bcs, pos, n, i, zero;
 	struct chain_extent ce;
 
 	/* What the base reads there now, through its own backing chain. */
 	if (chain_read(&c->below, start, c->cbuf, c->bcs, err) != 0)
 		return -1;
-	if (c->zero_from < end)
-		memset(c->cbuf + (c->zero_from > start ? c->zero_from - start :
-		    0), 0, (size_t)(end - (c->zero_from > start ?
-		    c->zero_from : start)));
+	/* Past the base's old end it reads zeros (see grow_base). */
+	zero = c->zero_from > start ? c->zero_from : start;
+	if (zero < end)
+		memset(c->cbuf + (zero - start), 0, (size_t)(end - zero));
 	if (end > c->top_size)
 		end = c->top_size;
 	for (pos = start; pos < end; pos += n) {
@@ -422,7 +422,7 @@ open_writers(struct commit *c, struct fmt_err *err)
 		c->bvw.on_commit = forget_base;
 		c->bvw.on_commit_arg = c;
 	}
-	if (!p->relink_child)
+	if (!commit_relinks_child(p))
 		return 0;
 	if (c->base_dev - 1 == 0 && p->empty_top)
 		c->child = &c->tvw;
@@ -457,7 +457,7 @@ renew_cids(struct commit *c, bool dry_run, struct fmt_err *err)
 	base.cid = cid;
 	if (vmdkw_relink(&c->bvw, &base, dry_run, err) != 0)
 		return -1;
-	if (!p->relink_child)
+	if (!commit_relinks_child(p))
 		return 0;
 	/* The child keeps the name it records; only the CID changes. */
 	ci = &c->img[c->base_dev - 1]->info;
@@ -465,21 +465,6 @@ renew_cids(struct commit *c, bool dry_run, struct fmt_err *err)
 	child.hint = ci->backing_name;
 	child.hint_len = strlen(ci->backing_name);
 	return vmdkw_relink(c->child, &child, dry_run, err);
-}
-
-static int
-check_relink(const struct commit *c, struct fmt_err *err)
-{
-	const struct instar_commit_params *p = c->job->params;
-	bool vmdk_child = c->img[c->base_dev - 1]->fmt == INSTAR_FMT_VMDK;
-
-	if (p->relink_child != (c->base->fmt == INSTAR_FMT_VMDK &&
-	    vmdk_child)) {
-		fmt_seterr(err, "invalid commit request: the base's child "
-		    "must be relinked exactly when both are VMDK");
-		return -1;
-	}
-	return 0;
 }
 
 static int
@@ -550,7 +535,6 @@ run(struct commit *c, struct instar_commit_result *res, struct fmt_err *err)
 		return -1;
 	}
 	if (open_images(c, err) != 0 || refuse(c, err) != 0 ||
-	    check_relink(c, err) != 0 ||
 	    chain_check_links(&c->upper, err) != 0 ||
 	    chain_check_links(&c->below, err) != 0)
 		return -1;
