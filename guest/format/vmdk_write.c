@@ -401,7 +401,6 @@ put(struct vmdk_writer *w, uint64_t grain, uint64_t n, const uint8_t *data,
 				return -1;
 		i += k;
 	}
-	w->grains_data += n;
 	return 0;
 }
 
@@ -409,7 +408,10 @@ int
 vmdkw_put_data(struct vmdk_writer *w, uint64_t grain, uint64_t n,
     const uint8_t *data, struct fmt_err *err)
 {
-	return put(w, grain, n, data, NULL, 0, err);
+	if (put(w, grain, n, data, NULL, 0, err) != 0)
+		return -1;
+	w->grains_data += n;
+	return 0;
 }
 
 int
@@ -420,7 +422,10 @@ vmdkw_put_copy(struct vmdk_writer *w, uint64_t grain, uint64_t n,
 		fmt_seterr(err, "VMDK copy source out of range");
 		return -1;
 	}
-	return put(w, grain, n, NULL, src, src_off, err);
+	if (put(w, grain, n, NULL, src, src_off, err) != 0)
+		return -1;
+	w->grains_data += n;
+	return 0;
 }
 
 static int
@@ -460,7 +465,6 @@ vmdkw_put_zero(struct vmdk_writer *w, uint64_t grain, struct fmt_err *err)
 			return -1;
 		if (put(w, grain, 1, w->zeros, NULL, 0, err) != 0)
 			return -1;
-		w->grains_data--;
 		w->grains_zero++;
 		return 0;
 	}
