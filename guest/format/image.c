@@ -491,9 +491,6 @@ chain_map(const struct chain *c, uint64_t off, uint64_t len,
 			return 0;
 		}
 		len = ce->e.len;
-		if (img->fmt == INSTAR_FMT_VMDK && i + 1 < c->n &&
-		    check_vmdk_parent(img, c->layers[i + 1], err) != 0)
-			return -1;
 	}
 	memset(&ce->e, 0, sizeof(ce->e));
 	ce->e.kind = EXTENT_ZERO;

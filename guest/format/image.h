@@ -120,9 +120,9 @@ struct chain_extent {
 
 /*
  * Whether every VMDK layer records its parent's CID, as qemu requires
- * to read through it; chain_map() fails where one does not.  Checked
- * first by jobs that write, so that they refuse before changing
- * anything.
+ * to read through it.  A job checks its chains once, before it reads
+ * through them and before it writes anything; chain_map() and
+ * chain_read() take the links as checked.
  */
 int chain_check_links(const struct chain *, struct fmt_err *);
 
