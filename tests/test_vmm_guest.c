@@ -143,12 +143,13 @@ test_device_heads(void **state)
 {
 	static const size_t sizes[] = { INSTAR_HEAD_LEN + 5000, 3000 };
 	struct vmm_device saved = dev;
-	char path[] = "/tmp/instar-heads.XXXXXX";
 	uint8_t *data;
 	size_t i, k;
 
 	(void)state;
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char path[] = "/tmp/instar-heads.XXXXXX";
+
 		data = malloc(sizes[i]);
 		assert_non_null(data);
 		for (k = 0; k < sizes[i]; k++)
@@ -163,7 +164,6 @@ test_device_heads(void **state)
 		assert_int_equal(result.status, 0);
 		close(dev.fd);
 		free(data);
-		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
 	}
 	dev = saved;
 }
