@@ -23,11 +23,8 @@ vmdk_commit() {
 	base=$4
 	child=$5
 	shift 5
-	rm -rf "$WORK/$dir.i"
-	cp -a "$WORK/$dir" "$WORK/$dir.i"
-	flat_in "$dir.i" "$top" "$WORK/.top.raw"
+	work_copy "$dir" "$top"
 	old_cid=$(cid_of "$WORK/$dir.i/$base")
-	(cd "$WORK/$dir.i" && chain_sums .) >"$WORK/.sums-before"
 	top_size=$(stat -c %s "$WORK/$dir.i/$top")
 	run_ok "$desc" "$dir.i" commit "$@" "$top" || return
 	if has_arg -q "$@"; then
@@ -39,10 +36,10 @@ vmdk_commit() {
 	cd "$WORK/$dir.i" || fail "cd"
 	# The base's first bytes read what the top read.
 	"$QEMU_IMG" convert -U -O raw "$base" "$WORK/.base.raw" &&
-	    truncate -s "$(stat -c %s "$WORK/.top.raw")" "$WORK/.base.raw" &&
-	    cmp -s "$WORK/.top.raw" "$WORK/.base.raw"
+	    truncate -s "$(stat -c %s "$WORK/.before.raw")" "$WORK/.base.raw" &&
+	    cmp -s "$WORK/.before.raw" "$WORK/.base.raw"
 	check $? "$desc: $base does not read as $top did"
-	reads_as "$desc: $top after the commit" "$top" "$WORK/.top.raw"
+	reads_as "$desc: $top after the commit" "$top" "$WORK/.before.raw"
 	for f in *.vmdk *.qcow2; do
 		[ -f "$f" ] && clean_vmdk "$desc" "$f"
 	done
@@ -53,28 +50,16 @@ vmdk_commit() {
 	*.vmdk)
 		linked "$desc" "$child" "$base" ;;
 	esac
+	# Nothing but the base, the top (unless kept) and the base's child
+	# may change; the child only in its descriptor.
 	if is_drop "$@"; then
-		keep=$top
+		only_changed "$desc" "$base" "$child"
 	else
 		holds_nothing "$desc" "$top"
 		[ "$(stat -c %s "$top")" -le "$top_size" ]
 		check $? "$desc: emptied $top grew"
-		keep=
+		only_changed "$desc" "$base" "$child" "$top"
 	fi
-	# Nothing but the base, the top and the base's child may change;
-	# the child only in its descriptor.
-	# .sums-before was taken with absolute names; compare by content.
-	(cd "$WORK/$dir.i" && chain_sums .) | while read -r sum name; do
-		case $name in
-		./"$base"|./"$child")
-			continue ;;
-		./"$top")
-			[ -z "$keep" ] && continue ;;
-		esac
-		grep -qx "$sum  $name" "$WORK/.sums-before" || echo "$name"
-	done >"$WORK/.changed"
-	[ ! -s "$WORK/.changed" ]
-	check $? "$desc: files changed that must not: $(cat "$WORK/.changed")"
 	cd "$WORK" || fail "cd"
 }
 

@@ -59,6 +59,32 @@ flat_in() {
 	    fail "cannot flatten $1/$2"
 }
 
+# work_copy DIR IMAGE: a fresh copy of the fixture $WORK/DIR as
+# $WORK/DIR.i, with IMAGE flattened to $WORK/.before.raw and every
+# file's sum in $WORK/.sums-before, for only_changed.
+work_copy() {
+	rm -rf "$WORK/$1.i"
+	cp -a "$WORK/$1" "$WORK/$1.i"
+	flat_in "$1.i" "$2" "$WORK/.before.raw"
+	(cd "$WORK/$1.i" && chain_sums .) >"$WORK/.sums-before"
+}
+
+# only_changed DESC FILE...: in the current directory (a work_copy),
+# no file but the FILEs differs from what work_copy recorded.
+only_changed() {
+	_odesc=$1
+	shift
+	chain_sums . | while read -r _osum _oname; do
+		for _of in "$@"; do
+			[ "$_oname" = "./$_of" ] && continue 2
+		done
+		grep -qx "$_osum  $_oname" "$WORK/.sums-before" ||
+		    echo "$_oname"
+	done >"$WORK/.changed"
+	[ ! -s "$WORK/.changed" ]
+	check $? "$_odesc: files changed that must not: $(cat "$WORK/.changed")"
+}
+
 # run_ok DESC DIR ARGS...: instar ARGS, run in $WORK/DIR, exits 0 and
 # prints nothing on stderr.  stdout is left in $WORK/.iout.
 run_ok() {

@@ -21,11 +21,8 @@ vmdk_rebase() {
 	new=$4
 	safe=$5
 	shift 5
-	rm -rf "$WORK/$dir.i"
-	cp -a "$WORK/$dir" "$WORK/$dir.i"
-	flat_in "$dir.i" "$ovl" "$WORK/.before.raw"
+	work_copy "$dir" "$ovl"
 	cid=$(cid_of "$WORK/$dir.i/$ovl")
-	(cd "$WORK/$dir.i" && chain_sums .) >"$WORK/.sums-before"
 	run_ok "$desc" "$dir.i" rebase "$@" -b "$new" "$ovl" || return
 	cd "$WORK/$dir.i" || fail "cd"
 	[ "$safe" -eq 0 ] ||
@@ -45,12 +42,7 @@ vmdk_rebase() {
 		[ $? -ne 0 ]
 		check $? "$desc: $ovl still has a parentFileNameHint"
 	fi
-	chain_sums . | while read -r sum name; do
-		[ "$name" = "./$ovl" ] && continue
-		grep -qx "$sum  $name" "$WORK/.sums-before" || echo "$name"
-	done >"$WORK/.changed"
-	[ ! -s "$WORK/.changed" ]
-	check $? "$desc: files changed that must not: $(cat "$WORK/.changed")"
+	only_changed "$desc" "$ovl"
 	cd "$WORK" || fail "cd"
 }
 
