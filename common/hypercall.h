@@ -140,10 +140,12 @@ struct instar_hc_fault {
 /*
  * Guest-physical memory map.  The vmm owns everything below
  * INSTAR_GUEST_STACK_LOW (page tables, the boot GDT and the boot block;
- * page 0 is never mapped).  The guest is loaded at INSTAR_GUEST_LOAD and
- * finds its job in the boot block; everything from the end of its image
- * to INSTAR_GUEST_MEM_SIZE is its heap.  The size is fixed: the same for a
- * 1 MiB image and a 16 TiB one, so no image can ask for more host memory.
+ * page 0 is never mapped).  The guest is loaded at INSTAR_GUEST_LOAD, the
+ * first 2 MiB boundary, so that all it owns past its stack can be mapped
+ * with 2 MiB pages; it finds its job in the boot block, and everything
+ * from the end of its image to INSTAR_GUEST_MEM_SIZE is its heap.  The
+ * size is fixed: the same for a 1 MiB image and a 16 TiB one, so no image
+ * can ask for more host memory.
  */
 #define INSTAR_GUEST_MEM_SIZE	(64ull * 1024 * 1024)
 #define INSTAR_GUEST_PML4	0x1000ull
@@ -153,11 +155,11 @@ struct instar_hc_fault {
 #define INSTAR_GUEST_BOOT	0x5000ull	/* readable in user mode */
 #define INSTAR_GUEST_IDT	0x6000ull
 #define INSTAR_GUEST_DEVTAB	0x7000ull	/* readable in user mode */
-/* One page table per 2 MiB of memory, plus one for the doorbell. */
+/* Page tables: the first 2 MiB's, the last 2 MiB's, the doorbell's. */
 #define INSTAR_GUEST_PT		0x10000ull
 #define INSTAR_GUEST_STACK_LOW	0x40000ull
-#define INSTAR_GUEST_STACK_TOP	0x100000ull
-#define INSTAR_GUEST_LOAD	0x100000ull
+#define INSTAR_GUEST_STACK_TOP	0x200000ull
+#define INSTAR_GUEST_LOAD	0x200000ull
 /* Largest guest image the vmm will load. */
 #define INSTAR_GUEST_IMAGE_MAX	(4ull * 1024 * 1024)
 /* The doorbell page: request nr is a 4-byte store at DOORBELL + 8 * nr. */
