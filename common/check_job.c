@@ -8,7 +8,7 @@
 
 const char *
 check_params_validate(const struct instar_check_params *p,
-    uint32_t ndevices, bool writable)
+    uint32_t ndevices, bool writable, bool probe)
 {
 	if (ndevices != 1)
 		return "bad device count";
@@ -16,8 +16,11 @@ check_params_validate(const struct instar_check_params *p,
 	    p->repair != INSTAR_CHECK_REPAIR_LEAKS &&
 	    p->repair != INSTAR_CHECK_REPAIR_ALL)
 		return "bad repair mode";
+	if (probe && p->repair != INSTAR_CHECK_REPAIR_NONE)
+		return "repair with an info job";
 	if (p->format != INSTAR_FMT_RAW && p->format != INSTAR_FMT_QCOW2 &&
-	    p->format != INSTAR_FMT_VMDK)
+	    p->format != INSTAR_FMT_VMDK &&
+	    (!probe || p->format != INSTAR_FMT_PROBE))
 		return "bad device format";
 	if (writable != (p->repair != INSTAR_CHECK_REPAIR_NONE))
 		return "image writable other than for a repair";

@@ -22,7 +22,8 @@
 
 struct instar_check_params {
 	uint32_t repair;		/* INSTAR_CHECK_REPAIR_* */
-	uint32_t format;		/* enum instar_fmt of device 0, no PROBE */
+	/* enum instar_fmt of device 0; PROBE only for INSTAR_OP_INFO_CHECK */
+	uint32_t format;
 };
 
 _Static_assert(sizeof(struct instar_check_params) <= INSTAR_BOOT_PARAMS_MAX,
@@ -51,8 +52,32 @@ struct instar_check_result {
 /* The result's fixed part; only text_len bytes of text cross over. */
 #define INSTAR_CHECK_RESULT_MIN	offsetof(struct instar_check_result, text)
 
+/*
+ * INSTAR_OP_INFO_CHECK's result: what an info job finds, but for the
+ * snapshot list, which a check does not show; then, if info_status is
+ * 0, the check's result.  One guest run instead of two is most of a
+ * small image's check time on nested KVM.
+ */
+struct instar_info_check_result {
+	int32_t info_status;		/* 0: the image opened */
+	uint32_t pad;
+	char info_error[INSTAR_ERROR_MAX];	/* NUL-terminated */
+	struct instar_image_info info;
+	struct instar_check_result check;
+};
+
+/* The fixed parts; only check.text_len bytes of text cross over. */
+#define INSTAR_INFO_CHECK_RESULT_MIN \
+	(offsetof(struct instar_info_check_result, check) + \
+	INSTAR_CHECK_RESULT_MIN)
+
+_Static_assert(sizeof(struct instar_info_check_result) <=
+    INSTAR_HC_RESULT_MAX, "an info and check result must fit the cap");
+
+/* Parameters of an INSTAR_OP_CHECK job, or with probe of an
+ * INSTAR_OP_INFO_CHECK one (no repair, the format may be PROBE). */
 const char *check_params_validate(const struct instar_check_params *,
-    uint32_t ndevices, bool writable);
+    uint32_t ndevices, bool writable, bool probe);
 /*
  * Checks a result of got bytes (INSTAR_CHECK_RESULT_MIN + text_len):
  * counts consistent, text exactly nlines printable lines, each shorter

@@ -173,6 +173,8 @@ enum instar_op {
 	INSTAR_OP_REBASE = 2,	/* parameters: struct instar_rebase_params */
 	INSTAR_OP_COMMIT = 3,	/* parameters: struct instar_commit_params */
 	INSTAR_OP_CHECK = 4,	/* parameters: struct instar_check_params */
+	/* An info job and, if it succeeds, a check without repair. */
+	INSTAR_OP_INFO_CHECK = 5,	/* the same parameters */
 };
 
 enum instar_fmt {

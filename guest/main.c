@@ -81,6 +81,16 @@ open_device(uint32_t index, struct guest_dev *dev, struct fmt_io *io)
 	return 0;
 }
 
+/* Probe the image on io unless *fmt names its format, then describe it. */
+static int
+inspect(const struct fmt_io *io, uint32_t *fmt, struct instar_image_info *info,
+    struct fmt_snapshots *snaps, struct fmt_err *err)
+{
+	if (*fmt == INSTAR_FMT_PROBE && fmt_probe(io, fmt, err) != 0)
+		return -1;
+	return fmt_info(io, *fmt, info, snaps, err);
+}
+
 /* Static: the result is large and the stack is better kept for parsers. */
 static struct instar_info_result info_result;
 
@@ -108,9 +118,7 @@ run_info(const struct instar_boot *boot)
 		fmt_seterr(&err, "Could not get the image's size");
 		goto fail;
 	}
-	if (fmt == INSTAR_FMT_PROBE && fmt_probe(&io, &fmt, &err) != 0)
-		goto fail;
-	if (fmt_info(&io, fmt, &res->info, &snaps, &err) != 0)
+	if (inspect(&io, &fmt, &res->info, &snaps, &err) != 0)
 		goto fail;
 	res->status = 0;
 	res->nsnapshots = snaps.count;
@@ -257,6 +265,66 @@ run_check(const struct instar_boot *boot)
 	    res->text_len);
 }
 
+static struct instar_info_check_result info_check_result;
+
+/*
+ * An info job, then a check of the same image in the same run.  The
+ * snapshot list is still read, so that an image info refuses is refused
+ * here too, but into the arena, and dropped: a check does not show it.
+ */
+static int
+run_info_check(const struct instar_boot *boot)
+{
+	struct instar_info_check_result *res = &info_check_result;
+	struct fmt_snapshots snaps;
+	struct check_job job;
+	struct fmt_arena arena;
+	struct fmt_err err;
+	const char *why;
+	uint32_t fmt;
+	size_t mark;
+
+	memset(res, 0, INSTAR_INFO_CHECK_RESULT_MIN);
+	res->check.status = 1;
+	memset(&err, 0, sizeof(err));
+	if (boot->ndevices != 1)
+		why = "bad check job";
+	else if ((why = job_setup(boot, &check_params, sizeof(check_params),
+	    &arena)) == NULL && check_params_validate(&check_params, 1,
+	    job_ios[0].write != NULL, true) != NULL)
+		why = "bad check job";
+	if (why != NULL) {
+		fmt_seterr(&err, "%s", why);
+		goto fail;
+	}
+	memset(&snaps, 0, sizeof(snaps));
+	mark = arena.used;
+	snaps.cap = INSTAR_SNAP_AREA_MAX;
+	if ((snaps.buf = fmt_alloc(&arena, snaps.cap, 8)) == NULL) {
+		fmt_seterr(&err, "Not enough memory to open the image");
+		goto fail;
+	}
+	fmt = check_params.format;
+	if (inspect(&job_ios[0], &fmt, &res->info, &snaps, &err) != 0)
+		goto fail;
+	arena.used = mark;
+	check_params.format = fmt;
+	memset(&job, 0, sizeof(job));
+	job.params = &check_params;
+	job.dev = &job_ios[0];
+	job.arena = &arena;
+	job.progress = job_progress;
+	check_run(&job, &res->check);
+	return guest_result_at_exit(res, INSTAR_INFO_CHECK_RESULT_MIN +
+	    res->check.text_len);
+ fail:
+	memset(&res->info, 0, sizeof(res->info));
+	res->info_status = 1;
+	memcpy(res->info_error, err.msg, sizeof(res->info_error));
+	res->info_error[sizeof(res->info_error) - 1] = '\0';
+	return guest_result_at_exit(res, INSTAR_INFO_CHECK_RESULT_MIN);
+}
+
 int
 guest_run(const struct instar_boot *boot)
 {
@@ -269,6 +337,8 @@ guest_run(const struct instar_boot *boot)
 		return run_commit(boot);
 	case INSTAR_OP_CHECK:
 		return run_check(boot);
+	case INSTAR_OP_INFO_CHECK:
+		return run_info_check(boot);
 	default:
 		guest_log("unknown job %u", boot->op);
 		return -1;

@@ -206,7 +206,11 @@ chain_add(struct worker_conn *w, struct chain *c, const struct walk *wk,
 	if ((img->filename = strdup(filename)) == NULL)
 		fatal_f("out of memory");
 	c->n++;
-	img->env = worker_image_info(w, fd, fmt, &image_error);
+	if (wk->check != NULL)
+		img->env = worker_image_info_check(w, fd, fmt, wk->check,
+		    &img->check, &image_error);
+	else
+		img->env = worker_image_info(w, fd, fmt, &image_error);
 	if (img->env == NULL) {
 		chain_error(wk, depth, NULL, "%s", w->error);
 		return -1;
@@ -348,6 +352,10 @@ chain_free(struct chain *c)
 		if (c->images[i].env != NULL)
 			instar__envelope__free_unpacked(c->images[i].env,
 			    NULL);
+		if (c->images[i].check.env != NULL)
+			instar__envelope__free_unpacked(
+			    c->images[i].check.env, NULL);
+		free(c->images[i].check.failure);
 		close(c->images[i].fd);
 	}
 	c->n = 0;

@@ -23,6 +23,8 @@ struct image {
 	bool writable;			/* fd is open O_RDWR */
 	int rdwr_errno;			/* why O_RDWR failed (CHAIN_OPEN_TRY) */
 	Instar__Envelope *env;		/* holds the image_info */
+	/* Checked as it was opened (walk.check): what that came to. */
+	struct worker_check_outcome check;
 	dev_t dev;
 	ino_t ino;
 };
@@ -41,6 +43,8 @@ struct walk {
 	char prefix[2048];	/* "Could not open 'top': " */
 	unsigned int perm;	/* LOCK_PERM_* held */
 	unsigned int shared;	/* LOCK_PERM_* shared with others */
+	/* If set, each image is checked too, in the run that opens it. */
+	const Instar__Check *check;
 };
 
 /* How chain_add() opens a file. */

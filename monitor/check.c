@@ -5,8 +5,10 @@
  * The monitor opens FILENAME and its backing chain as qemu-img check
  * does (the chain is opened and locked, though only FILENAME is
  * checked), learning each image's format and backing reference from the
- * sandbox, then hands the image to a guest run that recounts every
- * reference, compares, and repairs when told to.  What the guest found
+ * sandbox.  A guest run recounts every reference of the image checked
+ * and compares: without -r, the same run that described the image,
+ * its outcome kept until the whole chain has opened; with -r, a run of
+ * its own once it has, which repairs.  What the guest found
  * comes back as counts and qemu's own lines; this file prints them as
  * img_check() does.  With --chain every image of the chain is checked in
  * turn.  Nothing here reads or writes image bytes.
@@ -246,6 +248,7 @@ refuse_encrypted(const struct chain *c, const struct walk *wk, size_t depth)
 static int
 collect(struct worker_conn *w, struct chain *c, const struct check_opts *o)
 {
+	static const Instar__Check read_only = INSTAR__CHECK__INIT;
 	struct walk wk = { .perm = 0 };
 	enum chain_open how;
 	Instar__Format fmt;
@@ -256,6 +259,13 @@ collect(struct worker_conn *w, struct chain *c, const struct check_opts *o)
 	walk_prefix(&wk, "Could not open '%s': ", o->filename);
 	wk.perm = repairing(o) ? PERM_WRITER : PERM_READER;
 	wk.shared = o->force_share ? LOCK_PERM_ALL : SHARE_NO_WRITERS;
+	/*
+	 * A check that only reads is run with the info of each image it
+	 * checks, in one guest run; its outcome waits until the whole
+	 * chain has opened.  A repair waits for that before it writes.
+	 */
+	if (!repairing(o))
+		wk.check = &read_only;
 	if (chain_add(w, c, &wk, 0, 0, o->filename, o->format,
 	    repairing(o) ? CHAIN_OPEN_RDWR : CHAIN_OPEN_RDONLY) != 0 ||
 	    refuse_encrypted(c, &wk, 0) != 0)
@@ -263,6 +273,8 @@ collect(struct worker_conn *w, struct chain *c, const struct check_opts *o)
 	if (repairing(o) && o->format == INSTAR__FORMAT__FORMAT_PROBE &&
 	    chain_info(c, 0)->format == INSTAR__FORMAT__FORMAT_RAW)
 		chain_warn_probed_raw(o->filename);
+	if (!o->chain)
+		wk.check = NULL;
 	how = CHAIN_OPEN_RDONLY;
 	if (o->chain && repairing(o))
 		how = CHAIN_OPEN_RDWR;
@@ -317,20 +329,58 @@ struct report {
 };
 
 /*
+ * The outcome of checking image i: the one kept from opening it, or
+ * that of a check run now.  Returns the envelope, or NULL with *code
+ * the exit code (-1: the worker is gone) after reporting why.
+ */
+static Instar__Envelope *
+check_outcome(struct worker_conn *w, struct chain *c, size_t i,
+    const struct check_opts *o, int *code)
+{
+	struct image *img = &c->images[i];
+	Instar__Check req = INSTAR__CHECK__INIT;
+	Instar__Envelope *env;
+	int image_error;
+
+	if ((env = img->check.env) != NULL) {
+		img->check.env = NULL;
+		return env;
+	}
+	*code = CHECK_EXIT_FAILED;
+	if (img->check.failure != NULL) {
+		error("Check failed: %s", img->check.failure);
+		return NULL;
+	}
+	if (worker_attach(w, img->fd, chain_info(c, i)->format,
+	    repairing(o)) != 0) {
+		error("Could not open '%s': %s", img->filename, w->error);
+		*code = -1;
+		return NULL;
+	}
+	req.repair = o->repair;
+	env = worker_check(w, &req, NULL, NULL, &image_error);
+	if (env == NULL && !image_error) {
+		error("Could not check '%s': %s", img->filename, w->error);
+		*code = -1;
+	} else if (env == NULL)
+		error("Check failed: %s", w->error);
+	return env;
+}
+
+/*
  * Check image i and report it as img_check() does; returns the exit
  * code it would have, or -1 if the worker is gone.
  */
 static int
-check_one(struct worker_conn *w, const struct chain *c, size_t i,
+check_one(struct worker_conn *w, struct chain *c, size_t i,
     const struct check_opts *o, struct report *rep)
 {
 	const struct image *img = &c->images[i];
 	const char *fmt = format_name(chain_info(c, i)->format);
-	Instar__Check req = INSTAR__CHECK__INIT;
 	const Instar__CheckDone *d;
 	Instar__Envelope *env;
 	struct json_value *obj;
-	int image_error, code;
+	int code;
 
 	if (o->chain && !o->json && !o->quiet) {
 		printf("%simage: %s\n", rep->printed ? "\n" : "",
@@ -338,22 +388,8 @@ check_one(struct worker_conn *w, const struct chain *c, size_t i,
 		rep->printed = true;
 		fflush(stdout);
 	}
-	if (worker_attach(w, img->fd, chain_info(c, i)->format,
-	    repairing(o)) != 0) {
-		error("Could not open '%s': %s", img->filename, w->error);
-		return -1;
-	}
-	req.repair = o->repair;
-	env = worker_check(w, &req, NULL, NULL, &image_error);
-	if (env == NULL) {
-		if (!image_error) {
-			error("Could not check '%s': %s", img->filename,
-			    w->error);
-			return -1;
-		}
-		error("Check failed: %s", w->error);
-		return CHECK_EXIT_FAILED;
-	}
+	if ((env = check_outcome(w, c, i, o, &code)) == NULL)
+		return code;
 	d = env->check_done;
 	if (d->failure != NULL) {
 		fflush(stdout);
@@ -403,8 +439,7 @@ check_one(struct worker_conn *w, const struct chain *c, size_t i,
 
 /* Check the images and print their reports; returns the exit code. */
 static int
-check_all(struct worker_conn *w, const struct chain *c,
-    const struct check_opts *o)
+check_all(struct worker_conn *w, struct chain *c, const struct check_opts *o)
 {
 	struct report rep = { NULL, false };
 	size_t i, n = o->chain ? c->n : 1;

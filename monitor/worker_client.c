@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "log.h"
 #include "worker_client.h"
 
 #define WORKER_NAME		"instar-worker"
@@ -57,6 +58,7 @@ static const struct permit permits[] = {
 
 static void conn_error(struct worker_conn *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
+static bool check_done_valid(const Instar__CheckDone *);
 
 static void
 conn_error(struct worker_conn *c, const char *fmt, ...)
@@ -307,58 +309,6 @@ worker_start(struct worker_conn *c, Instar__Op op, uint32_t guest_timeout_ms)
 	return 0;
 }
 
-Instar__Envelope *
-worker_image_info(struct worker_conn *c, int fd, Instar__Format fmt,
-    int *image_error)
-{
-	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
-	Instar__OpenImage open_image = INSTAR__OPEN_IMAGE__INIT;
-	Instar__Envelope *reply;
-
-	*image_error = 0;
-	if (c->state != WS_IDLE) {
-		conn_error(c, "the worker is not ready");
-		return NULL;
-	}
-	open_image.format = fmt;
-	env.body_case = INSTAR__ENVELOPE__BODY_OPEN_IMAGE;
-	env.open_image = &open_image;
-	if (send_env(c, &env, &fd, 1) != 0)
-		return NULL;
-	c->state = WS_AWAIT_INFO;
-	if ((reply = receive(c)) == NULL)
-		return NULL;
-	c->state = WS_IDLE;
-	if (reply->body_case == INSTAR__ENVELOPE__BODY_FAILURE) {
-		conn_error(c, "%s", reply->failure->message);
-		instar__envelope__free_unpacked(reply, NULL);
-		*image_error = 1;
-		return NULL;
-	}
-	return reply;
-}
-
-int
-worker_attach(struct worker_conn *c, int fd, Instar__Format fmt,
-    bool writable)
-{
-	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
-	Instar__AttachImage attach = INSTAR__ATTACH_IMAGE__INIT;
-
-	if (c->state != WS_IDLE && c->state != WS_ATTACHING) {
-		conn_error(c, "the worker is not ready");
-		return -1;
-	}
-	attach.format = fmt;
-	attach.writable = writable;
-	env.body_case = INSTAR__ENVELOPE__BODY_ATTACH_IMAGE;
-	env.attach_image = &attach;
-	if (send_env(c, &env, &fd, 1) != 0)
-		return -1;
-	c->state = WS_ATTACHING;
-	return 0;
-}
-
 /* Whether a progress report makes sense: never past its own total. */
 static bool
 progress_valid(const Instar__Progress *p)
@@ -367,23 +317,16 @@ progress_valid(const Instar__Progress *p)
 }
 
 /*
- * Send the job (a Rebase or a Commit) for the attached images and wait
- * for its outcome in state await; progress frames come first.
+ * Wait in state await for the outcome of a guest run: progress frames
+ * first, then the outcome, which leaves the worker in WS_RAN.
  */
 static Instar__Envelope *
-run_job(struct worker_conn *c, const Instar__Envelope *env,
-    enum worker_state await, worker_progress_fn *progress, void *arg,
-    int *image_error)
+await_outcome(struct worker_conn *c, enum worker_state await,
+    worker_progress_fn *progress, void *arg, int *image_error)
 {
 	Instar__Envelope *reply;
 
 	*image_error = 0;
-	if (c->state != WS_ATTACHING) {
-		conn_error(c, "the worker has no images to work on");
-		return NULL;
-	}
-	if (send_env(c, env, NULL, 0) != 0)
-		return NULL;
 	c->state = await;
 	/* Each frame gets the full timeout: progress is the heartbeat. */
 	while ((reply = receive(c)) != NULL &&
@@ -408,6 +351,117 @@ run_job(struct worker_conn *c, const Instar__Envelope *env,
 		return NULL;
 	}
 	return reply;
+}
+
+static Instar__Envelope *
+open_image(struct worker_conn *c, int fd, Instar__Format fmt,
+    const Instar__Check *check, int *image_error)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__OpenImage open_image = INSTAR__OPEN_IMAGE__INIT;
+	Instar__Envelope *reply;
+
+	*image_error = 0;
+	if (c->state != WS_IDLE) {
+		conn_error(c, "the worker is not ready");
+		return NULL;
+	}
+	open_image.format = fmt;
+	open_image.check = (Instar__Check *)check;
+	env.body_case = INSTAR__ENVELOPE__BODY_OPEN_IMAGE;
+	env.open_image = &open_image;
+	if (send_env(c, &env, &fd, 1) != 0)
+		return NULL;
+	c->state = WS_AWAIT_INFO;
+	if ((reply = receive(c)) == NULL)
+		return NULL;
+	c->state = WS_IDLE;
+	if (reply->body_case == INSTAR__ENVELOPE__BODY_FAILURE) {
+		conn_error(c, "%s", reply->failure->message);
+		instar__envelope__free_unpacked(reply, NULL);
+		*image_error = 1;
+		return NULL;
+	}
+	return reply;
+}
+
+Instar__Envelope *
+worker_image_info(struct worker_conn *c, int fd, Instar__Format fmt,
+    int *image_error)
+{
+	return open_image(c, fd, fmt, NULL, image_error);
+}
+
+Instar__Envelope *
+worker_image_info_check(struct worker_conn *c, int fd, Instar__Format fmt,
+    const Instar__Check *check, struct worker_check_outcome *out,
+    int *image_error)
+{
+	Instar__Envelope *info, *done;
+	int check_error;
+
+	memset(out, 0, sizeof(*out));
+	if ((info = open_image(c, fd, fmt, check, image_error)) == NULL)
+		return NULL;
+	done = await_outcome(c, WS_AWAIT_CHECK, NULL, NULL, &check_error);
+	if (c->state == WS_RAN)
+		c->state = WS_IDLE;
+	if (done != NULL && !check_done_valid(done->check_done)) {
+		instar__envelope__free_unpacked(done, NULL);
+		fail_dead(c, "it sent an impossible check result");
+		done = NULL;
+		check_error = 0;
+	}
+	if (done == NULL && !check_error) {
+		/* The worker is gone: the image cannot be said to be open. */
+		instar__envelope__free_unpacked(info, NULL);
+		return NULL;
+	}
+	if (done != NULL)
+		out->env = done;
+	else if ((out->failure = strdup(c->error)) == NULL)
+		fatal_f("out of memory");
+	return info;
+}
+
+int
+worker_attach(struct worker_conn *c, int fd, Instar__Format fmt,
+    bool writable)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__AttachImage attach = INSTAR__ATTACH_IMAGE__INIT;
+
+	if (c->state != WS_IDLE && c->state != WS_ATTACHING) {
+		conn_error(c, "the worker is not ready");
+		return -1;
+	}
+	attach.format = fmt;
+	attach.writable = writable;
+	env.body_case = INSTAR__ENVELOPE__BODY_ATTACH_IMAGE;
+	env.attach_image = &attach;
+	if (send_env(c, &env, &fd, 1) != 0)
+		return -1;
+	c->state = WS_ATTACHING;
+	return 0;
+}
+
+/*
+ * Send the job (a Rebase or a Commit) for the attached images and wait
+ * for its outcome in state await; progress frames come first.
+ */
+static Instar__Envelope *
+run_job(struct worker_conn *c, const Instar__Envelope *env,
+    enum worker_state await, worker_progress_fn *progress, void *arg,
+    int *image_error)
+{
+	*image_error = 0;
+	if (c->state != WS_ATTACHING) {
+		conn_error(c, "the worker has no images to work on");
+		return NULL;
+	}
+	if (send_env(c, env, NULL, 0) != 0)
+		return NULL;
+	return await_outcome(c, await, progress, arg, image_error);
 }
 
 Instar__Envelope *

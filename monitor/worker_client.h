@@ -45,6 +45,23 @@ int worker_start(struct worker_conn *, Instar__Op, uint32_t guest_timeout_ms);
 Instar__Envelope *worker_image_info(struct worker_conn *, int fd,
     Instar__Format, int *image_error);
 
+/* What checking an image came to: the envelope or why it failed. */
+struct worker_check_outcome {
+	Instar__Envelope *env;		/* holds check_done, or NULL */
+	char *failure;			/* else the reason (malloc'd) */
+};
+
+/*
+ * worker_image_info(), and in the same guest run a check of the image
+ * (OP_CHECK, no repair; one run instead of two).  When the info comes
+ * back, *out holds the check's outcome, as worker_check() would have
+ * returned it, or its failure.  The worker may then be given the next
+ * image.
+ */
+Instar__Envelope *worker_image_info_check(struct worker_conn *, int fd,
+    Instar__Format, const Instar__Check *, struct worker_check_outcome *out,
+    int *image_error);
+
 /*
  * Add the image open on fd to the next guest run (OP_REBASE, OP_COMMIT,
  * OP_CHECK).

@@ -688,17 +688,24 @@ test_validators(void **state)
 	(void)state;
 	memset(&p, 0, sizeof(p));
 	p.format = INSTAR_FMT_QCOW2;
-	assert_null(check_params_validate(&p, 1, false));
-	assert_non_null(check_params_validate(&p, 1, true));
-	assert_non_null(check_params_validate(&p, 2, false));
+	assert_null(check_params_validate(&p, 1, false, false));
+	assert_non_null(check_params_validate(&p, 1, true, false));
+	assert_non_null(check_params_validate(&p, 2, false, false));
 	p.repair = INSTAR_CHECK_REPAIR_ALL;
-	assert_null(check_params_validate(&p, 1, true));
-	assert_non_null(check_params_validate(&p, 1, false));
+	assert_null(check_params_validate(&p, 1, true, false));
+	assert_non_null(check_params_validate(&p, 1, false, false));
+	/* An info and check job never repairs. */
+	assert_non_null(check_params_validate(&p, 1, true, true));
 	p.repair = 3;
-	assert_non_null(check_params_validate(&p, 1, true));
+	assert_non_null(check_params_validate(&p, 1, true, false));
 	p.repair = 0;
 	p.format = INSTAR_FMT_PROBE;
-	assert_non_null(check_params_validate(&p, 1, false));
+	assert_non_null(check_params_validate(&p, 1, false, false));
+	/* ... and may probe, but only read. */
+	assert_null(check_params_validate(&p, 1, false, true));
+	assert_non_null(check_params_validate(&p, 1, true, true));
+	p.format = 7;
+	assert_non_null(check_params_validate(&p, 1, false, true));
 
 	memset(&r, 0, sizeof(r));
 	r.has_checks = 1;

@@ -187,21 +187,47 @@ send_info(int sock, struct instar_info_result *res)
 		fatal_f("cannot reach the monitor: %s", strerror(errno));
 }
 
-static void
-inspect_image(struct worker *w, int fd, uint32_t format)
+bool
+worker_report_info(struct worker *w, struct instar_info_result *res,
+    size_t got)
+{
+	char err[512];
+	const char *why;
+
+	if (res->status != 0) {
+		if ((why = image_info_sanitize_error(res->error,
+		    sizeof(res->error))) != NULL) {
+			snprintf(err, sizeof(err), "sandbox returned a "
+			    "malformed error (%s)", why);
+			send_failure(w->sock, err);
+		} else
+			send_failure(w->sock, res->error);
+		return false;
+	}
+	if ((why = image_info_validate_result(res, got)) != NULL) {
+		snprintf(err, sizeof(err), "sandbox returned a malformed "
+		    "result (%s)", why);
+		send_failure(w->sock, err);
+		return false;
+	}
+	send_info(w->sock, res);
+	return true;
+}
+
+bool
+worker_inspect(struct worker *w, int fd, uint32_t format)
 {
 	static struct instar_info_result res;
 	struct vmm_device dev;
 	struct vmm_job job;
 	struct stat st;
 	char err[512];
-	const char *why;
 	size_t got = 0;
 
 	if (sandbox_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size < 0) {
 		send_failure(w->sock, "not a regular file");
-		return;
+		return false;
 	}
 	memset(&dev, 0, sizeof(dev));
 	dev.fd = fd;
@@ -220,25 +246,9 @@ inspect_image(struct worker *w, int fd, uint32_t format)
 	/* No memset: vmm_run fills res and zeroes what the guest did not. */
 	if (vmm_run(w->vm, &job, err, sizeof(err)) != 0) {
 		send_failure(w->sock, err);
-		return;
+		return false;
 	}
-	if (res.status != 0) {
-		if ((why = image_info_sanitize_error(res.error,
-		    sizeof(res.error))) != NULL) {
-			snprintf(err, sizeof(err), "sandbox returned a "
-			    "malformed error (%s)", why);
-			send_failure(w->sock, err);
-		} else
-			send_failure(w->sock, res.error);
-		return;
-	}
-	if ((why = image_info_validate_result(&res, got)) != NULL) {
-		snprintf(err, sizeof(err), "sandbox returned a malformed "
-		    "result (%s)", why);
-		send_failure(w->sock, err);
-		return;
-	}
-	send_info(w->sock, &res);
+	return worker_report_info(w, &res, got);
 }
 
 static Instar__Envelope *
@@ -295,7 +305,14 @@ serve(struct worker *w)
 		case INSTAR__ENVELOPE__BODY_OPEN_IMAGE:
 			if (nfds != 1)
 				fatal("image request without a descriptor");
-			inspect_image(w, fds[0],
+			if (env->open_image->check != NULL) {
+				worker_info_check(w, fds[0],
+				    format_from_pb(env->open_image->format),
+				    env->open_image->check);
+				worker_detach_all(w);
+				break;
+			}
+			(void)worker_inspect(w, fds[0],
 			    format_from_pb(env->open_image->format));
 			close(fds[0]);
 			break;

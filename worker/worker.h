@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "hypercall.h"
+#include "image_info.h"
 #include "instar.pb-c.h"
 #include "vmm.h"
 
@@ -29,6 +30,15 @@ struct worker {
 void send_failure(int sock, const char *msg);
 uint32_t format_from_pb(Instar__Format);
 
+/*
+ * Pass on an info job's result of got bytes: the image's info, or why it
+ * could not be opened.  Returns whether the info went out.
+ */
+bool worker_report_info(struct worker *, struct instar_info_result *,
+    size_t got);
+/* Run an info job on the image on fd and report it, as above. */
+bool worker_inspect(struct worker *, int fd, uint32_t format);
+
 /* Take the image on fd as the next device; fatal if the job forbids it. */
 void worker_attach(struct worker *, int fd, const Instar__AttachImage *);
 /* Run the rebase or commit over the attached devices and report. */
@@ -36,6 +46,12 @@ void worker_rebase(struct worker *, const Instar__Rebase *);
 void worker_commit(struct worker *, const Instar__Commit *);
 /* Check (and repair) the one image attached since the last check. */
 void worker_check(struct worker *, const Instar__Check *);
+/*
+ * Report the info of the image on fd and, if it opened, check it, in one
+ * guest run; the image stays attached (worker_detach_all() closes it).
+ */
+void worker_info_check(struct worker *, int fd, uint32_t format,
+    const Instar__Check *);
 /* Close every attached image. */
 void worker_detach_all(struct worker *);
 

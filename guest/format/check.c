@@ -1796,7 +1796,7 @@ check_run(const struct check_job *job, struct instar_check_result *res)
 	memset(res, 0, INSTAR_CHECK_RESULT_MIN);
 	res->status = 1;
 	if ((why = check_params_validate(job->params, 1,
-	    job->dev->write != NULL)) != NULL) {
+	    job->dev->write != NULL, false)) != NULL) {
 		snprintf(res->error, sizeof(res->error), "bad check job: %s",
 		    why);
 		return -1;
