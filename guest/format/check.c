@@ -1569,11 +1569,10 @@ setup_qcow2(struct ck *c)
 	c->l2cap = left < L2_CACHE_MAX ? left : L2_CACHE_MAX;
 	if (c->l2cap < c->cs)
 		c->l2cap = c->cs;
-	c->l2buf = fmt_alloc(a, c->l2cap, 8);
 	c->cache = fmt_alloc(a, c->cs, 8);
 	c->rt = fmt_alloc(a, c->rt_entries * 8 + 8, 8);
-	if (c->l1buf == NULL || c->sbuf == NULL || c->l2buf == NULL ||
-	    c->cache == NULL || c->rt == NULL) {
+	if (c->l1buf == NULL || c->sbuf == NULL || c->cache == NULL ||
+	    c->rt == NULL || a->size - a->used < c->l2cap) {
 		fmt_seterr(&c->err, "Not enough memory to check the image");
 		return -1;
 	}
@@ -1606,7 +1605,14 @@ setup_qcow2(struct ck *c)
 		fmt_seterr(&c->err, "Not enough memory to check the image");
 		return -1;
 	}
+	/*
+	 * The L2 runs' buffer is taken last, after the window: what a small
+	 * image uses of it then shares the huge pages already touched
+	 * instead of costing pages of its own (a fresh 2 MiB page costs the
+	 * host about 0.3 ms to clear).
+	 */
 	left = a->size - a->used;
+	left = left > c->l2cap ? left - c->l2cap : 0;
 	per = sizeof(uint32_t) + (c->rbits + 7) / 8;
 	maxw = left > 64 * 1024 ? (left - 64 * 1024) / per : 0;
 	if (maxw > far + slack)
@@ -1631,6 +1637,10 @@ setup_qcow2(struct ck *c)
 			return -1;
 		}
 		maxw = (maxw / 2 + 63) & ~63ull;
+	}
+	if ((c->l2buf = fmt_alloc(a, c->l2cap, 8)) == NULL) {
+		fmt_seterr(&c->err, "Not enough memory to check the image");
+		return -1;
 	}
 	return 0;
 }
