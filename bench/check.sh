@@ -1,8 +1,8 @@
 #!/bin/sh
 #
 # check.sh [INSTAR]: time "instar check" against "qemu-img check" on the
-# same images and print, for each case, the mean wall time of each in
-# milliseconds and the ratio instar/qemu-img.
+# same images and print, for each case, the mean and the median wall
+# time of each in milliseconds and the ratios instar/qemu-img.
 #
 # Cases (those of the check issue):
 #   check-4g-1g   a 4 GiB qcow2 with 1 GiB allocated
@@ -33,24 +33,26 @@ bench_setup
 # time_case NAME IMG: both tools, runs times each, alternating.
 time_case() {
 	_name=$1 _img=$2
-	_ti=0 _tq=0 _i=0
+	_i=0
 	"$instar" check --output=json "$_img" >instar.json ||
 	    die "instar check failed"
 	"$QEMU_IMG" check --output=json "$_img" >qemu.json ||
 	    die "qemu-img check failed"
 	cmp -s instar.json qemu.json ||
 	    die "$_name: instar and qemu-img report differently"
+	: >instar.times
+	: >qemu.times
 	while [ "$_i" -lt "$runs" ]; do
 		_t0=$(now_ns)
 		"$instar" check -q "$_img" || die "instar check failed"
 		_t1=$(now_ns)
 		"$QEMU_IMG" check -q "$_img" || die "qemu-img check failed"
 		_t2=$(now_ns)
-		_ti=$((_ti + _t1 - _t0))
-		_tq=$((_tq + _t2 - _t1))
+		echo $((_t1 - _t0)) >>instar.times
+		echo $((_t2 - _t1)) >>qemu.times
 		_i=$((_i + 1))
 	done
-	report "$_name" "$_ti" "$_tq" "$runs"
+	report_runs "$_name" instar.times qemu.times
 }
 
 for c in $cases; do

@@ -55,6 +55,26 @@ report() {
 	}'
 }
 
+# report_runs NAME INSTAR_FILE QEMU_FILE: as report, from files holding
+# one run's time in ns per line, with the medians too: on a shared host a
+# few runs stalled by a neighbour move the mean far more than the median.
+report_runs() {
+	for _f in "$2" "$3"; do
+		sort -n "$_f" | awk '{ t[NR] = $1; s += $1 } END {
+			m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+			printf "%f %f\n", s / NR / 1e6, m / 1e6
+		}'
+	done | awk -v n="$1" '
+		NR == 1 { mi = $1; di = $2 }
+		NR == 2 { mq = $1; dq = $2 }
+		END {
+			printf "%-16s instar %9.2f ms   qemu-img %9.2f ms   ratio %.3f\n",
+			    n, mi, mq, mi / mq
+			printf "%-16s median %9.2f ms   qemu-img %9.2f ms   ratio %.3f\n",
+			    "", di, dq, di / dq
+		}'
+}
+
 # time_pair NAME RUNS ARGS...: RUNS times each, alternating, run
 # "instar ARGS" and "qemu-img ARGS" after the caller's bench_reset, timing
 # only the command; the caller's bench_keep saves instar's result and
