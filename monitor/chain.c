@@ -343,6 +343,15 @@ chain_attach(struct worker_conn *w, const struct chain *c, size_t count,
 }
 
 void
+chain_unlock(struct chain *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		lock_drop(c->images[i].fd);
+}
+
+void
 chain_free(struct chain *c)
 {
 	size_t i;

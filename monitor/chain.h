@@ -132,6 +132,8 @@ size_t	chain_find_file(const struct chain *, size_t from, size_t to,
 int	chain_attach(struct worker_conn *, const struct chain *, size_t count,
 	    const int *fds, const bool *writable);
 
+/* Drop the locks of every image, which stay open. */
+void	chain_unlock(struct chain *);
 void	chain_free(struct chain *);
 
 /* qemu_progress_init(); min_skip is the step (in %) worth printing. */

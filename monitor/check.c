@@ -489,6 +489,16 @@ cmd_check(int argc, char **argv)
 		worker_abort(&w);
 		goto out;
 	}
+	/*
+	 * Without -r every outcome is in hand and the worker holds only
+	 * read-only descriptors: it need not be waited for.
+	 */
+	if (!repairing(&o)) {
+		chain_unlock(&c);
+		worker_leave(&w);
+		ret = check_all(&w, &c, &o);
+		goto out;
+	}
 	ret = check_all(&w, &c, &o);
 	if (w.state == WS_DEAD)
 		worker_abort(&w);

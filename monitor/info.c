@@ -323,18 +323,13 @@ cmd_info(int argc, char **argv)
 		worker_abort(&w);
 		goto out;
 	}
-	if (worker_release(&w) != 0) {
-		error("%s", w.error);
-		goto out;
-	}
-	/* Everything is in and checked; print while the VM is torn down. */
+	/*
+	 * Everything is in and checked, and the worker has closed every
+	 * image it was given: it need not be waited for.
+	 */
+	worker_leave(&w);
 	if (print_chain(&o, &ch) != 0 || fflush(stdout) != 0) {
 		error("cannot write output: %s", strerror(errno));
-		worker_abort(&w);
-		goto out;
-	}
-	if (worker_wait(&w) != 0) {
-		error("%s", w.error);
 		goto out;
 	}
 	ret = 0;

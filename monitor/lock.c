@@ -118,3 +118,16 @@ lock_image(int fd, unsigned int perm, unsigned int shared, char *err,
 	}
 	return ret == 0 ? 0 : -1;
 }
+
+void
+lock_drop(int fd)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_UNLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 0;			/* the whole file */
+	(void)fcntl(fd, F_OFD_SETLK, &fl);
+}

@@ -28,4 +28,10 @@
 int lock_image(int fd, unsigned int perm, unsigned int shared, char *err,
     size_t errlen);
 
+/*
+ * Release every lock held through fd's open file description at once,
+ * though a duplicate of it (the worker's) may stay open a little longer.
+ */
+void lock_drop(int fd);
+
 #endif

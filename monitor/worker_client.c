@@ -577,7 +577,7 @@ worker_check(struct worker_conn *c, const Instar__Check *check,
 	return reply;
 }
 
-int
+static int
 worker_release(struct worker_conn *c)
 {
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
@@ -595,7 +595,7 @@ worker_release(struct worker_conn *c)
 	return 0;
 }
 
-int
+static int
 worker_wait(struct worker_conn *c)
 {
 	char why[256];
@@ -617,6 +617,26 @@ worker_finish(struct worker_conn *c)
 	if (worker_release(c) != 0)
 		return -1;
 	return worker_wait(c);
+}
+
+/*
+ * SIGKILL, so the worker runs no further instruction of its own, and no
+ * reaping: the kernel's teardown of its VM and memory takes about 1 ms
+ * on nested KVM, which a command that has its whole answer need not
+ * wait for.  Once the monitor has exited, init reaps the worker.  Only
+ * for a worker with read-only descriptors: one that may write is always
+ * waited for, so that no write of it can outlast the command.
+ */
+void
+worker_leave(struct worker_conn *c)
+{
+	if (c->sock >= 0)
+		close(c->sock);
+	c->sock = -1;
+	if (c->pid > 0)
+		(void)kill(c->pid, SIGKILL);
+	c->pid = -1;
+	c->state = WS_DEAD;
 }
 
 void

@@ -103,14 +103,17 @@ Instar__Envelope *worker_check(struct worker_conn *, const Instar__Check *,
     worker_progress_fn *progress, void *arg, int *image_error);
 
 /*
- * Tell the worker it is done (worker_release), and reap it (worker_wait:
- * 0 if it exited cleanly).  Between the two the caller may print what the
- * worker sent, rather than wait for the VM to be torn down first.
- * worker_finish does both.
+ * Tell the worker it is done and reap it: 0 if it exited cleanly.  For a
+ * worker that may have written: no write of it outlasts the command.
  */
-int worker_release(struct worker_conn *);
-int worker_wait(struct worker_conn *);
 int worker_finish(struct worker_conn *);
+
+/*
+ * End a worker whose job is over and that holds only read-only
+ * descriptors, whose locks the caller has dropped, without waiting for
+ * it to exit: see worker_client.c.
+ */
+void worker_leave(struct worker_conn *);
 
 /* Kill and reap a worker after a failure. */
 void worker_abort(struct worker_conn *);

@@ -103,4 +103,56 @@ else
 	fail "strace not found; the lock bytes are not checked"
 fi
 
+# How the monitor ends a worker (instar(1)).  Without -r it drops the
+# lock of every image (an F_UNLCK of the whole file) and only then kills
+# the worker without waiting for it, so the locks cannot outlast the
+# command through the worker's copies of the descriptors.  With -r it
+# waits for the worker to exit.
+# ending ARGS...: for instar check ARGS top.qcow2, the monitor's image
+# descriptors unlocked before its first kill, "kill" if it kills a
+# worker, and "wait" if it waits for one.
+ending() {
+	strace -f -qq -e trace=execve,openat,fcntl,kill,wait4 \
+	    -o "$WORK/.trace" "$INSTAR" check "$@" top.qcow2 >/dev/null 2>&1
+	awk '
+	NR == 1 { monitor = $1 }
+	$1 != monitor { next }
+	/ openat\(.*"(top|base)\.qcow2"/ && $NF ~ /^[0-9]+$/ { img[$NF] = 1 }
+	/ fcntl\(.*F_UNLCK, l_whence=SEEK_SET, l_start=0, l_len=0/ &&
+	    !killed {
+		fd = $2; sub(/^fcntl\(/, "", fd); sub(/,$/, "", fd)
+		if (fd in img) { unlocked++; delete img[fd] }
+	}
+	/ kill\(.*SIGKILL/ { killed = 1 }
+	/ wait4\(/ { waited = 1 }
+	END {
+		printf "%d", unlocked
+		if (killed) printf " kill"
+		if (waited) printf " wait"
+		printf "\n"
+	}' "$WORK/.trace"
+}
+if command -v strace >/dev/null 2>&1; then
+	got=$(ending)
+	[ "$got" = "2 kill" ]
+	check $? "check ends its worker with '$got', want '2 kill'"
+	got=$(ending --chain)
+	[ "$got" = "2 kill" ]
+	check $? "check --chain ends its worker with '$got', want '2 kill'"
+	got=$(ending -r leaks)
+	[ "$got" = "0 wait" ]
+	check $? "check -r leaks ends its worker with '$got', want '0 wait'"
+fi
+
+# And what a user sees: once instar check has returned, nothing holds
+# the image's locks any more, so a writer may start at once.
+i=0
+while [ $i -lt 10 ]; do
+	"$INSTAR" check -q top.qcow2
+	holds_lock top.qcow2 && break
+	i=$((i + 1))
+done
+[ $i -eq 10 ]
+check $? "a lock on top.qcow2 outlived instar check"
+
 finish
