@@ -329,6 +329,21 @@ worker_start(struct worker_conn *c, Instar__Op op, uint32_t guest_timeout_ms)
 }
 
 /* Whether a progress report makes sense: never past its own total. */
+/*
+ * Whether reply is the worker's Failure for an image or a job, which it
+ * then frees, its message left in conn->error.
+ */
+static bool
+refused(struct worker_conn *c, Instar__Envelope *reply, int *image_error)
+{
+	if (reply->body_case != INSTAR__ENVELOPE__BODY_FAILURE)
+		return false;
+	conn_error(c, "%s", reply->failure->message);
+	instar__envelope__free_unpacked(reply, NULL);
+	*image_error = 1;
+	return true;
+}
+
 static bool
 progress_valid(const Instar__Progress *p)
 {
@@ -363,13 +378,7 @@ await_outcome(struct worker_conn *c, enum worker_state await,
 	if (reply == NULL)
 		return NULL;
 	c->state = WS_RAN;
-	if (reply->body_case == INSTAR__ENVELOPE__BODY_FAILURE) {
-		conn_error(c, "%s", reply->failure->message);
-		instar__envelope__free_unpacked(reply, NULL);
-		*image_error = 1;
-		return NULL;
-	}
-	return reply;
+	return refused(c, reply, image_error) ? NULL : reply;
 }
 
 static Instar__Envelope *
@@ -395,13 +404,7 @@ open_image(struct worker_conn *c, int fd, Instar__Format fmt,
 	if ((reply = receive(c)) == NULL)
 		return NULL;
 	c->state = WS_IDLE;
-	if (reply->body_case == INSTAR__ENVELOPE__BODY_FAILURE) {
-		conn_error(c, "%s", reply->failure->message);
-		instar__envelope__free_unpacked(reply, NULL);
-		*image_error = 1;
-		return NULL;
-	}
-	return reply;
+	return refused(c, reply, image_error) ? NULL : reply;
 }
 
 Instar__Envelope *
