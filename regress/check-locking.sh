@@ -112,10 +112,12 @@ fi
 # descriptors unlocked before its first kill, "kill" if it kills a
 # worker, and "wait" if it waits for one.
 ending() {
-	strace -f -qq -e trace=execve,openat,fcntl,kill,wait4 \
+	ASAN_OPTIONS=detect_leaks=0 strace -f -qq \
+	    -e trace=execve,openat,fcntl,kill,wait4 \
 	    -o "$WORK/.trace" "$INSTAR" check "$@" top.qcow2 >/dev/null 2>&1
 	awk '
 	NR == 1 { monitor = $1 }
+	/ execve\(.*instar-worker"/ { worker = $1 }
 	$1 != monitor { next }
 	/ openat\(.*"(top|base)\.qcow2"/ && $NF ~ /^[0-9]+$/ { img[$NF] = 1 }
 	/ fcntl\(.*F_UNLCK, l_whence=SEEK_SET, l_start=0, l_len=0/ &&
@@ -123,8 +125,8 @@ ending() {
 		fd = $2; sub(/^fcntl\(/, "", fd); sub(/,$/, "", fd)
 		if (fd in img) { unlocked++; delete img[fd] }
 	}
-	/ kill\(.*SIGKILL/ { killed = 1 }
-	/ wait4\(/ { waited = 1 }
+	$2 == "kill(" worker "," && / SIGKILL/ { killed = 1 }
+	$2 ~ "^wait4\\(" worker "," { waited = 1 }
 	END {
 		printf "%d", unlocked
 		if (killed) printf " kill"
