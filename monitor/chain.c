@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "image_open.h"
 #include "lock.h"
 #include "log.h"
 #include "path.h"
@@ -130,38 +132,33 @@ chain_contains(const struct chain *c, size_t from, const struct stat *st)
 	return false;
 }
 
-/* Open (as told) and lock one image; it must be a regular file. */
+/*
+ * Open (as told) and lock one image; it must be a regular file.  An
+ * image below the walk's first (depth > 0) is named by a backing
+ * reference, so it is confined to the backing roots.
+ */
 static int
 open_locked(const struct walk *wk, size_t depth, const char *filename,
     enum chain_open how, struct stat *st, bool *writable, int *rdwr_errno)
 {
-	char why[256];
-	int fd, flags = O_CLOEXEC | O_NOCTTY;
+	enum image_origin origin = depth > 0 ? IMAGE_FROM_IMAGE :
+	    IMAGE_FROM_USER;
+	char why[PATH_MAX + 512];
+	int fd;
 
 	*writable = how != CHAIN_OPEN_RDONLY;
 	*rdwr_errno = 0;
-	fd = open(filename, flags | (*writable ? O_RDWR : O_RDONLY));
+	fd = image_open(filename, *writable ? O_RDWR : O_RDONLY, origin, st,
+	    why, sizeof(why));
 	if (fd < 0 && how == CHAIN_OPEN_TRY_RDWR && (errno == EACCES ||
 	    errno == EPERM || errno == EROFS || errno == ETXTBSY)) {
 		*rdwr_errno = errno;
 		*writable = false;
-		fd = open(filename, flags | O_RDONLY);
+		fd = image_open(filename, O_RDONLY, origin, st, why,
+		    sizeof(why));
 	}
 	if (fd < 0) {
-		chain_error(wk, depth, NULL, "Could not open '%s': %s",
-		    filename, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, st) != 0) {
-		chain_error(wk, depth, NULL, "Could not open '%s': %s",
-		    filename, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		chain_error(wk, depth, NULL, "'file' driver requires '%s' to "
-		    "be a regular file", filename);
-		close(fd);
+		chain_error(wk, depth, NULL, "%s", why);
 		return -1;
 	}
 	if (lock_image(fd, wk->perm, wk->shared, why, sizeof(why)) != 0) {

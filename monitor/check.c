@@ -24,6 +24,7 @@
 #include "chain.h"
 #include "check_print.h"
 #include "hypercall.h"
+#include "image_open.h"
 #include "json.h"
 #include "lock.h"
 #include "log.h"
@@ -87,6 +88,11 @@ check_usage(FILE *out)
 	    "  -q                quiet: print no report\n"
 	    "  -U, --force-share check the image even if it is in use\n"
 	    "  --chain           check every image of the backing chain\n"
+	    "  --backing-root DIR\n"
+	    "                    follow backing references only beneath DIR "
+	    "(repeatable;\n"
+	    "                    default: $INSTAR_BACKING_ROOT, "
+	    "colon-separated)\n"
 	    "  --output=FORMAT   human (default) or json\n"
 	    "\n"
 	    "Exit status: 0 clean, 1 the check could not complete, 2 "
@@ -104,6 +110,8 @@ parse_args(int argc, char **argv, struct check_opts *o)
 		{ "output", required_argument, NULL, 'O' },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ "chain", no_argument, NULL, 'c' },
+		{ IMAGE_ROOT_OPTION, required_argument, NULL,
+		    IMAGE_ROOT_OPTVAL },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -115,6 +123,9 @@ parse_args(int argc, char **argv, struct check_opts *o)
 	while ((ch = getopt_long(argc, argv, ":hf:r:T:qU", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case IMAGE_ROOT_OPTVAL:
+			image_root_add(optarg);
+			break;
 		case 'h':
 			check_usage(stdout);
 			exit(0);
@@ -478,6 +489,8 @@ cmd_check(int argc, char **argv)
 	int ret = CHECK_EXIT_FAILED;
 
 	parse_args(argc, argv, &o);
+	if (image_roots_init() != 0)
+		return CHECK_EXIT_FAILED;
 	if (check_names(&o) != 0)
 		return CHECK_EXIT_FAILED;
 	if (worker_start(&w, INSTAR__OP__OP_CHECK, CHECK_GUEST_TIMEOUT_MS) !=

@@ -23,6 +23,7 @@
 
 #include "chain.h"
 #include "hypercall.h"
+#include "image_open.h"
 #include "json.h"
 #include "lock.h"
 #include "log.h"
@@ -99,6 +100,11 @@ commit_usage(FILE *out)
 	    "order)\n"
 	    "  -p                show progress\n"
 	    "  -q                quiet: no progress, no message\n"
+	    "  --backing-root DIR\n"
+	    "                    follow backing references only beneath DIR "
+	    "(repeatable;\n"
+	    "                    default: $INSTAR_BACKING_ROOT, "
+	    "colon-separated)\n"
 	    "  --output=FORMAT   human (default: \"Image committed.\") or "
 	    "json\n");
 }
@@ -136,6 +142,8 @@ parse_args(int argc, char **argv, struct commit_opts *o)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "output", required_argument, NULL, 'O' },
+		{ IMAGE_ROOT_OPTION, required_argument, NULL,
+		    IMAGE_ROOT_OPTVAL },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -146,6 +154,9 @@ parse_args(int argc, char **argv, struct commit_opts *o)
 	while ((ch = getopt_long(argc, argv, ":hf:t:b:dpqr:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case IMAGE_ROOT_OPTVAL:
+			image_root_add(optarg);
+			break;
 		case 'h':
 			commit_usage(stdout);
 			exit(0);
@@ -577,6 +588,8 @@ cmd_commit(int argc, char **argv)
 	int ret = 1;
 
 	parse_args(argc, argv, &o);
+	if (image_roots_init() != 0)
+		return 1;
 	memset(&prog, 0, sizeof(prog));
 	j.top_ro_fd = -1;
 	j.child_rw_fd = -1;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "image_open.h"
 #include "info_print.h"
 #include "lock.h"
 #include "log.h"
@@ -57,6 +59,11 @@ info_usage(FILE *out)
 	    "\n"
 	    "  -f FMT            image format: qcow2, vmdk or raw "
 	    "(default: probe)\n"
+	    "  --backing-root DIR\n"
+	    "                    follow backing references only beneath DIR "
+	    "(repeatable;\n"
+	    "                    default: $INSTAR_BACKING_ROOT, "
+	    "colon-separated)\n"
 	    "  --output=FORMAT   human (default) or json\n"
 	    "  --backing-chain   also show every image of the backing chain\n"
 	    "  -U, --force-share open the image even if it is in use\n");
@@ -86,6 +93,8 @@ parse_args(int argc, char **argv, struct info_opts *o)
 		{ "output", required_argument, NULL, 'O' },
 		{ "backing-chain", no_argument, NULL, 'c' },
 		{ "force-share", no_argument, NULL, 'U' },
+		{ IMAGE_ROOT_OPTION, required_argument, NULL,
+		    IMAGE_ROOT_OPTVAL },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -94,6 +103,9 @@ parse_args(int argc, char **argv, struct info_opts *o)
 	o->format = INSTAR__FORMAT__FORMAT_PROBE;
 	while ((ch = getopt_long(argc, argv, ":hf:U", longopts, NULL)) != -1) {
 		switch (ch) {
+		case IMAGE_ROOT_OPTVAL:
+			image_root_add(optarg);
+			break;
 		case 'h':
 			info_usage(stdout);
 			exit(0);
@@ -135,24 +147,19 @@ parse_args(int argc, char **argv, struct info_opts *o)
 
 /* Open an image for reading; it must be a regular file. */
 static int
-open_image(const char *filename, bool force_share, struct stat *st)
+open_image(const char *filename, enum image_origin origin, bool force_share,
+    struct stat *st)
 {
-	char why[256];
+	char why[PATH_MAX + 512];
 	int fd;
 
-	fd = open(filename, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		error("Could not open '%s': %s", filename, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, st) != 0) {
-		error("Could not open '%s': %s", filename, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		error("Could not open '%s': not a regular file", filename);
-		close(fd);
+	if ((fd = image_open(filename, O_RDONLY, origin, st, why,
+	    sizeof(why))) < 0) {
+		/* A failed open says so itself; a refusal is nested. */
+		if (errno != 0)
+			error("%s", why);
+		else
+			error("Could not open '%s': %s", filename, why);
 		return -1;
 	}
 	if (!force_share && lock_image(fd, INFO_PERM, INFO_SHARED, why,
@@ -219,7 +226,7 @@ resolve_backing(struct chain_image *img)
 /* Inspect one image in the sandbox and add it to the chain. */
 static int
 add_image(struct worker_conn *w, struct chain *ch, const char *filename,
-    Instar__Format fmt, bool force_share)
+    enum image_origin origin, Instar__Format fmt, bool force_share)
 {
 	struct chain_image *img;
 	struct stat st;
@@ -230,7 +237,7 @@ add_image(struct worker_conn *w, struct chain *ch, const char *filename,
 		    "images", filename, INSTAR_CHAIN_MAX);
 		return -1;
 	}
-	if ((fd = open_image(filename, force_share, &st)) < 0)
+	if ((fd = open_image(filename, origin, force_share, &st)) < 0)
 		return -1;
 	if (chain_contains(ch, &st)) {
 		error("Backing file '%s' creates an infinite loop.", filename);
@@ -264,7 +271,8 @@ collect_chain(struct worker_conn *w, const struct info_opts *o,
 	for (;;) {
 		struct chain_image *img;
 
-		if (add_image(w, ch, next, fmt, o->force_share) != 0)
+		if (add_image(w, ch, next, ch->n == 0 ? IMAGE_FROM_USER :
+		    IMAGE_FROM_IMAGE, fmt, o->force_share) != 0)
 			return -1;
 		img = &ch->images[ch->n - 1];
 		if (!o->chain || img->full_backing == NULL)
@@ -314,6 +322,8 @@ cmd_info(int argc, char **argv)
 	int ret = 1;
 
 	parse_args(argc, argv, &o);
+	if (image_roots_init() != 0)
+		return 1;
 	if (worker_start(&w, INSTAR__OP__OP_INFO, INFO_GUEST_TIMEOUT_MS) !=
 	    0) {
 		error("Could not open '%s': %s", o.filename, w.error);

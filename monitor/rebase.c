@@ -23,6 +23,7 @@
 
 #include "chain.h"
 #include "hypercall.h"
+#include "image_open.h"
 #include "json.h"
 #include "lock.h"
 #include "log.h"
@@ -94,6 +95,11 @@ rebase_usage(FILE *out)
 	    "  -q                quiet: no progress\n"
 	    "  -U, --force-share open the new backing chain even if it is in "
 	    "use\n"
+	    "  --backing-root DIR\n"
+	    "                    follow backing references only beneath DIR "
+	    "(repeatable;\n"
+	    "                    default: $INSTAR_BACKING_ROOT, "
+	    "colon-separated)\n"
 	    "  --output=FORMAT   human (default: prints nothing) or json\n");
 }
 
@@ -104,6 +110,8 @@ parse_args(int argc, char **argv, struct rebase_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ "output", required_argument, NULL, 'O' },
+		{ IMAGE_ROOT_OPTION, required_argument, NULL,
+		    IMAGE_ROOT_OPTVAL },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool quiet = false;
@@ -116,6 +124,9 @@ parse_args(int argc, char **argv, struct rebase_opts *o)
 	while ((ch = getopt_long(argc, argv, ":hf:F:b:upt:T:qU", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case IMAGE_ROOT_OPTVAL:
+			image_root_add(optarg);
+			break;
 		case 'h':
 			rebase_usage(stdout);
 			exit(0);
@@ -546,6 +557,8 @@ cmd_rebase(int argc, char **argv)
 	int ret = 1;
 
 	parse_args(argc, argv, &o);
+	if (image_roots_init() != 0)
+		return 1;
 	progress_init(&prog, o.progress, PROGRESS_MIN_SKIP);
 	if (check_names(&o, &o.format) != 0)
 		goto out;

@@ -88,7 +88,7 @@ check $? "a 64-image chain has 64 entries"
 qimg create -f qcow2 dirimg.qcow2 1M
 mkdir dirback
 "$QEMU_IMG" rebase -u -b dirback -F raw dirimg.qcow2 2>/dev/null
-refuses "directory backing" "not a regular file" info --backing-chain \
+refuses "directory backing" "to be a regular file" info --backing-chain \
     dirimg.qcow2
 
 finish

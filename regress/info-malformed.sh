@@ -86,7 +86,7 @@ refuses "no file name" "Expecting one image file name" info
 refuses "two file names" "Expecting one image file name" info a b
 refuses "bad --output" "--output must be used" info --output=xml \
     noise.bin
-refuses "directory" "not a regular file" info .
+refuses "directory" "to be a regular file" info .
 
 # Garbage of every size near the header: never a crash or a hang.
 for n in 0 1 3 4 8 71 72 103 104 511 512 4096; do
