@@ -6,6 +6,14 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+# Without a KVM of its own, a host can still show instar at work on an
+# emulated AMD SVM host, slowly.
+if [ ! -c /dev/kvm ] && [ -z "${INSTAR_DEMO_EMULATED:-}" ]; then
+	echo "demo: this host has no /dev/kvm; running the demo on an" \
+	    "emulated AMD SVM host (regress/emulated-host.sh, slow)" >&2
+	exec "$here/regress/emulated-host.sh" env INSTAR_DEMO_EMULATED=1 \
+	    "$here/demo.sh"
+fi
 instar=${INSTAR:-$here/instar}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/instar-demo.XXXXXX")
 trap 'rm -rf "$dir"' EXIT

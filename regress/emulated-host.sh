@@ -1,0 +1,113 @@
+#!/bin/sh
+# emulated-host.sh COMMAND [ARG...]
+#
+# Runs COMMAND, in the current directory, on an emulated AMD SVM host:
+# qemu-system-x86_64 with TCG and "-cpu max,+svm" boots Debian's kernel,
+# loads kvm and kvm-amd, and so has a real /dev/kvm backed by nested SVM.
+# The emulated host sees this machine's root file system over 9p (read
+# and written as it is), with its own /dev, /proc, /sys and a tmpfs
+# /tmp, so the same binaries, libraries and build tree are used.  Exits
+# with COMMAND's status.
+#
+# This is how instar is shown to run on ordinary (non-paravirtual) KVM,
+# and how its KVM tests run on a host that has no /dev/kvm of its own.
+# Everything comes from Debian packages: qemu-system-x86, linux-image-amd64,
+# busybox-static.
+#
+# Environment: EMULATED_HOST_MEM (MiB, default 6144), EMULATED_HOST_CPUS
+# (default: nproc), EMULATED_HOST_KERNEL (default: the newest
+# /boot/vmlinuz-*), EMULATED_HOST_TIMEOUT (seconds, default 5400).
+set -eu
+
+die() {
+	echo "emulated-host: $*" >&2
+	exit 1
+}
+
+[ $# -gt 0 ] || die "usage: emulated-host.sh COMMAND [ARG...]"
+
+kernel=${EMULATED_HOST_KERNEL:-$(ls /boot/vmlinuz-* 2>/dev/null |
+    sort -V | tail -n 1)}
+[ -n "$kernel" ] && [ -r "$kernel" ] ||
+    die "no kernel in /boot (install linux-image-amd64)"
+kver=${kernel#*/vmlinuz-}
+moddir=/lib/modules/$kver
+[ -d "$moddir" ] || die "no modules for $kver in $moddir"
+qemu=$(command -v qemu-system-x86_64) ||
+    die "qemu-system-x86_64 not found (install qemu-system-x86)"
+busybox=$(command -v busybox) || die "busybox not found (install busybox-static)"
+for tool in cpio gzip modprobe; do
+	command -v $tool >/dev/null 2>&1 || die "$tool not found"
+done
+
+mem=${EMULATED_HOST_MEM:-6144}
+cpus=${EMULATED_HOST_CPUS:-$(nproc)}
+limit=${EMULATED_HOST_TIMEOUT:-5400}
+
+# Not under /tmp: the emulated host mounts a tmpfs of its own there.
+state=$(mktemp -d /var/tmp/emulated-host.XXXXXX)
+trap 'rm -rf "$state"' EXIT
+mkdir -p "$state/initrd/bin" "$state/initrd/mods" "$state/initrd/newroot"
+
+# The modules that reach the 9p root, in the order modprobe loads them.
+n=0
+for m in virtio_pci 9pnet_virtio 9p; do
+	modprobe --show-depends -S "$kver" "$m" | while read -r cmd path _; do
+		[ "$cmd" = insmod ] || continue
+		echo "$path"
+	done
+done | awk '!seen[$0]++' >"$state/modlist"
+while read -r path; do
+	n=$((n + 1))
+	cp "$path" "$state/initrd/mods/$(printf '%02d' $n)-$(basename "$path")"
+done <"$state/modlist"
+cp "$busybox" "$state/initrd/bin/busybox"
+
+# Stage 1, in the initramfs: mount this machine's root and enter it.
+cat >"$state/initrd/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc 2>/dev/null || {
+	/bin/busybox mkdir -p /proc && /bin/busybox mount -t proc proc /proc; }
+for m in /mods/*.ko; do /bin/busybox insmod "$m" || echo "insmod $m failed"; done
+/bin/busybox mount -t 9p -o trans=virtio,version=9p2000.L,msize=1048576,cache=mmap \
+    hostroot /newroot || { echo "emulated-host: cannot mount the root"; \
+    /bin/busybox poweroff -f; }
+stage2=$(/bin/busybox sed -n 's/.*emulated_host.stage2=\([^ ]*\).*/\1/p' /proc/cmdline)
+exec /bin/busybox chroot /newroot /bin/sh "$stage2"
+EOF
+chmod +x "$state/initrd/init"
+mkdir -p "$state/initrd/proc"
+(cd "$state/initrd" && find . | cpio -o -H newc --quiet | gzip -1) \
+    >"$state/initrd.gz"
+
+# Stage 2, on the shared root: a host with KVM, then the command.
+: >"$state/rc"
+{
+	echo '#!/bin/sh'
+	echo 'mount -t proc proc /proc; mount -t sysfs sysfs /sys'
+	echo 'mount -t devtmpfs devtmpfs /dev; mkdir -p /dev/pts /dev/shm'
+	echo 'mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /dev/shm'
+	echo 'mount -t tmpfs -o size=90% tmpfs /tmp; mount -t tmpfs tmpfs /run'
+	echo "modprobe -S $kver kvm_amd || echo 'emulated-host: kvm_amd did not load'"
+	echo 'ip link set lo up 2>/dev/null'
+	printf 'cd %s\n' "$(pwd | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"
+	printf 'export PATH=%s\n' "'$PATH'"
+	printf 'export HOME=/root TERM=dumb\n'
+	for a in "$@"; do
+		printf "'%s' " "$(printf '%s' "$a" | sed "s/'/'\\\\''/g")"
+	done
+	echo '</dev/null'
+	echo "echo \$? >'$state/rc'"
+	echo 'sync; echo o >/proc/sysrq-trigger'
+} >"$state/stage2"
+chmod +x "$state/stage2"
+
+timeout "$limit" "$qemu" -accel tcg,thread=multi -cpu max,+svm \
+    -smp "$cpus" -m "$mem" -nographic -no-reboot -nodefaults \
+    -serial stdio -kernel "$kernel" -initrd "$state/initrd.gz" \
+    -append "console=ttyS0 quiet panic=-1 emulated_host.stage2=$state/stage2" \
+    -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,multidevs=remap,id=hostroot \
+    </dev/null || true
+rc=$(cat "$state/rc" 2>/dev/null)
+[ -n "$rc" ] || die "the emulated host stopped before the command ended"
+exit "$rc"
