@@ -19,6 +19,9 @@ cd "$corpus/format"
 qemu-img create -q -f qcow2 v3.qcow2 64M
 qemu-img create -q -f qcow2 -o compat=0.10 v2.qcow2 64M
 qemu-img create -q -f qcow2 -b v3.qcow2 -F qcow2 back.qcow2
+# A backing name that would forge an output line (regress/hostile-names.sh).
+qemu-img create -q -f qcow2 -u -b "$(printf './x\nimage: /etc/passwd')" \
+    -F qcow2 forged.qcow2 64M
 qemu-img create -q -f qcow2 -o extended_l2=on,compression_type=zstd x.qcow2 1G
 qemu-img create -q -f vmdk v.vmdk 64M
 qemu-img create -q -f vmdk -b v.vmdk -F vmdk child.vmdk
