@@ -155,7 +155,11 @@ wait_readable(int sock, int timeout_ms, const char **why)
 	return 0;
 }
 
-/* Take the descriptors a message carried; refuse anything unexpected. */
+/*
+ * Take the descriptors a message carried; refuse anything unexpected.
+ * Every descriptor not stored in fds is closed here: once received it
+ * is ours, and a peer must not be able to fill our table.
+ */
 static int
 collect_fds(struct msghdr *msg, int *fds, size_t maxfds, size_t *nfds,
     const char **why)
@@ -178,7 +182,7 @@ collect_fds(struct msghdr *msg, int *fds, size_t maxfds, size_t *nfds,
 
 			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int),
 			    sizeof(fd));
-			if (*nfds < maxfds)
+			if (fds != NULL && *nfds < maxfds)
 				fds[(*nfds)++] = fd;
 			else {
 				close(fd);
@@ -241,12 +245,9 @@ recv_exact(int sock, uint8_t *buf, size_t len, bool at_start,
 			    "peer closed the connection" : "truncated frame";
 			return -1;
 		}
-		if (msg.msg_controllen > 0 && (fds == NULL ||
-		    collect_fds(&msg, fds, maxfds, nfds, why) != 0)) {
-			if (fds == NULL)
-				*why = "unexpected descriptors with a frame";
+		if (msg.msg_controllen > 0 &&
+		    collect_fds(&msg, fds, maxfds, nfds, why) != 0)
 			return -1;
-		}
 		got += (size_t)n;
 	}
 	return 0;

@@ -1,8 +1,10 @@
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "log.h"
+#include "strvis.h"
 
 static const char *progname = "instar";
 
@@ -18,24 +20,31 @@ log_progname(void)
 	return progname;
 }
 
-static void log_emit(const char *, const char *, va_list)
-    __attribute__((format(printf, 2, 0)));
+static void log_emit(bool, const char *, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
 
+/*
+ * The whole line is encoded, not only its arguments: a message may
+ * carry a name from an image or text from the worker at any place, and
+ * no message means to span lines.
+ */
 static void
-log_emit(const char *func, const char *fmt, va_list ap)
+log_emit(bool prefix, const char *func, const char *fmt, va_list ap)
 {
 	/* One fprintf per part; stderr is unbuffered, so build one line. */
-	char line[8192];
+	char line[8192], vis[STRVIS_SIZE(sizeof(line))];
 	int n;
 
-	if (func != NULL)
+	if (!prefix)
+		n = 0;
+	else if (func != NULL)
 		n = snprintf(line, sizeof(line), "%s: %s: ", progname, func);
 	else
 		n = snprintf(line, sizeof(line), "%s: ", progname);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	fprintf(stderr, "%s\n", line);
+	fprintf(stderr, "%s\n", strvis(vis, sizeof(vis), line));
 }
 
 void
@@ -44,7 +53,17 @@ error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(NULL, fmt, ap);
+	log_emit(true, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+error_plain(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(false, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -54,7 +73,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(NULL, fmt, ap);
+	log_emit(true, NULL, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -65,7 +84,7 @@ error_fn(const char *func, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(func, fmt, ap);
+	log_emit(true, func, fmt, ap);
 	va_end(ap);
 }
 
@@ -75,7 +94,7 @@ fatal_fn(const char *func, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(func, fmt, ap);
+	log_emit(true, func, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

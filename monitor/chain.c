@@ -21,6 +21,7 @@
 #include "lock.h"
 #include "log.h"
 #include "path.h"
+#include "strvis.h"
 
 int
 format_parse(const char *name, Instar__Format *fmt)
@@ -104,7 +105,7 @@ chain_error(const struct walk *wk, size_t depth, const char *held_image,
 	}
 	error("%s", line);
 	if (held_image != NULL)
-		fprintf(stderr, "Is another process using the image [%s]?\n",
+		error_plain("Is another process using the image [%s]?",
 		    held_image);
 }
 
@@ -112,12 +113,14 @@ chain_error(const struct walk *wk, size_t depth, const char *held_image,
 void
 chain_warn_probed_raw(const char *filename)
 {
+	char vis[STRVIS_SIZE(PATH_MAX)];
+
 	fprintf(stderr, "WARNING: Image format was not specified for '%s' "
 	    "and probing guessed raw.\n"
 	    "         Automatically detecting the format is dangerous for "
 	    "raw images, write operations on block 0 will be restricted.\n"
 	    "         Specify the 'raw' format explicitly to remove the "
-	    "restrictions.\n", filename);
+	    "restrictions.\n", strvis(vis, sizeof(vis), filename));
 }
 
 static bool

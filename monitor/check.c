@@ -29,6 +29,7 @@
 #include "lock.h"
 #include "log.h"
 #include "monitor.h"
+#include "strvis.h"
 #include "worker_client.h"
 
 /*
@@ -327,8 +328,11 @@ print_messages(const Instar__CheckDone *d)
 {
 	size_t k;
 
-	for (k = 0; k < d->n_messages; k++)
-		fprintf(stderr, "%s\n", d->messages[k]);
+	/* Written by the guest, so encoded. */
+	for (k = 0; k < d->n_messages; k++) {
+		strvis_fputs(stderr, d->messages[k]);
+		fputc('\n', stderr);
+	}
 	if (d->messages_dropped != 0)
 		error("(%" PRIu64 " more lines of findings were not "
 		    "recorded)", d->messages_dropped);
@@ -394,8 +398,10 @@ check_one(struct worker_conn *w, struct chain *c, size_t i,
 	int code;
 
 	if (o->chain && !o->json && !o->quiet) {
-		printf("%simage: %s\n", rep->printed ? "\n" : "",
-		    img->filename);
+		/* Below the top, a backing name from an image. */
+		printf("%simage: ", rep->printed ? "\n" : "");
+		strvis_fputs(stdout, img->filename);
+		putchar('\n');
 		rep->printed = true;
 		fflush(stdout);
 	}

@@ -353,7 +353,7 @@ relock(const struct commit_job *j, size_t i, unsigned int perm,
 	if (lock_image(j->c.images[i].fd, perm, shared, why,
 	    sizeof(why)) != 0) {
 		error("%s", why);
-		fprintf(stderr, "Is another process using the image [%s]?\n",
+		error_plain("Is another process using the image [%s]?",
 		    j->c.images[i].filename);
 		return -1;
 	}

@@ -165,7 +165,7 @@ open_image(const char *filename, enum image_origin origin, bool force_share,
 	if (!force_share && lock_image(fd, INFO_PERM, INFO_SHARED, why,
 	    sizeof(why)) != 0) {
 		error("Could not open '%s': %s", filename, why);
-		fprintf(stderr, "Is another process using the image [%s]?\n",
+		error_plain("Is another process using the image [%s]?",
 		    filename);
 		close(fd);
 		return -1;

@@ -19,6 +19,7 @@
 #include "info_print.h"
 #include "json.h"
 #include "sizestr.h"
+#include "strvis.h"
 
 #define NSEC_PER_SEC	1000000000ull
 
@@ -383,7 +384,10 @@ dump_list(FILE *out, const struct json_value *l, unsigned int indent)
 	}
 }
 
-/* block/qapi.c dump_qobject(): scalars print raw, one per line. */
+/*
+ * block/qapi.c dump_qobject(): scalars one per line; strings (a VMDK
+ * create type, extent file names) come from the image, so encoded.
+ */
 static void
 dump_value(FILE *out, const struct json_value *v, unsigned int indent)
 {
@@ -398,7 +402,7 @@ dump_value(FILE *out, const struct json_value *v, unsigned int indent)
 		break;
 	case JSON_STRING:
 		s = json_get_string(v);
-		fwrite(s, 1, json_length(v), out);
+		strvis_fwrite(out, s, json_length(v));
 		fputc('\n', out);
 		break;
 	case JSON_BOOL:
@@ -425,31 +429,26 @@ member(const struct json_value *o, const char *key)
 	return NULL;
 }
 
-/* A bytes field that holds no NUL, as a C string in buf. */
+/* A bytes field that holds no NUL, encoded for a terminal in buf. */
 static void
-bytes_cstr(char *buf, size_t size, const ProtobufCBinaryData *b)
+bytes_vis(char *buf, size_t size, const ProtobufCBinaryData *b)
 {
-	size_t n = bytes_strlen(b);
-
-	if (n >= size)
-		n = size - 1;
-	if (n > 0)
-		memcpy(buf, b->data, n);
-	buf[n] = '\0';
+	strvis_encode(buf, size, (const char *)b->data, bytes_strlen(b));
 }
 
 /* block/qapi.c bdrv_snapshot_dump(): one row of the table. */
 static int
 dump_snapshot(FILE *out, const Instar__Snapshot *sn)
 {
-	char id[INSTAR_SNAP_ID_MAX + 1], name[INSTAR_SNAP_NAME_MAX + 1];
+	char id[STRVIS_SIZE(INSTAR_SNAP_ID_MAX)];
+	char name[STRVIS_SIZE(INSTAR_SNAP_NAME_MAX)];
 	char vmsize[SIZE_STR_MAX], date[32], clock[64], icount[32];
 	uint64_t secs = sn->vm_clock_nsec / NSEC_PER_SEC;
 	time_t t = (time_t)sn->date_sec;
 	struct tm tm;
 
-	bytes_cstr(id, sizeof(id), &sn->id);
-	bytes_cstr(name, sizeof(name), &sn->name);
+	bytes_vis(id, sizeof(id), &sn->id);
+	bytes_vis(name, sizeof(name), &sn->name);
 	if (size_to_str(vmsize, sizeof(vmsize), sn->vm_state_size) == -1)
 		return -1;
 	/* qemu formats the date in local time (GDateTime) */
@@ -485,6 +484,32 @@ dump_snapshots(FILE *out, const Instar__ImageInfo *info)
 	return 0;
 }
 
+/* The backing lines of bdrv_image_info_dump(); every name is encoded. */
+static void
+dump_backing(FILE *out, const struct info_entry *e)
+{
+	const Instar__ImageInfo *info = e->info;
+	const char *name = (const char *)info->backing_filename.data;
+	size_t len = bytes_strlen(&info->backing_filename);
+	const char *full = e->full_backing_filename;
+
+	fputs("backing file: ", out);
+	strvis_fwrite(out, name, len);
+	if (full == NULL)
+		fputs(" (cannot determine actual path)", out);
+	else if (strlen(full) != len || memcmp(full, name, len) != 0) {
+		fputs(" (actual path: ", out);
+		strvis_fputs(out, full);
+		fputc(')', out);
+	}
+	fputc('\n', out);
+	if (has_backing_format(info)) {
+		fputs("backing file format: ", out);
+		strvis_fputs(out, info->backing_format);
+		fputc('\n', out);
+	}
+}
+
 /* block/qapi.c bdrv_image_info_dump() */
 static int
 dump_human(FILE *out, const struct info_entry *e, const struct json_value *o)
@@ -500,11 +525,14 @@ dump_human(FILE *out, const struct info_entry *e, const struct json_value *o)
 	else if (size_to_str(dsize, sizeof(dsize),
 	    (uint64_t)e->actual_size) == -1)
 		return -1;
-	fprintf(out, "image: %s\n"
+	/* Below the top, filename is a backing name from an image. */
+	fputs("image: ", out);
+	strvis_fputs(out, e->filename);
+	fprintf(out, "\n"
 	    "file format: %s\n"
 	    "virtual size: %s (%" PRId64 " bytes)\n"
 	    "disk size: %s\n",
-	    e->filename, format_name(info->format), vsize,
+	    format_name(info->format), vsize,
 	    (int64_t)info->virtual_size, dsize);
 	if (is_encrypted(info))
 		fputs("encrypted: yes\n", out);
@@ -513,24 +541,8 @@ dump_human(FILE *out, const struct info_entry *e, const struct json_value *o)
 		    (int64_t)info->cluster_size);
 	if (info->dirty)
 		fputs("cleanly shut down: no\n", out);
-	if (has_backing(info)) {
-		fputs("backing file: ", out);
-		fwrite(info->backing_filename.data, 1,
-		    bytes_strlen(&info->backing_filename), out);
-		if (e->full_backing_filename == NULL)
-			fputs(" (cannot determine actual path)", out);
-		else if (strlen(e->full_backing_filename) !=
-		    bytes_strlen(&info->backing_filename) ||
-		    memcmp(e->full_backing_filename,
-		    info->backing_filename.data,
-		    bytes_strlen(&info->backing_filename)) != 0)
-			fprintf(out, " (actual path: %s)",
-			    e->full_backing_filename);
-		fputc('\n', out);
-		if (has_backing_format(info))
-			fprintf(out, "backing file format: %s\n",
-			    info->backing_format);
-	}
+	if (has_backing(info))
+		dump_backing(out, e);
 	if (dump_snapshots(out, info) == -1)
 		return -1;
 	if ((spec = member(o, "format-specific")) != NULL &&

@@ -25,7 +25,15 @@
 #include "log.h"
 #include "worker_client.h"
 
+/*
+ * A test build (instar-test) starts the test worker, the only one that
+ * obeys the crash-injection hook; it is never installed.
+ */
+#ifdef INSTAR_TEST_HOOKS
+#define WORKER_NAME		"instar-worker-test"
+#else
 #define WORKER_NAME		"instar-worker"
+#endif
 #define WORKER_SOCK_FD		3
 /* Time the worker may take beyond the guest's own limit to answer. */
 #define WORKER_GRACE_MS		5000
@@ -275,8 +283,17 @@ spawn(struct worker_conn *c)
  * The crash-injection tests (regress/crash-*.sh) set
  * INSTAR_TEST_STOP_AFTER_WRITES=N to have the worker exit after its N-th
  * write request, as a crash there would.  Not for users: it exists so
- * that crash safety is shown by experiment, for every N.
+ * that crash safety is shown by experiment, for every N, and only the
+ * test build (instar-test) reads it, so that an environment cannot make
+ * an installed instar leave an image half-written.
  */
+#ifndef INSTAR_TEST_HOOKS
+static void
+test_crash_point(Instar__Job *job)
+{
+	(void)job;
+}
+#else
 static void
 test_crash_point(Instar__Job *job)
 {
@@ -293,6 +310,7 @@ test_crash_point(Instar__Job *job)
 	job->has_test_stop_after_writes = 1;
 	job->test_stop_after_writes = (uint32_t)n;
 }
+#endif
 
 int
 worker_start(struct worker_conn *c, Instar__Op op, uint32_t guest_timeout_ms)

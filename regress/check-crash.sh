@@ -38,7 +38,7 @@ LEAKY=0
 n=1
 while [ $n -le $MAX_STOPS ]; do
 	cp top.orig top.qcow2
-	INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR" rebase -q \
+	INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR_TEST" rebase -q \
 	    -b base.qcow2 -F qcow2 top.qcow2 >/dev/null 2>&1
 	[ $? -eq 0 ] && break
 	after_stop "rebase stopped after write $n" top.qcow2
@@ -63,7 +63,7 @@ n=1
 while [ $n -le $MAX_STOPS ]; do
 	cp top.orig top.qcow2
 	cp base.orig base.qcow2
-	INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR" commit -q top.qcow2 \
+	INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR_TEST" commit -q top.qcow2 \
 	    >/dev/null 2>&1
 	[ $? -eq 0 ] && break
 	after_stop "commit stopped after write $n (base)" base.qcow2
@@ -99,7 +99,7 @@ crash_repair() {
 	n=1
 	while [ $n -le $MAX_STOPS ]; do
 		cp "$3" r.qcow2
-		INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR" check -r "$2" \
+		INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR_TEST" check -r "$2" \
 		    r.qcow2 >/dev/null 2>.stop.err
 		grep -q "the worker failed (exit status 99)" .stop.err || break
 		"$QEMU_IMG" check r.qcow2 >/dev/null 2>&1
@@ -138,7 +138,7 @@ n=1
 leaky=0
 while [ $n -le $MAX_STOPS ]; do
 	cp top.orig top.qcow2
-	INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR" rebase -q \
+	INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR_TEST" rebase -q \
 	    -b base.qcow2 -F qcow2 top.qcow2 >/dev/null 2>&1
 	[ $? -eq 0 ] && break
 	"$QEMU_IMG" check top.qcow2 >/dev/null 2>&1

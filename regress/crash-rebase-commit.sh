@@ -11,11 +11,12 @@
 #     an uninterrupted run.
 #
 # The stop is the test-only switch INSTAR_TEST_STOP_AFTER_WRITES=N (read
-# by the monitor, passed to the worker in its Job, obeyed by the vmm,
-# which ends the process right after serving the N-th write, copy or
-# truncation: between a write and the flush that would follow it).  The
-# writes before the stop are in the page cache, as a killed process
-# leaves them.
+# by the test build's monitor, instar-test, passed in its Job to the test
+# worker, instar-worker-test, obeyed by its vmm, which ends the process
+# right after serving the N-th write, copy or truncation: between a
+# write and the flush that would follow it; the installed programs have
+# no such switch, see test-hooks.sh).  The writes before the stop are in
+# the page cache, as a killed process leaves them.
 REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$REGRESS_DIR/test-exec.sh"
 . "$REGRESS_DIR/crash-lib.sh"
@@ -48,7 +49,7 @@ check $? "uninterrupted rebase failed"
 n=1
 while [ $n -le $MAX_STOPS ]; do
 	cp top.orig top.qcow2
-	INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR" rebase -q \
+	INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR_TEST" rebase -q \
 	    -b base.qcow2 -F qcow2 top.qcow2 >/dev/null 2>&1
 	rc=$?
 	[ $rc -eq 0 ] && break
@@ -83,7 +84,7 @@ crash_commit() {
 	n=1
 	while [ $n -le $MAX_STOPS ]; do
 		for f in top mid base; do cp $f.orig $f.qcow2; done
-		INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR" commit -q "$@" \
+		INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR_TEST" commit -q "$@" \
 		    top.qcow2 >/dev/null 2>&1
 		[ $? -eq 0 ] && break
 		for f in top mid base; do

@@ -43,7 +43,7 @@ cp top.vmdk top.orig
 n=1
 while [ $n -le $MAX_STOPS ]; do
 	cp top.orig top.vmdk
-	INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR" rebase -q -b base.vmdk \
+	INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR_TEST" rebase -q -b base.vmdk \
 	    top.vmdk >/dev/null 2>&1
 	[ $? -eq 0 ] && break
 	clean top.vmdk "rebase stopped after write $n"
@@ -85,7 +85,7 @@ crash_commit() {
 	n=1
 	while [ $n -le $MAX_STOPS ]; do
 		for f in top base; do cp $f.orig $f.vmdk; done
-		INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR" commit -q "$@" \
+		INSTAR_TEST_STOP_AFTER_WRITES=$n "$INSTAR_TEST" commit -q "$@" \
 		    top.vmdk >/dev/null 2>&1
 		[ $? -eq 0 ] && break
 		for f in top base; do

@@ -10,6 +10,8 @@ set -u
 : "${QEMU_IMG:=qemu-img}"
 : "${QEMU_IO:=qemu-io}"
 INSTAR="$INSTAR_BUILDDIR/instar"
+# The test build, with the crash-injection hook; only the crash tests.
+INSTAR_TEST="$INSTAR_BUILDDIR/instar-test"
 TEST_NAME=$(basename "$0" .sh)
 FAILED=0
 CHECKS=0
@@ -27,10 +29,12 @@ for tool in "$QEMU_IMG" "$QEMU_IO" jq; do
 		exit 1
 	fi
 done
-if [ ! -x "$INSTAR" ]; then
-	echo "$TEST_NAME: FAIL: $INSTAR was not built" >&2
-	exit 1
-fi
+for prog in "$INSTAR" "$INSTAR_TEST"; do
+	if [ ! -x "$prog" ]; then
+		echo "$TEST_NAME: FAIL: $prog was not built" >&2
+		exit 1
+	fi
+done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/instar-$TEST_NAME.XXXXXX") || exit 1
 trap 'rm -rf "$WORK"' EXIT

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -147,6 +148,135 @@ test_unexpected_descriptor(void **state)
 	assert_int_equal(nfds, 0);
 }
 
+/* Descriptors this process holds, less the one reading /proc/self/fd. */
+static int
+open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;
+}
+
+/* Send a Done frame carrying n copies of /dev/null, then close ours. */
+static void
+send_with_fds(int sock, size_t n)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__Done done = INSTAR__DONE__INIT;
+	int fds[INSTAR_FRAME_FDS_MAX];
+	size_t i;
+
+	assert_true(n <= INSTAR_FRAME_FDS_MAX);
+	for (i = 0; i < n; i++) {
+		fds[i] = open("/dev/null", O_RDONLY);
+		assert_true(fds[i] >= 0);
+	}
+	env.body_case = INSTAR__ENVELOPE__BODY_DONE;
+	env.done = &done;
+	assert_int_equal(frame_send(sock, &env, fds, n), 0);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/*
+ * A caller that wants no descriptors (fds NULL) refuses a frame that
+ * carries some, and is left holding none of them.
+ */
+static void
+test_no_fd_array_no_leak(void **state)
+{
+	struct pair *p = *state;
+	const char *why = NULL;
+	size_t nfds = 7;
+	int before;
+
+	before = open_fds();
+	send_with_fds(p->a, INSTAR_FRAME_FDS_MAX);
+	assert_null(frame_recv(p->b, 1000, NULL, 0, &nfds, &why));
+	assert_string_equal(why, "unexpected descriptors with a frame");
+	assert_int_equal(nfds, 0);
+	assert_int_equal(open_fds(), before);
+	/* The same when the caller passes a count but no array. */
+	send_with_fds(p->a, 1);
+	assert_null(frame_recv(p->b, 1000, NULL, 4, &nfds, &why));
+	assert_int_equal(open_fds(), before);
+}
+
+/* More descriptors than the caller takes: refused, none kept. */
+static void
+test_excess_fds_no_leak(void **state)
+{
+	struct pair *p = *state;
+	const char *why = NULL;
+	int fds[2] = { -1, -1 };
+	size_t nfds;
+	int before;
+
+	before = open_fds();
+	send_with_fds(p->a, 3);
+	assert_null(frame_recv(p->b, 1000, fds, 2, &nfds, &why));
+	assert_string_equal(why, "unexpected descriptors with a frame");
+	assert_int_equal(nfds, 0);
+	assert_int_equal(open_fds(), before);
+}
+
+/* Send a frame header promising 8 bytes, with fd, and no body. */
+static void
+send_header_with_fd(int sock, int fd)
+{
+	static const uint8_t hdr[4] = { 0, 0, 0, 8 };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} c;
+	struct iovec iov = { (void *)(uintptr_t)hdr, sizeof(hdr) };
+	struct msghdr msg;
+	struct cmsghdr *cm;
+
+	memset(&msg, 0, sizeof(msg));
+	memset(&c, 0, sizeof(c));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = c.buf;
+	msg.msg_controllen = sizeof(c.buf);
+	cm = CMSG_FIRSTHDR(&msg);
+	assert_non_null(cm);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	assert_int_equal(sendmsg(sock, &msg, 0), (ssize_t)sizeof(hdr));
+}
+
+/* A frame that fails after its descriptors arrived leaves none open. */
+static void
+test_bad_frame_fds_no_leak(void **state)
+{
+	struct pair *p = *state;
+	const char *why = NULL;
+	int fd, fds[1];
+	size_t nfds;
+	int before;
+
+	before = open_fds();
+	fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0);
+	send_header_with_fd(p->a, fd);
+	close(fd);
+	shutdown(p->a, SHUT_WR);
+	assert_null(frame_recv(p->b, 1000, fds, 1, &nfds, &why));
+	assert_string_equal(why, "truncated frame");
+	assert_int_equal(nfds, 0);
+	assert_int_equal(open_fds(), before);
+}
+
 static void
 test_oversized_frame(void **state)
 {
@@ -244,6 +374,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_descriptor_passing,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unexpected_descriptor,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_fd_array_no_leak,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_excess_fds_no_leak,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_frame_fds_no_leak,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_frame, setup,
 		    teardown),

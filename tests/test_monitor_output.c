@@ -667,7 +667,8 @@ test_qcow2_encrypted(void **state)
  * UTF-8 (2, 3 and 4 bytes), and invalid sequences: 0xFF, 0xFE, the
  * modified-UTF-8 NUL C0 80, overlong C0 AF, a surrogate, noncharacters
  * U+FDD0 and U+FFFE, a truncated sequence, a stray continuation byte,
- * beyond U+10FFFF, and 5- and 6-byte forms.  Human output is raw.
+ * beyond U+10FFFF, and 5- and 6-byte forms.  Human output encodes the
+ * control bytes (strvis.h) and passes the rest as qemu-img does.
  */
 static const char esc_name[] = "a\001\037\"\\\b\f\n\r\t\177\303\251"
     "\342\202\254\360\237\230\200\377\376\300\200\300\257\355\240\200"
@@ -690,8 +691,8 @@ test_qcow2_escaping(void **state)
 	    "virtual size: 1 MiB (1048576 bytes)\n"
 	    "disk size: 196 KiB\n"
 	    "cluster_size: 65536\n"
-	    "backing file: a\001\037\"\\\010\014\n"
-	    "\015\011\177\303\251\342\202\254\360\237\230\200\377\376\300\200"
+	    "backing file: a\\001\\037\"\\\\010\\014\\n\\r\\t\\177"
+	    "\303\251\342\202\254\360\237\230\200\377\376\300\200"
 	    "\300\257\355\240\200\357\267\220\357\277\276\342\202Z\200\364"
 	    "\220\200\200\370\210\200\200\200\374\204\200\200\200\200end\n"
 	    "backing file format: raw\n"
@@ -1509,10 +1510,73 @@ test_qcow2_snapshots(void **state)
 	    "}\n");
 }
 
+/* No line of out begins with a forged "image:" naming the victim. */
+static void
+assert_no_forged_line(const char *out)
+{
+	const char *line;
+
+	for (line = out; line != NULL && *line != '\0';
+	    line = strchr(line, '\n') != NULL ? strchr(line, '\n') + 1 : NULL)
+		assert_false(strncmp(line, "image: /etc/passwd", 18) == 0);
+}
+
+/*
+ * Every name that comes from an image, in every place human output
+ * shows one (backing file, its actual path and format, the next image
+ * of a chain, a snapshot's ID and tag, a VMDK create type), trying to
+ * forge an "image:" line: each prints encoded on its own line.
+ */
+static void
+test_human_forged_lines(void **state)
+{
+	static const char forged[] = "x\nimage: /etc/passwd";
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__VmdkInfo v;
+	Instar__ImageInfo top = image(INSTAR__FORMAT__FORMAT_QCOW2, 1048576,
+	    65536);
+	Instar__ImageInfo below = image(INSTAR__FORMAT__FORMAT_VMDK,
+	    1048576, 65536);
+	Instar__Snapshot sn, *snp = &sn;
+	struct info_entry e[2];
+	char *out;
+
+	(void)state;
+	top.qcow2 = &q;
+	set_backing(&top, forged, sizeof(forged) - 1,
+	    "qcow2\nimage: /etc/passwd");
+	sn = snapshot("1\nimage: /etc/passwd", forged, 0, 0, 0, 0);
+	top.n_snapshots = 1;
+	top.snapshots = &snp;
+	vmdk_info(&v, 1, 4294967295u, "mono\nimage: /etc/passwd");
+	below.vmdk = &v;
+	e[0] = (struct info_entry){ "top.qcow2", &top, 4096,
+	    "dir/x\nimage: /etc/passwd" };
+	e[1] = (struct info_entry){ e[0].full_backing_filename, &below,
+	    4096, NULL };
+	out = render(e, 2, 0, 1);
+	assert_no_forged_line(out);
+	assert_non_null(strstr(out, "\nbacking file: x\\nimage: /etc/passwd"
+	    " (actual path: dir/x\\nimage: /etc/passwd)\n"));
+	assert_non_null(strstr(out,
+	    "\nbacking file format: qcow2\\nimage: /etc/passwd\n"));
+	assert_non_null(strstr(out, "\nimage: dir/x\\nimage: /etc/passwd\n"));
+	assert_non_null(strstr(out, "\n1\\nimage: /etc/passwd x\\nimage: "));
+	assert_non_null(strstr(out,
+	    "\n    create type: mono\\nimage: /etc/passwd\n"));
+	free(out);
+	/* JSON carries the exact bytes, as qemu-img's does. */
+	out = render(e, 2, 1, 1);
+	assert_non_null(strstr(out,
+	    "\"backing-filename\": \"x\\nimage: /etc/passwd\""));
+	free(out);
+}
+
 /*
  * Extremes: qemu's int64 fields turn huge values negative in both
  * forms; a date in 2106; ids and names that overflow their columns or
- * hold quotes, control characters and bytes that are not UTF-8.
+ * hold quotes, control characters (encoded in human output, strvis.h)
+ * and bytes that are not UTF-8 (printed as they are).
  */
 static void
 test_qcow2_snapshot_extremes(void **state)
@@ -1545,7 +1609,7 @@ test_qcow2_snapshot_extremes(void **state)
 	    " CLOCK     ICOUNT\n"
 	    "123456789 nnnnnnnnnnnnnnnnn   16 EiB 2106-02-07"
 	    " 06:28:155124095:34:33.709-9223372036854775808\n"
-	    "1234567890 q\"b\\s\t\001          0.977 KiB 2038-01-19 03:14:08"
+	    "1234567890 q\"b\\s\\t\\001      0.977 KiB 2038-01-19 03:14:08"
 	    " 00:00:00.0009223372036854775807\n"
 	    "caf\303\251     \342\202\254 \377\376              1 TiB"
 	    " 1970-01-01 00:00:00 00:00:00.000           \n"
@@ -2121,6 +2185,7 @@ main(void)
 		cmocka_unit_test(test_qcow2_escaping),
 		cmocka_unit_test(test_vmdk),
 		cmocka_unit_test(test_vmdk_parent),
+		cmocka_unit_test(test_human_forged_lines),
 		cmocka_unit_test(test_vmdk_stream_optimized),
 		cmocka_unit_test(test_raw),
 		cmocka_unit_test(test_raw_no_actual_size),

@@ -972,8 +972,17 @@ hc_progress(struct vmm_ctx *c, uint32_t gpa)
 
 /*
  * The crash-injection tests' stop: after the N-th write request the
- * process ends on the spot, leaving the images as a crash would.
+ * process ends on the spot, leaving the images as a crash would.  Only
+ * the test worker (instar-worker-test) has it: see test_hooks_refused().
  */
+#ifndef INSTAR_TEST_HOOKS
+static void
+test_crash_point(struct vmm_ctx *c, uint32_t nr)
+{
+	(void)c;
+	(void)nr;
+}
+#else
 static void
 test_crash_point(struct vmm_ctx *c, uint32_t nr)
 {
@@ -983,6 +992,29 @@ test_crash_point(struct vmm_ctx *c, uint32_t nr)
 	/* The system call itself: the sanitizers' _exit would do more. */
 	if (++c->write_requests >= c->job->stop_after_writes)
 		syscall(SYS_exit_group, VMM_TEST_STOP_STATUS);
+}
+#endif
+
+/*
+ * An installed worker refuses a job that asks for the test stop rather
+ * than ignore it: whatever sent it (a test run against the wrong
+ * worker, a confused monitor) learns so before anything is written.
+ */
+static bool
+test_hooks_refused(const struct vmm_job *job, char *err, size_t errlen)
+{
+#ifndef INSTAR_TEST_HOOKS
+	if (job->stop_after_writes != 0) {
+		errbuf_set(err, errlen, "this worker has no test hooks "
+		    "(the crash-injection stop needs instar-worker-test)");
+		return true;
+	}
+#else
+	(void)job;
+	(void)err;
+	(void)errlen;
+#endif
+	return false;
 }
 
 static int
@@ -1160,6 +1192,8 @@ vmm_run(struct vmm *vm, const struct vmm_job *job, char *err,
 		errbuf_set(err, errlen, "invalid job");
 		return -1;
 	}
+	if (test_hooks_refused(job, err, errlen))
+		return -1;
 	if (job->result_got != NULL)
 		*job->result_got = 0;
 	memset(&c, 0, sizeof(c));
