@@ -17,6 +17,7 @@ struct worker {
 	int sock;
 	struct vmm *vm;
 	uint32_t op;			/* enum instar_op of this job */
+	bool may_write;			/* rebase, commit, check -r */
 	uint32_t timeout_ms;
 	uint32_t stop_after_writes;	/* tests only; 0: never */
 	bool verbose;

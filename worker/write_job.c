@@ -57,6 +57,9 @@ worker_attach(struct worker *w, int fd, const Instar__AttachImage *msg)
 	/* A check takes one image at a time, writable to repair it. */
 	if (w->op == INSTAR_OP_CHECK && w->ndevs != 0)
 		fatal("a check takes one image at a time");
+	/* Its filter would kill the worker at the first write. */
+	if (msg->writable && !w->may_write)
+		fatal("a read-only job attaches no writable image");
 	if (w->ndevs == INSTAR_MAX_DEVICES)
 		fatal("more than %u images attached", INSTAR_MAX_DEVICES);
 	for (i = 0; i < w->ndevs; i++)
@@ -485,6 +488,11 @@ worker_check(struct worker *w, const Instar__Check *msg)
 		break;
 	default:
 		send_failure(w->sock, "invalid check request: bad repair mode");
+		return;
+	}
+	if (params.repair != INSTAR_CHECK_REPAIR_NONE && !w->may_write) {
+		send_failure(w->sock, "invalid check request: this check job "
+		    "is read-only and cannot repair");
 		return;
 	}
 	params.format = w->dev_formats[0];
