@@ -37,10 +37,11 @@ for job in info check check-repair rebase commit; do
 	esac
 
 	# Only: /dev/null on 0 and 1, stderr, the socket, the VM and the
-	# vCPU.
+	# vCPU, which take the lowest numbers after the socket: the images
+	# it receives then land above every descriptor it holds.
 	extra=$(echo "$out" | grep '^fd ' | grep -v -e '^fd 0: /dev/null$' \
 	    -e '^fd 1: /dev/null$' -e '^fd 2: ' -e '^fd 3: socket:' \
-	    -e 'anon_inode:kvm-vm$' -e 'anon_inode:kvm-vcpu:0$')
+	    -e '^fd 4: anon_inode:kvm-vm$' -e '^fd 5: anon_inode:kvm-vcpu:0$')
 	[ -z "$extra" ]
 	check $? "$job: worker holds unexpected descriptors: $extra"
 done

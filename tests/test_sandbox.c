@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,14 +43,94 @@ enum action {
 	DO_FPRINTF_STDERR,
 	DO_SANDBOX_FSTAT,
 	DO_NEWFSTATAT_PATH,
+	DO_PREAD_BELOW,
+	DO_PREAD_TOP,
+	DO_PREAD_ABOVE,
+	DO_FSTAT_BELOW,
+	DO_FSTAT_SOCKET,
+	DO_PWRITE,
+	DO_PWRITE_BELOW,
+	DO_FTRUNCATE_BELOW,
+	DO_FDATASYNC_BELOW,
+	DO_COPY,
+	DO_COPY_FROM_BELOW,
+	DO_COPY_TO_ABOVE,
+};
+
+/*
+ * The child's descriptors: a file below the images' range, the range's
+ * first and last descriptors, and one past its end, all on the same
+ * scratch file.
+ */
+#define TOP_FD		64
+#define ABOVE_FD	(TOP_FD + 1)
+
+struct fds {
+	int sock;
+	int below;
+	int data;
 };
 
 static void
-perform(enum action a, int datafd)
+perform_io(enum action a, const struct fds *f)
+{
+	char buf[16] = { 0 };
+	struct stat st;
+	off_t in = 0, out = 0;
+
+	switch (a) {
+	case DO_PREAD_BELOW:
+		(void)pread(f->below, buf, sizeof(buf), 0);
+		break;
+	case DO_PREAD_TOP:
+		if (pread(TOP_FD, buf, sizeof(buf), 0) < 0)
+			_exit(3);
+		break;
+	case DO_PREAD_ABOVE:
+		(void)pread(ABOVE_FD, buf, sizeof(buf), 0);
+		break;
+	case DO_FSTAT_BELOW:
+		(void)sandbox_fstat(f->below, &st);
+		break;
+	case DO_FSTAT_SOCKET:
+		(void)sandbox_fstat(f->sock, &st);
+		break;
+	case DO_PWRITE:
+		if (pwrite(f->data, buf, 1, 0) != 1 || fdatasync(f->data) != 0 ||
+		    ftruncate(f->data, 4096) != 0)
+			_exit(3);
+		break;
+	case DO_PWRITE_BELOW:
+		(void)pwrite(f->below, buf, 1, 0);
+		break;
+	case DO_FTRUNCATE_BELOW:
+		(void)ftruncate(f->below, 0);
+		break;
+	case DO_FDATASYNC_BELOW:
+		(void)fdatasync(f->below);
+		break;
+	case DO_COPY:
+		if (copy_file_range(f->data, &in, TOP_FD, &out, 1, 0) < 0)
+			_exit(3);
+		break;
+	case DO_COPY_FROM_BELOW:
+		(void)copy_file_range(f->below, &in, f->data, &out, 1, 0);
+		break;
+	case DO_COPY_TO_ABOVE:
+		(void)copy_file_range(f->data, &in, ABOVE_FD, &out, 1, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+perform(enum action a, const struct fds *f)
 {
 	char buf[16] = { 0 };
 	struct stat st;
 	char *const argv[] = { (char *)"/bin/true", NULL };
+	int datafd = f->data;
 
 	switch (a) {
 	case DO_NOTHING:
@@ -95,67 +176,134 @@ perform(enum action a, int datafd)
 		fprintf(stderr, "%s", "");
 		break;
 	case DO_SANDBOX_FSTAT:
-		if (sandbox_fstat(datafd, &st) != 0 || !S_ISCHR(st.st_mode))
+		if (sandbox_fstat(datafd, &st) != 0 || !S_ISREG(st.st_mode))
 			_exit(3);
 		break;
 	case DO_NEWFSTATAT_PATH:
 		/* A lookup by name, even one that opens nothing. */
 		(void)fstatat(AT_FDCWD, "/etc/passwd", &st, 0);
 		break;
+	default:
+		perform_io(a, f);
+		break;
 	}
 }
 
-/* Run action a inside the sandbox; return the child's wait status. */
+/* A scratch file of the test's own, open read-write, already unlinked. */
 static int
-run_sandboxed(enum action a)
+scratch_file(void)
+{
+	char path[] = "test_sandbox.XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(unlink(path), 0);
+	return fd;
+}
+
+/* What a child in the sandbox was asked to look like, and its parent. */
+struct run {
+	bool may_write;
+	pid_t pid;
+	int sock;		/* the parent's end */
+	struct fds f;
+};
+
+/*
+ * Start action a inside the sandbox in a child.  The images' range is
+ * the data descriptor up to TOP_FD, the socket and the descriptor below
+ * lie under it, ABOVE_FD over it.
+ */
+static void
+start_sandboxed(struct run *r, enum action a)
 {
 	struct sandbox_policy pol;
 	char err[256];
-	int sv[2], datafd, status;
-	pid_t pid;
+	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	datafd = open("/dev/zero", O_RDONLY);
-	assert_true(datafd >= 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
+	r->f.below = scratch_file();
+	r->f.data = scratch_file();
+	assert_true(r->f.data < TOP_FD);
+	assert_int_equal(dup2(r->f.data, TOP_FD), TOP_FD);
+	assert_int_equal(dup2(r->f.data, ABOVE_FD), ABOVE_FD);
+	r->f.sock = sv[1];
+	r->pid = fork();
+	assert_true(r->pid >= 0);
+	if (r->pid == 0) {
+		close(sv[0]);
 		memset(&pol, 0, sizeof(pol));
 		pol.sock = sv[1];
 		pol.vcpu_fd = 1000;	/* no such fd: ioctl is never allowed */
-		pol.max_fd = 64;
-		pol.may_write = false;
+		pol.max_fd = TOP_FD;
+		pol.io_fd_min = r->f.data;
+		pol.may_write = r->may_write;
 		if (sandbox_enter(&pol, err, sizeof(err)) != 0) {
 			fprintf(stderr, "sandbox_enter: %s\n", err);
 			_exit(2);
 		}
-		perform(a, datafd);
+		perform(a, &r->f);
 		/* Straight to the kernel, past any sanitizer's exit hooks. */
 		syscall(SYS_exit_group, 0);
 	}
-	close(sv[0]);
+	r->sock = sv[0];
 	close(sv[1]);
-	close(datafd);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(r->f.below);
+	close(r->f.data);
+	close(TOP_FD);
+	close(ABOVE_FD);
+}
+
+static int
+wait_sandboxed(struct run *r)
+{
+	int status;
+
+	close(r->sock);
+	assert_int_equal(waitpid(r->pid, &status, 0), r->pid);
 	return status;
 }
 
-static void
-assert_killed(enum action a)
+/* Run action a inside the sandbox; return the child's wait status. */
+static int
+run_sandboxed(enum action a, bool may_write)
 {
-	int status = run_sandboxed(a);
+	struct run r;
+
+	memset(&r, 0, sizeof(r));
+	r.may_write = may_write;
+	start_sandboxed(&r, a);
+	return wait_sandboxed(&r);
+}
+
+static void
+assert_killed_as(enum action a, bool may_write)
+{
+	int status = run_sandboxed(a, may_write);
 
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGSYS);
 }
 
 static void
+assert_survives_as(enum action a, bool may_write)
+{
+	int status = run_sandboxed(a, may_write);
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("action %d: wait status 0x%x", (int)a, status);
+}
+
+static void
+assert_killed(enum action a)
+{
+	assert_killed_as(a, false);
+}
+
+static void
 assert_survives(enum action a)
 {
-	int status = run_sandboxed(a);
-
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_survives_as(a, false);
 }
 
 static void
@@ -190,6 +338,29 @@ test_forbidden_arguments(void **state)
 	assert_killed(DO_IOCTL_OTHER_FD);
 	/* A read-only job may not write, even to a descriptor it holds. */
 	assert_killed(DO_PWRITE_READONLY);
+	assert_killed(DO_PWRITE);
+}
+
+/* File I/O only on the descriptors images arrive in. */
+static void
+test_image_fd_range(void **state)
+{
+	(void)state;
+	assert_survives(DO_PREAD_TOP);
+	assert_killed(DO_PREAD_BELOW);
+	assert_killed(DO_PREAD_ABOVE);
+	assert_killed(DO_FSTAT_BELOW);
+	assert_killed(DO_FSTAT_SOCKET);
+	assert_survives_as(DO_PWRITE, true);
+	assert_survives_as(DO_COPY, true);
+	assert_killed_as(DO_PWRITE_BELOW, true);
+	assert_killed_as(DO_FTRUNCATE_BELOW, true);
+	assert_killed_as(DO_FDATASYNC_BELOW, true);
+	assert_killed_as(DO_COPY_FROM_BELOW, true);
+	assert_killed_as(DO_COPY_TO_ABOVE, true);
+	assert_killed_as(DO_PREAD_BELOW, true);
+	/* Standard error stays writable for the log. */
+	assert_survives_as(DO_WRITE_STDERR, true);
 }
 
 int
@@ -199,6 +370,7 @@ main(void)
 		cmocka_unit_test(test_allowed_calls),
 		cmocka_unit_test(test_forbidden_calls),
 		cmocka_unit_test(test_forbidden_arguments),
+		cmocka_unit_test(test_image_fd_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -270,6 +270,27 @@ read_guest_header(struct vmm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Move *fd to the lowest free number if that is lower.  The images the
+ * worker receives take the lowest free numbers, and its sandbox allows
+ * file I/O only above every descriptor open when it goes on: /dev/kvm's
+ * closed number must not be left free below the VM's.
+ */
+static int
+compact_fd(int *fd)
+{
+	int nfd;
+
+	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -1;
+	if (nfd < *fd) {
+		close(*fd);
+		*fd = nfd;
+	} else
+		close(nfd);
+	return 0;
+}
+
 struct vmm *
 vmm_open(const uint8_t *guest_image, size_t guest_len, char *err,
     size_t errlen)
@@ -306,6 +327,11 @@ vmm_open(const uint8_t *guest_image, size_t guest_len, char *err,
 	/* The VM and vCPU descriptors are all a running job needs. */
 	close(vm->kvm_fd);
 	vm->kvm_fd = -1;
+	if (compact_fd(&vm->vm_fd) != 0 || compact_fd(&vm->vcpu_fd) != 0) {
+		errbuf_set(err, errlen, "fcntl: %s", strerror(errno));
+		vmm_close(vm);
+		return NULL;
+	}
 	if (watchdog_install() != 0) {
 		errbuf_set(err, errlen, "sigaction: %s", strerror(errno));
 		vmm_close(vm);

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <seccomp.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,11 @@
 
 #include "errbuf.h"
 #include "sandbox.h"
+
+/* Enough aligned blocks to tile any range of int descriptors. */
+#define FD_BLOCKS_MAX	64
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
 static int
 drop_capabilities(char *err, size_t errlen)
@@ -116,6 +122,75 @@ allow_memory(scmp_filter_ctx ctx)
 	return rc;
 }
 
+/* One aligned block of descriptors: (fd & mask) == start. */
+struct fd_block {
+	scmp_datum_t mask;
+	scmp_datum_t start;
+};
+
+/*
+ * libseccomp compares an argument once per rule, so a range lo .. hi
+ * becomes the aligned power-of-two blocks that tile it, each one masked
+ * comparison.  The mask covers all 64 bits: a negative descriptor,
+ * sign-extended, matches none.  Returns the number of blocks.
+ */
+static size_t
+fd_blocks(int lo, int hi, struct fd_block *b, size_t max)
+{
+	uint64_t cur = (uint64_t)lo, end = (uint64_t)hi, size;
+	size_t n = 0;
+
+	while (lo >= 0 && cur <= end && n < max) {
+		for (size = 1; cur % (size * 2) == 0 &&
+		    cur + size * 2 - 1 <= end; size *= 2)
+			;
+		b[n].mask = ~(scmp_datum_t)(size - 1);
+		b[n].start = cur;
+		n++;
+		cur += size;
+	}
+	return n;
+}
+
+/*
+ * The file calls, on descriptors in the images' range only: never on
+ * the socket, the VM's descriptors or standard error.
+ */
+static int
+allow_file_calls(scmp_filter_ctx ctx, const struct sandbox_policy *pol)
+{
+	struct fd_block b[FD_BLOCKS_MAX];
+	size_t n, i, j;
+	int rc = 0;
+
+	n = fd_blocks(pol->io_fd_min, pol->max_fd, b, nitems(b));
+	if (n == 0)
+		return -1;
+#define IN(arg, k)	SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, b[k].mask, b[k].start)
+	for (i = 0; i < n; i++) {
+		rc |= ALLOW(ctx, pread64, 1, IN(0, i));
+		/*
+		 * Only the descriptor form: newfstatat, which glibc's
+		 * fstat() uses, would look up a path the filter cannot see
+		 * (see sandbox_fstat).
+		 */
+		rc |= ALLOW(ctx, fstat, 1, IN(0, i));
+		if (!pol->may_write)
+			continue;
+		rc |= ALLOW(ctx, pwrite64, 1, IN(0, i));
+		rc |= ALLOW(ctx, fdatasync, 1, IN(0, i));
+		rc |= ALLOW(ctx, ftruncate, 1, IN(0, i));
+		/* Only to start writeback early, never to wait on it. */
+		rc |= ALLOW(ctx, sync_file_range, 2, IN(0, i),
+		    SCMP_A3(SCMP_CMP_EQ, SYNC_FILE_RANGE_WRITE, 0));
+		for (j = 0; j < n; j++)
+			rc |= ALLOW(ctx, copy_file_range, 3, IN(0, i),
+			    IN(2, j), SCMP_A5(SCMP_CMP_EQ, 0, 0));
+	}
+#undef IN
+	return rc;
+}
+
 static int
 allow_io(scmp_filter_ctx ctx, const struct sandbox_policy *pol)
 {
@@ -126,21 +201,9 @@ allow_io(scmp_filter_ctx ctx, const struct sandbox_policy *pol)
 	rc |= ALLOW(ctx, recvmsg, 1,
 	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pol->sock, 0));
 	rc |= ALLOW(ctx, write, 1, SCMP_A0(SCMP_CMP_EQ, 2, 0));
-	rc |= ALLOW(ctx, pread64, 0);
-	/*
-	 * Only the descriptor form: newfstatat, which glibc's fstat() uses,
-	 * would look up a path the filter cannot see (see sandbox_fstat).
-	 */
-	rc |= ALLOW(ctx, fstat, 0);
 	rc |= ALLOW(ctx, close, 0);
+	rc |= allow_file_calls(ctx, pol);
 	if (pol->may_write) {
-		rc |= ALLOW(ctx, pwrite64, 0);
-		rc |= ALLOW(ctx, fdatasync, 0);
-		/* Only to start writeback early, never to wait on it. */
-		rc |= ALLOW(ctx, sync_file_range, 1,
-		    SCMP_A3(SCMP_CMP_EQ, SYNC_FILE_RANGE_WRITE, 0));
-		rc |= ALLOW(ctx, copy_file_range, 0);
-		rc |= ALLOW(ctx, ftruncate, 0);
 		/* A rate limit sleeps, relative and on the monotonic clock. */
 		rc |= ALLOW(ctx, clock_nanosleep, 2,
 		    SCMP_A0(SCMP_CMP_EQ, CLOCK_MONOTONIC, 0),
@@ -194,6 +257,28 @@ sandbox_fstat(int fd, struct stat *st)
 {
 	/* On x86-64 the kernel's struct stat is glibc's. */
 	return (int)syscall(SYS_fstat, fd, st);
+}
+
+int
+sandbox_fd_floor(int max_fd, int *floor, char *err, size_t errlen)
+{
+	int fd, top = -1;
+
+	for (fd = 0; fd <= max_fd; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			top = fd;
+	for (fd = 0; fd < top; fd++)
+		if (fcntl(fd, F_GETFD) == -1) {
+			errbuf_set(err, errlen, "descriptor %d is free below "
+			    "open descriptor %d", fd, top);
+			return -1;
+		}
+	if (top >= max_fd) {
+		errbuf_set(err, errlen, "no descriptors left for images");
+		return -1;
+	}
+	*floor = top + 1;
+	return 0;
 }
 
 int

@@ -15,10 +15,18 @@ struct sandbox_policy {
 	int sock;		/* the monitor's socket */
 	int vcpu_fd;		/* the only fd ioctl may touch */
 	int max_fd;		/* highest fd the worker may hold */
+	int io_fd_min;		/* lowest fd file I/O may use (the images) */
 	bool may_write;		/* job writes images */
 };
 
 int sandbox_enter(const struct sandbox_policy *, char *err, size_t errlen);
+
+/*
+ * The lowest descriptor above every one open now, probing 0 .. max_fd:
+ * where the next descriptor received will land.  Fails when a free
+ * number lies below an open one (a received image would take it).
+ */
+int sandbox_fd_floor(int max_fd, int *floor, char *err, size_t errlen);
 
 /*
  * fstat(2) through the fstat system call itself, the only form the

@@ -372,7 +372,8 @@ take_job(struct worker *w, const Instar__Job *job)
 /*
  * Lock the worker down for its job.  Only a job that changes an image
  * may write at all (each device's writable flag stays enforced by the
- * vmm).
+ * vmm), and file I/O only on the descriptors images arrive in: the
+ * numbers above every one open now, up to the descriptor limit.
  */
 static int
 confine(struct worker *w, char *err, size_t errlen)
@@ -385,6 +386,8 @@ confine(struct worker *w, char *err, size_t errlen)
 	/* Room for the VM's descriptors plus the images of one job. */
 	pol.max_fd = pol.vcpu_fd + INSTAR_MAX_DEVICES + INSTAR_FRAME_FDS_MAX + 1;
 	pol.may_write = w->may_write;
+	if (sandbox_fd_floor(pol.max_fd, &pol.io_fd_min, err, errlen) != 0)
+		return -1;
 	return sandbox_enter(&pol, err, errlen);
 }
 
