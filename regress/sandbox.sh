@@ -21,7 +21,7 @@ for job in info check check-repair rebase commit; do
 	check $? "$job: worker has no seccomp filter"
 
 	# A job that writes nothing cannot grow any file; one that writes
-	# can.
+	# sets its limit per guest run, from the images it is given.
 	case $job in
 	info|check)
 		echo "$out" | grep -q "^fsize 0 0$"

@@ -5,6 +5,7 @@
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -55,6 +56,11 @@ enum action {
 	DO_COPY,
 	DO_COPY_FROM_BELOW,
 	DO_COPY_TO_ABOVE,
+	DO_PRLIMIT_FSIZE,
+	DO_PRLIMIT_NOFILE,
+	DO_FSIZE_EFBIG,
+	DO_FSIZE_HARD,
+	DO_FSIZE_SOFT,
 };
 
 /*
@@ -71,11 +77,57 @@ struct fds {
 	int data;
 };
 
+/* Writes past a lowered file size limit fail; no SIGXFSZ kills. */
+static void
+fsize_efbig(int fd)
+{
+	char err[256];
+
+	if (sandbox_limit_fsize(4096, true, err, sizeof(err)) != 0)
+		_exit(3);
+	if (pwrite(fd, "x", 1, 4095) != 1)
+		_exit(4);
+	if (pwrite(fd, "x", 1, 4096) != -1 || errno != EFBIG)
+		_exit(5);
+	if (ftruncate(fd, 8192) != -1 || errno != EFBIG)
+		_exit(6);
+}
+
+/* A hard limit once lowered stays: no capability raises it. */
+static void
+fsize_hard(void)
+{
+	struct rlimit rl = { 8192, 8192 };
+	char err[256];
+
+	if (sandbox_limit_fsize(4096, true, err, sizeof(err)) != 0)
+		_exit(3);
+	if (prlimit(0, RLIMIT_FSIZE, &rl, NULL) != -1 || errno != EPERM)
+		_exit(4);
+	if (sandbox_limit_fsize(8192, false, err, sizeof(err)) != 0 ||
+	    prlimit(0, RLIMIT_FSIZE, NULL, &rl) != 0 || rl.rlim_cur != 4096)
+		_exit(5);
+}
+
+/* A soft limit alone may rise again, for the next image of a chain. */
+static void
+fsize_soft(void)
+{
+	struct rlimit rl;
+	char err[256];
+
+	if (sandbox_limit_fsize(4096, false, err, sizeof(err)) != 0 ||
+	    sandbox_limit_fsize(8192, false, err, sizeof(err)) != 0 ||
+	    prlimit(0, RLIMIT_FSIZE, NULL, &rl) != 0 || rl.rlim_cur != 8192)
+		_exit(3);
+}
+
 static void
 perform_io(enum action a, const struct fds *f)
 {
 	char buf[16] = { 0 };
 	struct stat st;
+	struct rlimit rl;
 	off_t in = 0, out = 0;
 
 	switch (a) {
@@ -118,6 +170,22 @@ perform_io(enum action a, const struct fds *f)
 		break;
 	case DO_COPY_TO_ABOVE:
 		(void)copy_file_range(f->data, &in, ABOVE_FD, &out, 1, 0);
+		break;
+	case DO_PRLIMIT_FSIZE:
+		if (prlimit(0, RLIMIT_FSIZE, NULL, &rl) != 0)
+			_exit(3);
+		break;
+	case DO_PRLIMIT_NOFILE:
+		(void)prlimit(0, RLIMIT_NOFILE, NULL, &rl);
+		break;
+	case DO_FSIZE_EFBIG:
+		fsize_efbig(f->data);
+		break;
+	case DO_FSIZE_HARD:
+		fsize_hard();
+		break;
+	case DO_FSIZE_SOFT:
+		fsize_soft();
 		break;
 	default:
 		break;
@@ -363,6 +431,20 @@ test_image_fd_range(void **state)
 	assert_survives_as(DO_WRITE_STDERR, true);
 }
 
+/* A read-only job cannot change its file size limit; a writing one may
+ * lower it, and the kernel then refuses writes past it with EFBIG. */
+static void
+test_file_size_limit(void **state)
+{
+	(void)state;
+	assert_killed(DO_PRLIMIT_FSIZE);
+	assert_survives_as(DO_PRLIMIT_FSIZE, true);
+	assert_killed_as(DO_PRLIMIT_NOFILE, true);
+	assert_survives_as(DO_FSIZE_EFBIG, true);
+	assert_survives_as(DO_FSIZE_HARD, true);
+	assert_survives_as(DO_FSIZE_SOFT, true);
+}
+
 int
 main(void)
 {
@@ -371,6 +453,7 @@ main(void)
 		cmocka_unit_test(test_forbidden_calls),
 		cmocka_unit_test(test_forbidden_arguments),
 		cmocka_unit_test(test_image_fd_range),
+		cmocka_unit_test(test_file_size_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -208,6 +209,13 @@ allow_io(scmp_filter_ctx ctx, const struct sandbox_policy *pol)
 		rc |= ALLOW(ctx, clock_nanosleep, 2,
 		    SCMP_A0(SCMP_CMP_EQ, CLOCK_MONOTONIC, 0),
 		    SCMP_A1(SCMP_CMP_EQ, 0, 0));
+		/*
+		 * Each run lowers its own file size limit to what its plan
+		 * needs (sandbox_limit_fsize); without CAP_SYS_RESOURCE no
+		 * hard limit can be raised.
+		 */
+		rc |= ALLOW(ctx, prlimit64, 2, SCMP_A0(SCMP_CMP_EQ, 0, 0),
+		    SCMP_A1(SCMP_CMP_EQ, RLIMIT_FSIZE, 0));
 	}
 	return rc;
 }
@@ -282,8 +290,32 @@ sandbox_fd_floor(int max_fd, int *floor, char *err, size_t errlen)
 }
 
 int
+sandbox_limit_fsize(uint64_t limit, bool hard, char *err, size_t errlen)
+{
+	struct rlimit cur, rl;
+
+	if (prlimit(0, RLIMIT_FSIZE, NULL, &cur) != 0) {
+		errbuf_set(err, errlen, "getrlimit FSIZE: %s", strerror(errno));
+		return -1;
+	}
+	rl.rlim_cur = limit < (uint64_t)cur.rlim_max ? (rlim_t)limit :
+	    cur.rlim_max;
+	rl.rlim_max = hard ? rl.rlim_cur : cur.rlim_max;
+	if (prlimit(0, RLIMIT_FSIZE, &rl, NULL) != 0) {
+		errbuf_set(err, errlen, "setrlimit FSIZE: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
 sandbox_enter(const struct sandbox_policy *pol, char *err, size_t errlen)
 {
+	/* A write past the file size limit then fails with EFBIG. */
+	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) {
+		errbuf_set(err, errlen, "SIGXFSZ: %s", strerror(errno));
+		return -1;
+	}
 	if (drop_capabilities(err, errlen) != 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {

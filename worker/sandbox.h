@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct stat;
 
@@ -27,6 +28,14 @@ int sandbox_enter(const struct sandbox_policy *, char *err, size_t errlen);
  * number lies below an open one (a received image would take it).
  */
 int sandbox_fd_floor(int max_fd, int *floor, char *err, size_t errlen);
+
+/*
+ * Set the file size limit for a writing job's next guest run: the soft
+ * limit to limit, at most the hard one, and with hard set the hard
+ * limit too, which nothing in the sandbox can raise again.  Returns 0,
+ * or -1 with err set.
+ */
+int sandbox_limit_fsize(uint64_t limit, bool hard, char *err, size_t errlen);
 
 /*
  * fstat(2) through the fstat system call itself, the only form the

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "frame.h"
 #include "hypercall.h"
 #include "image_info.h"
@@ -248,7 +250,11 @@ worker_inspect(struct worker *w, int fd, uint32_t format)
 		send_failure(w->sock, err);
 		return false;
 	}
-	return worker_report_info(w, &res, got);
+	if (!worker_report_info(w, &res, got))
+		return false;
+	/* What a writing job may later do to this file follows from it. */
+	worker_remember(w, &st, &res.info);
+	return true;
 }
 
 static Instar__Envelope *
@@ -379,6 +385,7 @@ static int
 confine(struct worker *w, char *err, size_t errlen)
 {
 	struct sandbox_policy pol;
+	struct rlimit rl;
 
 	memset(&pol, 0, sizeof(pol));
 	pol.sock = w->sock;
@@ -386,6 +393,11 @@ confine(struct worker *w, char *err, size_t errlen)
 	/* Room for the VM's descriptors plus the images of one job. */
 	pol.max_fd = pol.vcpu_fd + INSTAR_MAX_DEVICES + INSTAR_FRAME_FDS_MAX + 1;
 	pol.may_write = w->may_write;
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0) {
+		errbuf_set(err, errlen, "getrlimit FSIZE: %s", strerror(errno));
+		return -1;
+	}
+	w->fsize_cap = (uint64_t)rl.rlim_cur;
 	if (sandbox_fd_floor(pol.max_fd, &pol.io_fd_min, err, errlen) != 0)
 		return -1;
 	return sandbox_enter(&pol, err, errlen);
