@@ -1,10 +1,18 @@
 # The worker runs confined: no capabilities, no_new_privs, a seccomp
-# filter, the file size limit of its job, and no descriptors beyond its
-# socket and the VM's.  Every kind of job is looked at, as it waits for
-# images.
+# filter, no root uid, namespaces of its own where the kernel allows,
+# the file size limit of its job, and no descriptors beyond its socket
+# and the VM's.  Every kind of job is looked at, as it waits for images.
 . "$(dirname "$0")/test-exec.sh"
 
 PROBE="$INSTAR_BUILDDIR/sandbox-probe"
+
+# Whether this kernel lets root (the tests' user when root) take these
+# namespaces at all; where it does not, the worker falls back.
+root_ns=false
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null 2>&1 &&
+    unshare -n -i -m -p true 2>/dev/null; then
+	root_ns=true
+fi
 
 for job in info check check-repair rebase commit; do
 	out=$("$PROBE" "$job" 2>&1)
@@ -19,6 +27,33 @@ for job in info check check-repair rebase commit; do
 	check $? "$job: worker lacks no_new_privs"
 	echo "$out" | grep -q "^Seccomp:[[:space:]]*2$"
 	check $? "$job: worker has no seccomp filter"
+
+	# Started by root, it is nobody, real, effective, saved and file
+	# system ids alike, with no groups; otherwise who it was.
+	if [ "$(id -u)" -eq 0 ]; then
+		echo "$out" | grep -q "^Uid:[[:space:]]*65534[[:space:]]*65534[[:space:]]*65534[[:space:]]*65534$"
+		check $? "$job: root's worker keeps a root uid:" \
+		    "$(echo "$out" | grep '^Uid:')"
+		echo "$out" | grep -q "^Gid:[[:space:]]*65534[[:space:]]*65534[[:space:]]*65534[[:space:]]*65534$"
+		check $? "$job: root's worker keeps a root gid:" \
+		    "$(echo "$out" | grep '^Gid:')"
+		echo "$out" | grep -q "^Groups:[[:space:]]*$"
+		check $? "$job: root's worker keeps groups:" \
+		    "$(echo "$out" | grep '^Groups:')"
+	else
+		echo "$out" | grep -q "^Uid:[[:space:]]*$(id -u)[[:space:]]"
+		check $? "$job: worker runs as another user:" \
+		    "$(echo "$out" | grep '^Uid:')"
+	fi
+	if $root_ns; then
+		for ns in net ipc mnt pid_for_children; do
+			echo "$out" | grep -q "^ns $ns new$"
+			check $? "$job: worker shares the $ns namespace:" \
+			    "$(echo "$out" | grep "^ns $ns ")"
+		done
+		echo "$out" | grep -q "^ns user shared$"
+		check $? "$job: root's worker has a user namespace of its own"
+	fi
 
 	# A job that writes nothing cannot grow any file; one that writes
 	# sets its limit per guest run, from the images it is given.

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ print_status(pid_t pid)
 {
 	static const char *const keys[] = {
 		"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:",
-		"NoNewPrivs:", "Seccomp:",
+		"NoNewPrivs:", "Seccomp:", "Uid:", "Gid:", "Groups:",
 	};
 	char path[64], line[256];
 	FILE *f;
@@ -85,6 +86,40 @@ print_fsize(pid_t pid)
 	fclose(f);
 }
 
+/*
+ * "ns NAME new" or "ns NAME shared" against the probe's own, or "ns NAME
+ * unreadable".  A PID namespace for children that none has entered yet
+ * reads as nothing (namespaces(7)): a new one.
+ */
+static void
+print_namespaces(pid_t pid)
+{
+	static const char *const names[] = {
+		"user", "net", "ipc", "mnt", "pid_for_children",
+	};
+	char path[64], mine[128], theirs[128];
+	ssize_t m, n;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", names[i]);
+		m = readlink(path, mine, sizeof(mine) - 1);
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid,
+		    names[i]);
+		n = readlink(path, theirs, sizeof(theirs) - 1);
+		if (m < 0 || (n < 0 && (errno != ENOENT ||
+		    strcmp(names[i], "pid_for_children") != 0))) {
+			printf("ns %s unreadable\n", names[i]);
+			continue;
+		}
+		mine[m] = '\0';
+		if (n >= 0)
+			theirs[n] = '\0';
+		printf("ns %s %s\n", names[i],
+		    n < 0 || strcmp(mine, theirs) != 0 ? "new" : "shared");
+	}
+}
+
 static int
 job_op(const char *name, Instar__Op *op)
 {
@@ -125,6 +160,7 @@ main(int argc, char **argv)
 	}
 	print_status(w.pid);
 	print_fsize(w.pid);
+	print_namespaces(w.pid);
 	print_fds(w.pid);
 	if (worker_finish(&w) != 0) {
 		fprintf(stderr, "sandbox-probe: %s\n", w.error);

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -61,6 +62,7 @@ enum action {
 	DO_FSIZE_EFBIG,
 	DO_FSIZE_HARD,
 	DO_FSIZE_SOFT,
+	DO_HOLD,
 };
 
 /*
@@ -76,6 +78,28 @@ struct fds {
 	int below;
 	int data;
 };
+
+/*
+ * Tell the parent the sandbox is on and wait while it looks, on the
+ * calls the socket allows.
+ */
+static void
+hold(int sock)
+{
+	struct msghdr msg;
+	struct iovec iov;
+	char c = 'r';
+
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = &c;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (sendmsg(sock, &msg, 0) != 1)
+		_exit(3);
+	(void)recvmsg(sock, &msg, 0);
+}
+
 
 /* Writes past a lowered file size limit fail; no SIGXFSZ kills. */
 static void
@@ -187,6 +211,9 @@ perform_io(enum action a, const struct fds *f)
 	case DO_FSIZE_SOFT:
 		fsize_soft();
 		break;
+	case DO_HOLD:
+		hold(f->sock);
+		break;
 	default:
 		break;
 	}
@@ -273,9 +300,18 @@ scratch_file(void)
 struct run {
 	bool may_write;
 	pid_t pid;
-	int sock;		/* the parent's end */
+	int sock;		/* the parent's end: close it to end a hold */
 	struct fds f;
 };
+
+/* Wait until a child holding (DO_HOLD) is in its sandbox. */
+static void
+await_hold(const struct run *r)
+{
+	char c;
+
+	assert_int_equal(read(r->sock, &c, 1), 1);
+}
 
 /*
  * Start action a inside the sandbox in a child.  The images' range is
@@ -299,6 +335,7 @@ start_sandboxed(struct run *r, enum action a)
 	r->pid = fork();
 	assert_true(r->pid >= 0);
 	if (r->pid == 0) {
+		/* Only the parent's end, closed, ends a hold. */
 		close(sv[0]);
 		memset(&pol, 0, sizeof(pol));
 		pol.sock = sv[1];
@@ -445,6 +482,130 @@ test_file_size_limit(void **state)
 	assert_survives_as(DO_FSIZE_SOFT, true);
 }
 
+/* The line of /proc/PID/FILE that starts with key, without the key. */
+static bool
+proc_line(pid_t pid, const char *file, const char *key, char *out,
+    size_t outlen)
+{
+	char path[64], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0) {
+			snprintf(out, outlen, "%s", line + strlen(key));
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+/* Whether namespace ns of pid is another than the test's own. */
+static bool
+ns_differs(pid_t pid, const char *ns)
+{
+	char path[64], mine[128], theirs[128];
+	ssize_t n, m;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	/*
+	 * A PID namespace for children that none has entered yet has no
+	 * value to read (namespaces(7)): it is a new one.
+	 */
+	n = readlink(path, theirs, sizeof(theirs) - 1);
+	if (n < 0) {
+		if (errno == ENOENT && strcmp(ns, "pid_for_children") == 0)
+			return true;
+		fail_msg("readlink %s: %s", path, strerror(errno));
+		return false;
+	}
+	theirs[n] = '\0';
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
+	assert_true((m = readlink(path, mine, sizeof(mine) - 1)) > 0);
+	mine[m] = '\0';
+	return strcmp(mine, theirs) != 0;
+}
+
+/* Whether this kernel lets the test itself take these namespaces. */
+static bool
+can_unshare(int flags)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(unshare(flags) == 0 ? 0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/*
+ * As root the confined process is nobody, with no groups and no saved
+ * root uid; in any case it sits in namespaces of its own where the
+ * kernel allows them.  Read from /proc while it waits on its socket.
+ */
+static void
+test_identity(void **state)
+{
+	static const char *const ns[] = { "net", "ipc", "mnt",
+	    "pid_for_children" };
+	char uid[128], gid[128], groups[128];
+	bool root = geteuid() == 0;
+	int user = root ? 0 : CLONE_NEWUSER;
+	struct run r;
+	size_t i;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.may_write = true;
+	start_sandboxed(&r, DO_HOLD);
+	await_hold(&r);
+	assert_true(proc_line(r.pid, "status", "Uid:", uid, sizeof(uid)));
+	assert_true(proc_line(r.pid, "status", "Gid:", gid, sizeof(gid)));
+	assert_true(proc_line(r.pid, "status", "Groups:", groups,
+	    sizeof(groups)));
+	if (root) {
+		assert_string_equal(uid, "\t65534\t65534\t65534\t65534\n");
+		assert_string_equal(gid, "\t65534\t65534\t65534\t65534\n");
+		assert_true(strspn(groups, " \t\n") == strlen(groups));
+	}
+	/* Unprivileged, a user namespace is what allows the others. */
+	if (can_unshare(user | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
+	    CLONE_NEWPID))
+		for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+			if (!ns_differs(r.pid, ns[i]))
+				fail_msg("the sandbox shares the %s namespace",
+				    ns[i]);
+	/* Root keeps its own: a new one would leave no uid to become. */
+	if ((root || can_unshare(CLONE_NEWUSER)) &&
+	    ns_differs(r.pid, "user") != !root)
+		fail_msg("the sandbox %s a user namespace of its own",
+		    root ? "has" : "lacks");
+	assert_int_equal(wait_sandboxed(&r), 0);
+}
+
+/* The read-only policy leaves no file size to grow into at all. */
+static void
+test_read_only_limits(void **state)
+{
+	char fsize[128];
+	struct run r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	start_sandboxed(&r, DO_HOLD);
+	await_hold(&r);
+	assert_true(proc_line(r.pid, "limits", "Max file size", fsize,
+	    sizeof(fsize)));
+	assert_int_equal(strtoull(fsize, NULL, 10), 0);
+	assert_true(strstr(fsize, "unlimited") == NULL);
+	assert_int_equal(wait_sandboxed(&r), 0);
+}
+
 int
 main(void)
 {
@@ -454,6 +615,8 @@ main(void)
 		cmocka_unit_test(test_forbidden_arguments),
 		cmocka_unit_test(test_image_fd_range),
 		cmocka_unit_test(test_file_size_limit),
+		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_read_only_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

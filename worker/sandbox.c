@@ -2,19 +2,23 @@
  * The worker's sandbox.  After this runs the process can talk to the
  * monitor over its socket, read (and, for writing jobs, write) the
  * descriptors it was given, run the vCPU, and little else; any other
- * system call kills it (SIGSYS).  It can open nothing by path.
+ * system call kills it (SIGSYS).  It can open nothing by path, holds no
+ * root uid, and sits in namespaces of its own where the kernel allows.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
 
 #include <linux/kvm.h>
 
 #include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,21 +31,107 @@
 #include "errbuf.h"
 #include "sandbox.h"
 
+/*
+ * Who a worker started as root becomes: nobody.  A constant, not
+ * getpwnam(): the name service may load modules or ask a directory
+ * server, in a process still privileged and about to handle hostile
+ * images.  65534 is nobody on every Linux distribution, and the kernel's
+ * overflow id.
+ */
+#define SANDBOX_UID	65534
+#define SANDBOX_GID	65534
+
 /* Enough aligned blocks to tile any range of int descriptors. */
 #define FD_BLOCKS_MAX	64
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Namespaces of its own, the whole set tried first, then smaller ones:
+ * the job needs none of what they take away, so a kernel that refuses
+ * them costs only defence in depth, never the job.  Unprivileged, a
+ * user namespace is what permits the others.  Root keeps its user
+ * namespace: inside a new one no uid would be left to drop to.
+ */
+static void
+enter_namespaces(void)
+{
+	static const int sets[] = {
+		CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID,
+		CLONE_NEWNET | CLONE_NEWIPC,
+		CLONE_NEWNET,
+		0,
+	};
+	int user = geteuid() == 0 ? 0 : CLONE_NEWUSER;
+	size_t i;
+
+	for (i = 0; i < nitems(sets); i++)
+		if ((user | sets[i]) != 0 && unshare(user | sets[i]) == 0)
+			break;
+	/*
+	 * Its new user namespace made the process undumpable.  It is still
+	 * its user's, traceable and visible in /proc to that user as
+	 * before; root's worker stays undumpable once it is nobody.
+	 */
+	if (user != 0 && i < nitems(sets))
+		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+
+/*
+ * Started as root, become nobody before anything hostile is read: a
+ * worker subverted through the vmm would otherwise act as root on
+ * whatever the filter still lets it touch.  The images are open, and
+ * their access was checked then, so they stay usable.  Not optional:
+ * a root worker that cannot drop root does not run.
+ */
+static int
+drop_root(char *err, size_t errlen)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (getresuid(&ru, &eu, &su) != 0) {
+		errbuf_set(err, errlen, "getresuid: %s", strerror(errno));
+		return -1;
+	}
+	if (ru != 0 && eu != 0 && su != 0)
+		return 0;
+	if (setgroups(0, NULL) != 0 ||
+	    setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) != 0 ||
+	    setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0) {
+		errbuf_set(err, errlen, "cannot drop root privileges: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+	    ru != SANDBOX_UID || eu != SANDBOX_UID || su != SANDBOX_UID ||
+	    rg != SANDBOX_GID || eg != SANDBOX_GID || sg != SANDBOX_GID ||
+	    setuid(0) == 0) {
+		errbuf_set(err, errlen, "root privileges remain after "
+		    "dropping them");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Clearing the bounding set needs CAP_SETPCAP, so it comes while the
+ * process may still hold it: as root before the uid changes, or in its
+ * new user namespace.  An unprivileged process without one cannot, and
+ * with no_new_privs and no execve the bounding set cannot matter then.
+ */
+static void
+drop_bounding_set(void)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	(void)capng_apply(CAPNG_SELECT_BOUNDS);
+}
+
 static int
 drop_capabilities(char *err, size_t errlen)
 {
 	capng_clear(CAPNG_SELECT_BOTH);
-	/*
-	 * Clearing the bounding set needs CAP_SETPCAP, which an unprivileged
-	 * user lacks; with no_new_privs and no execve it cannot matter then.
-	 */
-	if (capng_apply(CAPNG_SELECT_BOTH) != 0 &&
-	    capng_apply(CAPNG_SELECT_CAPS) != 0) {
+	if (capng_apply(CAPNG_SELECT_CAPS) != 0) {
 		errbuf_set(err, errlen, "cannot drop capabilities");
 		return -1;
 	}
@@ -316,7 +406,10 @@ sandbox_enter(const struct sandbox_policy *pol, char *err, size_t errlen)
 		errbuf_set(err, errlen, "SIGXFSZ: %s", strerror(errno));
 		return -1;
 	}
-	if (drop_capabilities(err, errlen) != 0)
+	enter_namespaces();
+	drop_bounding_set();
+	if (drop_root(err, errlen) != 0 ||
+	    drop_capabilities(err, errlen) != 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
 		errbuf_set(err, errlen,

@@ -1,7 +1,8 @@
 /*
  * The worker's confinement, applied after the VM exists and before any
- * image byte is read: no capabilities, no_new_privs, low rlimits and a
- * default-deny seccomp filter.
+ * image byte is read: its own namespaces where the kernel allows, an
+ * unprivileged uid when started as root, no capabilities, no_new_privs,
+ * low rlimits and a default-deny seccomp filter.
  */
 #ifndef INSTAR_SANDBOX_H
 #define INSTAR_SANDBOX_H
