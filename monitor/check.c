@@ -499,8 +499,8 @@ cmd_check(int argc, char **argv)
 		return CHECK_EXIT_FAILED;
 	if (check_names(&o) != 0)
 		return CHECK_EXIT_FAILED;
-	if (worker_start(&w, INSTAR__OP__OP_CHECK, CHECK_GUEST_TIMEOUT_MS) !=
-	    0) {
+	if (worker_start(&w, repairing(&o) ? INSTAR__OP__OP_CHECK_REPAIR :
+	    INSTAR__OP__OP_CHECK, CHECK_GUEST_TIMEOUT_MS) != 0) {
 		error("Could not open '%s': %s", o.filename, w.error);
 		return CHECK_EXIT_FAILED;
 	}

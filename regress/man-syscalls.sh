@@ -17,8 +17,8 @@ MAN="$INSTAR_SRCDIR/man/instar.1"
 } | grep -v '^call$' | sort -u >filter.txt
 
 # The list that follows "The system calls allowed": its items' Xr and
-# Fn names, as the kernel names them (the man pages name pread64 and
-# pwrite64 pread and pwrite, and exit _exit).
+# Fn names, as the kernel names them (the man pages name pread64,
+# pwrite64 and prlimit64 pread, pwrite and prlimit, and exit _exit).
 awk '
 /^The system calls allowed/ { inlist = 1; next }
 inlist && /^\.El/ { exit }
@@ -27,7 +27,7 @@ inlist && /^\.It / {
 		if (($i == "Xr" || $i == "Fn") && i < NF)
 			print $(i + 1)
 }' "$MAN" | sed -e 's/^pread$/pread64/' -e 's/^pwrite$/pwrite64/' \
-    -e 's/^_exit$/exit/' | sort -u >man.txt
+    -e 's/^prlimit$/prlimit64/' -e 's/^_exit$/exit/' | sort -u >man.txt
 
 [ -s filter.txt ] && [ "$(wc -l <filter.txt)" -ge 10 ]
 check $? "no system calls found in $SANDBOX_C: $(cat filter.txt)"

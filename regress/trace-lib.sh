@@ -12,7 +12,7 @@ fi
 TRACE_CALLS=execve,openat,close,read,pread64,readv,preadv,write,pwrite64
 TRACE_CALLS=$TRACE_CALLS,writev,pwritev,mmap,ftruncate,fallocate
 TRACE_CALLS=$TRACE_CALLS,copy_file_range,sendfile,splice,prctl,seccomp
-TRACE_CALLS=$TRACE_CALLS,capset,ioctl
+TRACE_CALLS=$TRACE_CALLS,capset,ioctl,prlimit64
 
 # trace_instar TRACE ARGS...: run instar ARGS under strace into TRACE.
 # LeakSanitizer cannot run under ptrace; this matters only to a
@@ -84,6 +84,29 @@ worker_steps() {
 	/ pread64\(/ && !(fdarg($0) in own) && !rd { rd = NR }
 	END { printf "%d %d %d %d %d\n", caps, nnp, filter, run, rd }
 	' "$1"
+}
+
+# worker_fsize_sets TRACE PID: "SOFT HARD" for every file size limit the
+# worker PID set, in bytes ("inf" for none), in order.  strace writes a
+# multiple of 1024 as N*1024.
+worker_fsize_sets() {
+	awk -v pid="$2" '
+	function bytes(v,    f, n, i, r) {
+		if (v ~ /INFINITY/)
+			return "inf"
+		n = split(v, f, "*")
+		r = f[1]
+		for (i = 2; i <= n; i++)
+			r *= f[i]
+		return sprintf("%.0f", r)
+	}
+	$1 == pid && / prlimit64\(0, RLIMIT_FSIZE, \{/ && / = 0$/ {
+		match($0, /rlim_cur=[^,]*/)
+		cur = substr($0, RSTART + 9, RLENGTH - 9)
+		match($0, /rlim_max=[^}]*/)
+		max = substr($0, RSTART + 9, RLENGTH - 9)
+		print bytes(cur), bytes(max)
+	}' "$1"
 }
 
 # monitor_confined DESC TRACE: the monitor never touched an image.

@@ -270,6 +270,27 @@ read_guest_header(struct vmm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Move *fd to the lowest free number if that is lower.  The images the
+ * worker receives take the lowest free numbers, and its sandbox allows
+ * file I/O only above every descriptor open when it goes on: /dev/kvm's
+ * closed number must not be left free below the VM's.
+ */
+static int
+compact_fd(int *fd)
+{
+	int nfd;
+
+	if ((nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -1;
+	if (nfd < *fd) {
+		close(*fd);
+		*fd = nfd;
+	} else
+		close(nfd);
+	return 0;
+}
+
 struct vmm *
 vmm_open(const uint8_t *guest_image, size_t guest_len, char *err,
     size_t errlen)
@@ -306,6 +327,11 @@ vmm_open(const uint8_t *guest_image, size_t guest_len, char *err,
 	/* The VM and vCPU descriptors are all a running job needs. */
 	close(vm->kvm_fd);
 	vm->kvm_fd = -1;
+	if (compact_fd(&vm->vm_fd) != 0 || compact_fd(&vm->vcpu_fd) != 0) {
+		errbuf_set(err, errlen, "fcntl: %s", strerror(errno));
+		vmm_close(vm);
+		return NULL;
+	}
 	if (watchdog_install() != 0) {
 		errbuf_set(err, errlen, "sigaction: %s", strerror(errno));
 		vmm_close(vm);
@@ -650,6 +676,19 @@ hc_geometry(struct vmm_ctx *c, uint32_t gpa)
 	return 0;
 }
 
+/*
+ * A write that the file size limit stopped ends the job: the limit is
+ * what the job's plan can need (or what the user allows), so the guest
+ * asked for more than any image it was given could take.
+ */
+static int
+too_large(struct vmm_ctx *c, const char *what, uint32_t dev)
+{
+	errbuf_set(c->err, c->errlen, "cannot %s device %u: %s", what, dev,
+	    strerror(EFBIG));
+	return -1;
+}
+
 static int
 hc_io(struct vmm_ctx *c, uint32_t gpa, bool write)
 {
@@ -674,6 +713,8 @@ hc_io(struct vmm_ctx *c, uint32_t gpa, bool write)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EFBIG)
+			return too_large(c, "write", io.dev);
 		if (n < 0) {
 			io.ret = INSTAR_HC_EIO;
 			break;
@@ -757,6 +798,8 @@ copy_bounce(struct vmm *vm, int src, int dst, uint64_t soff, uint64_t doff,
 				n = 0;
 				continue;
 			}
+			if (n == 0)
+				errno = EIO;
 			if (n <= 0)
 				return -1;
 		}
@@ -808,9 +851,13 @@ hc_copy(struct vmm_ctx *c, uint32_t gpa)
 	if ((why = vmm_check_copy(&c->policy, &cp)) != NULL)
 		return bad_request(c, "copy", why);
 	dst = c->policy.devs[cp.dst_dev].fd;
-	cp.ret = copy_range(c->vm, c->policy.devs[cp.src_dev].fd, dst,
-	    cp.src_off, cp.dst_off, cp.len) == 0 ? INSTAR_HC_OK :
-	    INSTAR_HC_EIO;
+	cp.ret = INSTAR_HC_OK;
+	if (copy_range(c->vm, c->policy.devs[cp.src_dev].fd, dst,
+	    cp.src_off, cp.dst_off, cp.len) != 0) {
+		if (errno == EFBIG)
+			return too_large(c, "copy to", cp.dst_dev);
+		cp.ret = INSTAR_HC_EIO;
+	}
 	store_block(c, gpa, &cp, sizeof(cp));
 	rate_limit(c, cp.len);
 	return 0;
@@ -826,8 +873,12 @@ hc_truncate(struct vmm_ctx *c, uint32_t gpa)
 		return -1;
 	if ((why = vmm_check_truncate(&c->policy, &t)) != NULL)
 		return bad_request(c, "truncate", why);
-	t.ret = ftruncate(c->policy.devs[t.dev].fd, (off_t)t.size) == 0 ?
-	    INSTAR_HC_OK : INSTAR_HC_EIO;
+	t.ret = INSTAR_HC_OK;
+	if (ftruncate(c->policy.devs[t.dev].fd, (off_t)t.size) != 0) {
+		if (errno == EFBIG)
+			return too_large(c, "resize", t.dev);
+		t.ret = INSTAR_HC_EIO;
+	}
 	store_block(c, gpa, &t, sizeof(t));
 	return 0;
 }

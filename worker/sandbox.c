@@ -2,21 +2,27 @@
  * The worker's sandbox.  After this runs the process can talk to the
  * monitor over its socket, read (and, for writing jobs, write) the
  * descriptors it was given, run the vCPU, and little else; any other
- * system call kills it (SIGSYS).  It can open nothing by path.
+ * system call kills it (SIGSYS).  It can open nothing by path, holds no
+ * root uid, and sits in namespaces of its own where the kernel allows.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
 
 #include <linux/kvm.h>
 
 #include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -25,16 +31,107 @@
 #include "errbuf.h"
 #include "sandbox.h"
 
+/*
+ * Who a worker started as root becomes: nobody.  A constant, not
+ * getpwnam(): the name service may load modules or ask a directory
+ * server, in a process still privileged and about to handle hostile
+ * images.  65534 is nobody on every Linux distribution, and the kernel's
+ * overflow id.
+ */
+#define SANDBOX_UID	65534
+#define SANDBOX_GID	65534
+
+/* Enough aligned blocks to tile any range of int descriptors. */
+#define FD_BLOCKS_MAX	64
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Namespaces of its own, the whole set tried first, then smaller ones:
+ * the job needs none of what they take away, so a kernel that refuses
+ * them costs only defence in depth, never the job.  Unprivileged, a
+ * user namespace is what permits the others.  Root keeps its user
+ * namespace: inside a new one no uid would be left to drop to.
+ */
+static void
+enter_namespaces(void)
+{
+	static const int sets[] = {
+		CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID,
+		CLONE_NEWNET | CLONE_NEWIPC,
+		CLONE_NEWNET,
+		0,
+	};
+	int user = geteuid() == 0 ? 0 : CLONE_NEWUSER;
+	size_t i;
+
+	for (i = 0; i < nitems(sets); i++)
+		if ((user | sets[i]) != 0 && unshare(user | sets[i]) == 0)
+			break;
+	/*
+	 * Its new user namespace made the process undumpable.  It is still
+	 * its user's, traceable and visible in /proc to that user as
+	 * before; root's worker stays undumpable once it is nobody.
+	 */
+	if (user != 0 && i < nitems(sets))
+		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+
+/*
+ * Started as root, become nobody before anything hostile is read: a
+ * worker subverted through the vmm would otherwise act as root on
+ * whatever the filter still lets it touch.  The images are open, and
+ * their access was checked then, so they stay usable.  Not optional:
+ * a root worker that cannot drop root does not run.
+ */
+static int
+drop_root(char *err, size_t errlen)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (getresuid(&ru, &eu, &su) != 0) {
+		errbuf_set(err, errlen, "getresuid: %s", strerror(errno));
+		return -1;
+	}
+	if (ru != 0 && eu != 0 && su != 0)
+		return 0;
+	if (setgroups(0, NULL) != 0 ||
+	    setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) != 0 ||
+	    setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0) {
+		errbuf_set(err, errlen, "cannot drop root privileges: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+	    ru != SANDBOX_UID || eu != SANDBOX_UID || su != SANDBOX_UID ||
+	    rg != SANDBOX_GID || eg != SANDBOX_GID || sg != SANDBOX_GID ||
+	    setuid(0) == 0) {
+		errbuf_set(err, errlen, "root privileges remain after "
+		    "dropping them");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Clearing the bounding set needs CAP_SETPCAP, so it comes while the
+ * process may still hold it: as root before the uid changes, or in its
+ * new user namespace.  An unprivileged process without one cannot, and
+ * with no_new_privs and no execve the bounding set cannot matter then.
+ */
+static void
+drop_bounding_set(void)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	(void)capng_apply(CAPNG_SELECT_BOUNDS);
+}
+
 static int
 drop_capabilities(char *err, size_t errlen)
 {
 	capng_clear(CAPNG_SELECT_BOTH);
-	/*
-	 * Clearing the bounding set needs CAP_SETPCAP, which an unprivileged
-	 * user lacks; with no_new_privs and no execve it cannot matter then.
-	 */
-	if (capng_apply(CAPNG_SELECT_BOTH) != 0 &&
-	    capng_apply(CAPNG_SELECT_CAPS) != 0) {
+	if (capng_apply(CAPNG_SELECT_CAPS) != 0) {
 		errbuf_set(err, errlen, "cannot drop capabilities");
 		return -1;
 	}
@@ -116,6 +213,75 @@ allow_memory(scmp_filter_ctx ctx)
 	return rc;
 }
 
+/* One aligned block of descriptors: (fd & mask) == start. */
+struct fd_block {
+	scmp_datum_t mask;
+	scmp_datum_t start;
+};
+
+/*
+ * libseccomp compares an argument once per rule, so a range lo .. hi
+ * becomes the aligned power-of-two blocks that tile it, each one masked
+ * comparison.  The mask covers all 64 bits: a negative descriptor,
+ * sign-extended, matches none.  Returns the number of blocks.
+ */
+static size_t
+fd_blocks(int lo, int hi, struct fd_block *b, size_t max)
+{
+	uint64_t cur = (uint64_t)lo, end = (uint64_t)hi, size;
+	size_t n = 0;
+
+	while (lo >= 0 && cur <= end && n < max) {
+		for (size = 1; cur % (size * 2) == 0 &&
+		    cur + size * 2 - 1 <= end; size *= 2)
+			;
+		b[n].mask = ~(scmp_datum_t)(size - 1);
+		b[n].start = cur;
+		n++;
+		cur += size;
+	}
+	return n;
+}
+
+/*
+ * The file calls, on descriptors in the images' range only: never on
+ * the socket, the VM's descriptors or standard error.
+ */
+static int
+allow_file_calls(scmp_filter_ctx ctx, const struct sandbox_policy *pol)
+{
+	struct fd_block b[FD_BLOCKS_MAX];
+	size_t n, i, j;
+	int rc = 0;
+
+	n = fd_blocks(pol->io_fd_min, pol->max_fd, b, nitems(b));
+	if (n == 0)
+		return -1;
+#define IN(arg, k)	SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, b[k].mask, b[k].start)
+	for (i = 0; i < n; i++) {
+		rc |= ALLOW(ctx, pread64, 1, IN(0, i));
+		/*
+		 * Only the descriptor form: newfstatat, which glibc's
+		 * fstat() uses, would look up a path the filter cannot see
+		 * (see sandbox_fstat).
+		 */
+		rc |= ALLOW(ctx, fstat, 1, IN(0, i));
+		if (!pol->may_write)
+			continue;
+		rc |= ALLOW(ctx, pwrite64, 1, IN(0, i));
+		rc |= ALLOW(ctx, fdatasync, 1, IN(0, i));
+		rc |= ALLOW(ctx, ftruncate, 1, IN(0, i));
+		/* Only to start writeback early, never to wait on it. */
+		rc |= ALLOW(ctx, sync_file_range, 2, IN(0, i),
+		    SCMP_A3(SCMP_CMP_EQ, SYNC_FILE_RANGE_WRITE, 0));
+		for (j = 0; j < n; j++)
+			rc |= ALLOW(ctx, copy_file_range, 3, IN(0, i),
+			    IN(2, j), SCMP_A5(SCMP_CMP_EQ, 0, 0));
+	}
+#undef IN
+	return rc;
+}
+
 static int
 allow_io(scmp_filter_ctx ctx, const struct sandbox_policy *pol)
 {
@@ -126,25 +292,20 @@ allow_io(scmp_filter_ctx ctx, const struct sandbox_policy *pol)
 	rc |= ALLOW(ctx, recvmsg, 1,
 	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pol->sock, 0));
 	rc |= ALLOW(ctx, write, 1, SCMP_A0(SCMP_CMP_EQ, 2, 0));
-	rc |= ALLOW(ctx, pread64, 0);
-	/*
-	 * Only the descriptor form: newfstatat, which glibc's fstat() uses,
-	 * would look up a path the filter cannot see (see sandbox_fstat).
-	 */
-	rc |= ALLOW(ctx, fstat, 0);
 	rc |= ALLOW(ctx, close, 0);
+	rc |= allow_file_calls(ctx, pol);
 	if (pol->may_write) {
-		rc |= ALLOW(ctx, pwrite64, 0);
-		rc |= ALLOW(ctx, fdatasync, 0);
-		/* Only to start writeback early, never to wait on it. */
-		rc |= ALLOW(ctx, sync_file_range, 1,
-		    SCMP_A3(SCMP_CMP_EQ, SYNC_FILE_RANGE_WRITE, 0));
-		rc |= ALLOW(ctx, copy_file_range, 0);
-		rc |= ALLOW(ctx, ftruncate, 0);
 		/* A rate limit sleeps, relative and on the monotonic clock. */
 		rc |= ALLOW(ctx, clock_nanosleep, 2,
 		    SCMP_A0(SCMP_CMP_EQ, CLOCK_MONOTONIC, 0),
 		    SCMP_A1(SCMP_CMP_EQ, 0, 0));
+		/*
+		 * Each run lowers its own file size limit to what its plan
+		 * needs (sandbox_limit_fsize); without CAP_SYS_RESOURCE no
+		 * hard limit can be raised.
+		 */
+		rc |= ALLOW(ctx, prlimit64, 2, SCMP_A0(SCMP_CMP_EQ, 0, 0),
+		    SCMP_A1(SCMP_CMP_EQ, RLIMIT_FSIZE, 0));
 	}
 	return rc;
 }
@@ -197,9 +358,58 @@ sandbox_fstat(int fd, struct stat *st)
 }
 
 int
+sandbox_fd_floor(int max_fd, int *floor, char *err, size_t errlen)
+{
+	int fd, top = -1;
+
+	for (fd = 0; fd <= max_fd; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			top = fd;
+	for (fd = 0; fd < top; fd++)
+		if (fcntl(fd, F_GETFD) == -1) {
+			errbuf_set(err, errlen, "descriptor %d is free below "
+			    "open descriptor %d", fd, top);
+			return -1;
+		}
+	if (top >= max_fd) {
+		errbuf_set(err, errlen, "no descriptors left for images");
+		return -1;
+	}
+	*floor = top + 1;
+	return 0;
+}
+
+int
+sandbox_limit_fsize(uint64_t limit, bool hard, char *err, size_t errlen)
+{
+	struct rlimit cur, rl;
+
+	if (prlimit(0, RLIMIT_FSIZE, NULL, &cur) != 0) {
+		errbuf_set(err, errlen, "getrlimit FSIZE: %s", strerror(errno));
+		return -1;
+	}
+	rl.rlim_cur = limit < (uint64_t)cur.rlim_max ? (rlim_t)limit :
+	    cur.rlim_max;
+	rl.rlim_max = hard ? rl.rlim_cur : cur.rlim_max;
+	if (prlimit(0, RLIMIT_FSIZE, &rl, NULL) != 0) {
+		errbuf_set(err, errlen, "setrlimit FSIZE: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
 sandbox_enter(const struct sandbox_policy *pol, char *err, size_t errlen)
 {
-	if (drop_capabilities(err, errlen) != 0)
+	/* A write past the file size limit then fails with EFBIG. */
+	if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) {
+		errbuf_set(err, errlen, "SIGXFSZ: %s", strerror(errno));
+		return -1;
+	}
+	enter_namespaces();
+	drop_bounding_set();
+	if (drop_root(err, errlen) != 0 ||
+	    drop_capabilities(err, errlen) != 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
 		errbuf_set(err, errlen,

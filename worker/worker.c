@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "frame.h"
 #include "hypercall.h"
 #include "image_info.h"
@@ -248,7 +250,11 @@ worker_inspect(struct worker *w, int fd, uint32_t format)
 		send_failure(w->sock, err);
 		return false;
 	}
-	return worker_report_info(w, &res, got);
+	if (!worker_report_info(w, &res, got))
+		return false;
+	/* What a writing job may later do to this file follows from it. */
+	worker_remember(w, &st, &res.info);
+	return true;
 }
 
 static Instar__Envelope *
@@ -336,10 +342,70 @@ check_socket(int fd)
 		fatal("this program is started by instar, not by hand");
 }
 
+/* What the Job message says: the operation, and whether it may write. */
+static void
+take_job(struct worker *w, const Instar__Job *job)
+{
+	switch (job->op) {
+	case INSTAR__OP__OP_INFO:
+		w->op = INSTAR_OP_INFO;
+		break;
+	case INSTAR__OP__OP_REBASE:
+		w->op = INSTAR_OP_REBASE;
+		w->may_write = true;
+		break;
+	case INSTAR__OP__OP_COMMIT:
+		w->op = INSTAR_OP_COMMIT;
+		w->may_write = true;
+		break;
+	case INSTAR__OP__OP_CHECK:
+		w->op = INSTAR_OP_CHECK;
+		break;
+	case INSTAR__OP__OP_CHECK_REPAIR:
+		w->op = INSTAR_OP_CHECK;
+		w->may_write = true;
+		break;
+	default:
+		fatal("unknown job %d", (int)job->op);
+	}
+	w->timeout_ms = job->guest_timeout_ms;
+	if (job->has_test_stop_after_writes)
+		w->stop_after_writes = job->test_stop_after_writes;
+	if (w->timeout_ms == 0 || w->timeout_ms > WORKER_TIMEOUT_MAX_MS)
+		w->timeout_ms = WORKER_TIMEOUT_MAX_MS;
+}
+
+/*
+ * Lock the worker down for its job.  Only a job that changes an image
+ * may write at all (each device's writable flag stays enforced by the
+ * vmm), and file I/O only on the descriptors images arrive in: the
+ * numbers above every one open now, up to the descriptor limit.
+ */
+static int
+confine(struct worker *w, char *err, size_t errlen)
+{
+	struct sandbox_policy pol;
+	struct rlimit rl;
+
+	memset(&pol, 0, sizeof(pol));
+	pol.sock = w->sock;
+	pol.vcpu_fd = vmm_vcpu_fd(w->vm);
+	/* Room for the VM's descriptors plus the images of one job. */
+	pol.max_fd = pol.vcpu_fd + INSTAR_MAX_DEVICES + INSTAR_FRAME_FDS_MAX + 1;
+	pol.may_write = w->may_write;
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0) {
+		errbuf_set(err, errlen, "getrlimit FSIZE: %s", strerror(errno));
+		return -1;
+	}
+	w->fsize_cap = (uint64_t)rl.rlim_cur;
+	if (sandbox_fd_floor(pol.max_fd, &pol.io_fd_min, err, errlen) != 0)
+		return -1;
+	return sandbox_enter(&pol, err, errlen);
+}
+
 int
 main(int argc, char **argv)
 {
-	struct sandbox_policy pol;
 	struct worker w;
 	Instar__Envelope *env;
 	char err[512];
@@ -364,35 +430,9 @@ main(int argc, char **argv)
 	env = receive(&w, NULL, 0, &nfds);
 	if (env->body_case != INSTAR__ENVELOPE__BODY_JOB)
 		fatal("the first message must be a job");
-	if (env->job->op == INSTAR__OP__OP_INFO)
-		w.op = INSTAR_OP_INFO;
-	else if (env->job->op == INSTAR__OP__OP_REBASE)
-		w.op = INSTAR_OP_REBASE;
-	else if (env->job->op == INSTAR__OP__OP_COMMIT)
-		w.op = INSTAR_OP_COMMIT;
-	else if (env->job->op == INSTAR__OP__OP_CHECK)
-		w.op = INSTAR_OP_CHECK;
-	else
-		fatal("unknown job %d", (int)env->job->op);
-	w.timeout_ms = env->job->guest_timeout_ms;
-	if (env->job->has_test_stop_after_writes)
-		w.stop_after_writes = env->job->test_stop_after_writes;
-	if (w.timeout_ms == 0 || w.timeout_ms > WORKER_TIMEOUT_MAX_MS)
-		w.timeout_ms = WORKER_TIMEOUT_MAX_MS;
+	take_job(&w, env->job);
 	instar__envelope__free_unpacked(env, NULL);
-
-	memset(&pol, 0, sizeof(pol));
-	pol.sock = w.sock;
-	pol.vcpu_fd = vmm_vcpu_fd(w.vm);
-	/* Room for the VM's descriptors plus the images of one job. */
-	pol.max_fd = pol.vcpu_fd + INSTAR_MAX_DEVICES + INSTAR_FRAME_FDS_MAX + 1;
-	/*
-	 * Only a job that changes an image may write at all; a check may
-	 * repair.  Each device's writable flag stays enforced by the vmm.
-	 */
-	pol.may_write = w.op == INSTAR_OP_REBASE || w.op == INSTAR_OP_COMMIT ||
-	    w.op == INSTAR_OP_CHECK;
-	if (sandbox_enter(&pol, err, sizeof(err)) != 0) {
+	if (confine(&w, err, sizeof(err)) != 0) {
 		send_failure(w.sock, err);
 		return 1;
 	}

@@ -5,6 +5,8 @@
 #ifndef INSTAR_WORKER_H
 #define INSTAR_WORKER_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,18 +14,39 @@
 #include "image_info.h"
 #include "instar.pb-c.h"
 #include "vmm.h"
+#include "write_limit.h"
+
+struct stat;
+
+/* Images remembered for write limits: two chains' worth. */
+#define WORKER_KNOWN_MAX	(2 * INSTAR_MAX_DEVICES)
+
+/* A file the worker inspected, by identity, and its validated layout. */
+struct known_image {
+	dev_t dev;
+	ino_t ino;
+	struct image_geometry geom;
+};
 
 struct worker {
 	int sock;
 	struct vmm *vm;
 	uint32_t op;			/* enum instar_op of this job */
+	bool may_write;			/* rebase, commit, check -r */
+	uint64_t fsize_cap;		/* the file size limit inherited */
 	uint32_t timeout_ms;
 	uint32_t stop_after_writes;	/* tests only; 0: never */
 	bool verbose;
 	/* Images attached for the next run, device 0 first. */
 	struct vmm_device devs[INSTAR_MAX_DEVICES];
 	uint32_t dev_formats[INSTAR_MAX_DEVICES];
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} dev_ids[INSTAR_MAX_DEVICES];
 	uint32_t ndevs;
+	struct known_image known[WORKER_KNOWN_MAX];
+	size_t nknown;
 	bool rebased;			/* a job changes images once */
 };
 
@@ -54,5 +77,19 @@ void worker_info_check(struct worker *, int fd, uint32_t format,
     const Instar__Check *);
 /* Close every attached image. */
 void worker_detach_all(struct worker *);
+
+/* Remember the validated info of the image behind st. */
+void worker_remember(struct worker *, const struct stat *,
+    const struct instar_image_info *);
+/*
+ * Set the next run's write limits: device grow_dev (or none, -1) may
+ * take as much data as the largest virtual size of devices 0 .. ndata - 1
+ * and grow to that size; every other writable device only its metadata,
+ * or with rebuild (check -r all) as far as its format can address.  The
+ * worker's file size limit becomes the largest of them, its hard limit
+ * too with last_run.  Returns 0, or -1 with err set.
+ */
+int worker_limit_writes(struct worker *, int grow_dev, uint32_t ndata,
+    bool rebuild, bool last_run, char *err, size_t errlen);
 
 #endif

@@ -57,6 +57,9 @@ worker_attach(struct worker *w, int fd, const Instar__AttachImage *msg)
 	/* A check takes one image at a time, writable to repair it. */
 	if (w->op == INSTAR_OP_CHECK && w->ndevs != 0)
 		fatal("a check takes one image at a time");
+	/* Its filter would kill the worker at the first write. */
+	if (msg->writable && !w->may_write)
+		fatal("a read-only job attaches no writable image");
 	if (w->ndevs == INSTAR_MAX_DEVICES)
 		fatal("more than %u images attached", INSTAR_MAX_DEVICES);
 	for (i = 0; i < w->ndevs; i++)
@@ -77,9 +80,11 @@ worker_attach(struct worker *w, int fd, const Instar__AttachImage *msg)
 	d->fd = fd;
 	d->size = (uint64_t)st.st_size;
 	d->writable = msg->writable;
-	/* The file may grow: bounded by off_t, and by the FSIZE limit. */
+	/* Lowered to what the plan needs before the run (job_limits.c). */
 	d->write_limit = msg->writable ? VMM_OFFSET_MAX : 0;
 	w->dev_formats[w->ndevs] = fmt;
+	w->dev_ids[w->ndevs].dev = st.st_dev;
+	w->dev_ids[w->ndevs].ino = st.st_ino;
 	w->ndevs++;
 }
 
@@ -292,7 +297,14 @@ worker_rebase(struct worker *w, const Instar__Rebase *msg)
 	if (w->op != INSTAR_OP_REBASE || w->rebased || w->ndevs == 0)
 		fatal("unexpected rebase request");
 	w->rebased = true;
-	if (fill_params(w, msg, &params, err, sizeof(err)) != 0) {
+	/*
+	 * The overlay takes at most its whole virtual size of data (safe
+	 * mode) and is never resized; an unsafe rebase only rewrites its
+	 * header.
+	 */
+	if (fill_params(w, msg, &params, err, sizeof(err)) != 0 ||
+	    worker_limit_writes(w, 0, msg->unsafe ? 0 : 1, false, true, err,
+	    sizeof(err)) != 0) {
 		send_failure(w->sock, err);
 		return;
 	}
@@ -383,7 +395,14 @@ worker_commit(struct worker *w, const Instar__Commit *msg)
 	if (w->op != INSTAR_OP_COMMIT || w->rebased || w->ndevs == 0)
 		fatal("unexpected commit request");
 	w->rebased = true;
-	if (fill_commit(w, msg, &params, err, sizeof(err)) != 0) {
+	/*
+	 * The base takes at most the data of the images above it, all read
+	 * through the top, and grows to at most their size; an emptied top
+	 * and a VMDK child only have their metadata rewritten.
+	 */
+	if (fill_commit(w, msg, &params, err, sizeof(err)) != 0 ||
+	    worker_limit_writes(w, (int)msg->base_index, msg->base_index,
+	    false, true, err, sizeof(err)) != 0) {
 		send_failure(w->sock, err);
 		return;
 	}
@@ -487,10 +506,29 @@ worker_check(struct worker *w, const Instar__Check *msg)
 		send_failure(w->sock, "invalid check request: bad repair mode");
 		return;
 	}
+	if (params.repair != INSTAR_CHECK_REPAIR_NONE && !w->may_write) {
+		send_failure(w->sock, "invalid check request: this check job "
+		    "is read-only and cannot repair");
+		return;
+	}
 	params.format = w->dev_formats[0];
 	if ((why = check_params_validate(&params, w->ndevs,
 	    w->devs[0].writable, false)) != NULL) {
 		snprintf(err, sizeof(err), "invalid check request: %s", why);
+		send_failure(w->sock, err);
+		return;
+	}
+	/*
+	 * -r leaks only lowers refcounts in place.  -r all may rebuild the
+	 * refcount structure after every cluster the image references and
+	 * grow the file to hold a block its table names, wherever the
+	 * format lets that be.  Another image of the chain may follow, so
+	 * the hard limit stays.
+	 */
+	if (params.repair != INSTAR_CHECK_REPAIR_NONE &&
+	    worker_limit_writes(w, -1, 0,
+	    params.repair == INSTAR_CHECK_REPAIR_ALL, false, err,
+	    sizeof(err)) != 0) {
 		send_failure(w->sock, err);
 		return;
 	}
