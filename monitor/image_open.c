@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,56 +203,66 @@ open_confined(const char *path, int flags, char *real, size_t reallen)
 	return -1;
 }
 
+/* Close fd (if open) and say why the open failed, keeping errno. */
+static int
+open_failed(int fd, const char *path, char *why, size_t whylen)
+{
+	int saved = errno;
+
+	errbuf_set(why, whylen, "Could not open '%s': %s", path,
+	    strerror(saved));
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+	return -1;
+}
+
+static int refused(int, char *, size_t, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Close fd and refuse it for a reason that is no failed call. */
+static int
+refused(int fd, char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	if (fd >= 0)
+		close(fd);
+	errno = 0;
+	return -1;
+}
+
 int
 image_open(const char *path, int flags, enum image_origin origin,
     struct stat *st, char *why, size_t whylen)
 {
 	char real[PATH_MAX];
-	int fd, fl, saved;
+	int fd, fl;
 
 	flags |= O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	if (origin == IMAGE_FROM_IMAGE && nroots > 0)
 		fd = open_confined(path, flags, real, sizeof(real));
 	else
 		fd = open(path, flags);
-	if (fd < 0) {
-		saved = errno;
-		if (saved != 0)
-			errbuf_set(why, whylen, "Could not open '%s': %s",
-			    path, strerror(saved));
-		else if (strcmp(real, path) != 0)
-			errbuf_set(why, whylen, "'%s' (that is '%s') is not "
-			    "beneath a backing root", path, real);
-		else
-			errbuf_set(why, whylen, "'%s' is not beneath a "
-			    "backing root", path);
-		errno = saved;
-		return -1;
-	}
-	if (fstat(fd, st) != 0) {
-		saved = errno;
-		errbuf_set(why, whylen, "Could not open '%s': %s", path,
-		    strerror(saved));
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		errbuf_set(why, whylen, "'file' driver requires '%s' to be a "
-		    "regular file", path);
-		close(fd);
-		errno = 0;
-		return -1;
-	}
+	if (fd < 0 && errno != 0)
+		return open_failed(-1, path, why, whylen);
+	if (fd < 0 && strcmp(real, path) != 0)
+		return refused(-1, why, whylen, "'%s' (that is '%s') is not "
+		    "beneath a backing root", path, real);
+	if (fd < 0)
+		return refused(-1, why, whylen, "'%s' is not beneath a "
+		    "backing root", path);
+	if (fstat(fd, st) != 0)
+		return open_failed(fd, path, why, whylen);
+	if (!S_ISREG(st->st_mode))
+		return refused(fd, why, whylen, "'file' driver requires '%s' "
+		    "to be a regular file", path);
 	/* A regular file: reads and writes may block as they should. */
 	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
-	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-		saved = errno;
-		errbuf_set(why, whylen, "Could not open '%s': %s", path,
-		    strerror(saved));
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+		return open_failed(fd, path, why, whylen);
 	return fd;
 }
