@@ -5,10 +5,12 @@
 # qemu-system-x86_64 with TCG and "-cpu max,+svm" boots Debian's kernel,
 # loads kvm and kvm-amd, and so has a real /dev/kvm backed by nested SVM.
 # The emulated host sees this machine's root file system over 9p (read
-# and written as it is), with its own /dev, /proc, /sys and /run, and
-# an ext4 /tmp on a scratch disk of its own (tests hold instar to
-# qemu-img there, O_DIRECT included, which tmpfs would refuse), so the
-# same binaries, libraries and build tree are used.  Exits
+# and written as it is), with its own /dev, /proc, /sys, /run and a
+# tmpfs /tmp, so the same binaries, libraries and build tree are used.
+# With EMULATED_HOST_DISK set, /tmp is ext4 on a sparse scratch disk of
+# that size instead, for tests that need O_DIRECT (qemu-img -t none),
+# which tmpfs refuses; runs on it have stalled for good twice, so it is
+# not the default.  Exits
 # with COMMAND's status.
 #
 # This is how instar is shown to run on ordinary (non-paravirtual) KVM,
@@ -17,7 +19,7 @@
 # busybox-static.
 #
 # Environment: EMULATED_HOST_MEM (MiB, default 6144), EMULATED_HOST_DISK
-# (the scratch disk's size, sparse, default 32G), EMULATED_HOST_CPUS
+# (a scratch disk's size for /tmp, e.g. 32G; unset: tmpfs), EMULATED_HOST_CPUS
 # (default: nproc), EMULATED_HOST_KERNEL (default: the newest
 # /boot/vmlinuz-*), EMULATED_HOST_TIMEOUT (seconds, default 5400).
 set -eu
@@ -44,7 +46,7 @@ for tool in cpio gzip modprobe; do
 done
 
 mem=${EMULATED_HOST_MEM:-6144}
-disk=${EMULATED_HOST_DISK:-32G}
+disk=${EMULATED_HOST_DISK:-}
 cpus=${EMULATED_HOST_CPUS:-$(nproc)}
 limit=${EMULATED_HOST_TIMEOUT:-5400}
 
@@ -84,7 +86,11 @@ mkdir -p "$state/initrd/proc"
 (cd "$state/initrd" && find . | cpio -o -H newc --quiet | gzip -1) \
     >"$state/initrd.gz"
 
-truncate -s "$disk" "$state/scratch.img"
+drive=
+if [ -n "$disk" ]; then
+	truncate -s "$disk" "$state/scratch.img"
+	drive="-drive file=$state/scratch.img,format=raw,if=virtio,cache=unsafe"
+fi
 
 # Stage 2, on the shared root: a host with KVM, then the command.
 : >"$state/rc"
@@ -93,10 +99,15 @@ truncate -s "$disk" "$state/scratch.img"
 	echo 'mount -t proc proc /proc; mount -t sysfs sysfs /sys'
 	echo 'mount -t devtmpfs devtmpfs /dev; mkdir -p /dev/pts /dev/shm'
 	echo 'mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /dev/shm'
-	echo 'mount -t tmpfs tmpfs /run; modprobe -S '"$kver"' virtio_blk'
-	echo 'mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 /dev/vda &&'
-	echo '    mount -o noinit_itable /dev/vda /tmp && chmod 1777 /tmp ||'
-	echo '    { echo "emulated-host: no scratch disk for /tmp"; exit 1; }'
+	echo 'mount -t tmpfs tmpfs /run'
+	if [ -n "$disk" ]; then
+		echo "modprobe -S $kver virtio_blk"
+		echo 'mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 /dev/vda &&'
+		echo '    mount -o noinit_itable /dev/vda /tmp && chmod 1777 /tmp ||'
+		echo '    { echo "emulated-host: no scratch disk for /tmp"; exit 1; }'
+	else
+		echo 'mount -t tmpfs -o size=90% tmpfs /tmp'
+	fi
 	echo "modprobe -S $kver kvm_amd || echo 'emulated-host: kvm_amd did not load'"
 	echo 'ip link set lo up 2>/dev/null'
 	printf 'cd %s\n' "$(pwd | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"
@@ -115,7 +126,7 @@ timeout "$limit" "$qemu" -accel tcg,thread=multi -cpu max,+svm \
     -smp "$cpus" -m "$mem" -nographic -no-reboot -nodefaults \
     -serial stdio -kernel "$kernel" -initrd "$state/initrd.gz" \
     -append "console=ttyS0 quiet panic=-1 emulated_host.stage2=$state/stage2" \
-    -drive file="$state/scratch.img",format=raw,if=virtio,cache=unsafe \
+    $drive \
     -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,multidevs=remap,id=hostroot \
     </dev/null || true
 rc=$(cat "$state/rc" 2>/dev/null)
