@@ -9,8 +9,7 @@
 # tmpfs /tmp, so the same binaries, libraries and build tree are used.
 # With EMULATED_HOST_DISK set, /tmp is ext4 on a sparse scratch disk of
 # that size instead, for tests that need O_DIRECT (qemu-img -t none),
-# which tmpfs refuses; runs on it have stalled for good twice, so it is
-# not the default.  Exits
+# which tmpfs refuses.  Exits
 # with COMMAND's status.
 #
 # This is how instar is shown to run on ordinary (non-paravirtual) KVM,
