@@ -259,6 +259,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a.base = arena_mem;
 	a.size = ARENA_BYTES;
 	a.used = 0;
+	a.top = 0;
 	if (pick & 2)
 		run_check(&img, (uint32_t)(pick >> 2) % 3, &a);
 	else if (commit && vmdk) {

@@ -70,6 +70,7 @@ open_device(uint32_t index, struct guest_dev *dev, struct fmt_io *io)
 	io->flush = NULL;
 	io->copy = NULL;
 	io->truncate = NULL;
+	io->write_data = NULL;
 	if ((r = dev_geometry(index, &io->size, &flags)) != 0)
 		return r;
 	if (flags & INSTAR_DEV_WRITABLE) {

@@ -74,6 +74,7 @@ mem_img_io(struct mem_img *m, struct fmt_io *io)
 	io->flush = NULL;
 	io->copy = NULL;
 	io->truncate = NULL;
+	io->write_data = NULL;
 	io->size = m->size;
 }
 

@@ -120,6 +120,7 @@ wdev_init(struct wdev *d, struct mem_img *m, struct fmt_io *io)
 	io->flush = wdev_flush;
 	io->copy = wdev_copy;
 	io->truncate = wdev_truncate;
+	io->write_data = NULL;
 	io->size = m->size;
 }
 
@@ -298,7 +299,7 @@ uint8_t *
 read_all(struct mem_img *top, struct mem_img *base, uint64_t size)
 {
 	static uint8_t arena_mem[4 * MiB];
-	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0 };
+	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0, 0 };
 	struct image ti, bi, *layers[2] = { &ti, &bi };
 	struct chain c = { layers, base != NULL ? 2 : 1 };
 	struct fmt_io tio, bio;

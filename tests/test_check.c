@@ -30,7 +30,7 @@ static struct instar_check_result res;
 static void
 put_clusters(struct mem_img *m, uint64_t first, uint64_t n, uint64_t stride)
 {
-	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0 };
+	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0, 0 };
 	struct qcow2_writer w;
 	struct instar_image_info info;
 	struct qcow2_hdr h;
@@ -69,7 +69,7 @@ run_check(struct mem_img *m, uint32_t repair, uint64_t window_max,
     size_t arena_bytes, struct wdev *log)
 {
 	struct instar_check_params p;
-	struct fmt_arena a = { arena_mem, arena_bytes, 0 };
+	struct fmt_arena a = { arena_mem, arena_bytes, 0, 0 };
 	struct check_job job;
 	struct fmt_io io;
 	struct wdev d;
@@ -748,7 +748,7 @@ static void
 test_raw_and_vmdk(void **state)
 {
 	struct instar_check_params p;
-	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0 };
+	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0, 0 };
 	struct check_job job;
 	struct vmdk_opts o;
 	struct mem_img m;
@@ -772,6 +772,7 @@ test_raw_and_vmdk(void **state)
 	mem_img_io(&m, &io);
 	p.format = INSTAR_FMT_VMDK;
 	a.used = 0;
+	a.top = 0;
 	assert_int_equal(check_run(&job, &res), 0);
 	assert_int_equal(res.has_checks, 1);
 	assert_int_equal(res.nlines, 0);

@@ -30,7 +30,7 @@ static uint8_t arena_mem[ARENA_BYTES];
 static void
 fill_qcow2(struct mem_img *m, uint64_t off, uint64_t len, uint8_t seed)
 {
-	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0 };
+	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0, 0 };
 	struct qcow2_writer w;
 	struct instar_image_info info;
 	struct qcow2_hdr h;
@@ -59,7 +59,7 @@ fill_qcow2(struct mem_img *m, uint64_t off, uint64_t len, uint8_t seed)
 static uint8_t *
 read_chain(struct mem_img **imgs, uint32_t n, uint64_t size)
 {
-	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0 };
+	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0, 0 };
 	struct image img[4], *layers[4];
 	struct fmt_io io[4];
 	struct chain c = { layers, n };
@@ -110,6 +110,7 @@ commit_top(struct crun *r, struct mem_img *top, struct mem_img *base,
 	r->arena.base = arena_mem;
 	r->arena.size = sizeof(arena_mem);
 	r->arena.used = 0;
+	r->arena.top = 0;
 	memset(&job, 0, sizeof(job));
 	job.params = &r->p;
 	job.devs = r->io;

@@ -58,6 +58,7 @@ rebase_onto(struct run *r, struct mem_img *top, struct mem_img *base,
 	r->arena.base = malloc(ARENA_BYTES);
 	r->arena.size = ARENA_BYTES;
 	r->arena.used = 0;
+	r->arena.top = 0;
 	assert_non_null(r->arena.base);
 	memset(&job, 0, sizeof(job));
 	job.params = &r->p;
@@ -290,6 +291,7 @@ unsafe_rebase(struct mem_img *top, const char *name, const char *fmt,
 	a.base = malloc(ARENA_BYTES);
 	a.size = ARENA_BYTES;
 	a.used = 0;
+	a.top = 0;
 	memset(&job, 0, sizeof(job));
 	job.params = &p;
 	job.devs = &io;

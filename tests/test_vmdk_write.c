@@ -59,6 +59,7 @@ fx_open(struct fixture *f, bool backed)
 	f->arena.base = arena_mem;
 	f->arena.size = sizeof(arena_mem);
 	f->arena.used = 0;
+	f->arena.top = 0;
 	memset(&f->err, 0, sizeof(f->err));
 	return vmdkw_open(&f->w, &f->io, backed, &f->arena, &f->err);
 }
@@ -107,7 +108,7 @@ rgd_off(const struct mem_img *m)
 static void
 read_image(struct mem_img *m, uint64_t off, uint8_t *buf, uint64_t len)
 {
-	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0 };
+	struct fmt_arena a = { arena_mem, sizeof(arena_mem), 0, 0 };
 	struct image img, *layers[1] = { &img };
 	struct chain c = { layers, 1 };
 	struct fmt_io io;

@@ -1565,14 +1565,14 @@ setup_qcow2(struct ck *c)
 	c->l1buf = fmt_alloc(a, L1_CHUNK, 8);
 	c->sbuf = fmt_alloc(a, STREAM_BUF, 8);
 	/* Runs of L2 tables: up to L2_RUN_MAX, less in a small arena. */
-	left = (a->size - a->used) / 8 & ~(size_t)(c->cs - 1);
+	left = fmt_arena_left(a) / 8 & ~(size_t)(c->cs - 1);
 	c->l2cap = left < L2_CACHE_MAX ? left : L2_CACHE_MAX;
 	if (c->l2cap < c->cs)
 		c->l2cap = c->cs;
 	c->cache = fmt_alloc(a, c->cs, 8);
 	c->rt = fmt_alloc(a, c->rt_entries * 8 + 8, 8);
 	if (c->l1buf == NULL || c->sbuf == NULL || c->cache == NULL ||
-	    c->rt == NULL || a->size - a->used < c->l2cap) {
+	    c->rt == NULL || fmt_arena_left(a) < c->l2cap) {
 		fmt_seterr(&c->err, "Not enough memory to check the image");
 		return -1;
 	}
@@ -1611,7 +1611,7 @@ setup_qcow2(struct ck *c)
 	 * instead of costing pages of its own (a fresh 2 MiB page costs the
 	 * host about 0.3 ms to clear).
 	 */
-	left = a->size - a->used;
+	left = fmt_arena_left(a);
 	left = left > c->l2cap ? left - c->l2cap : 0;
 	per = sizeof(uint32_t) + (c->rbits + 7) / 8;
 	maxw = left > 64 * 1024 ? (left - 64 * 1024) / per : 0;

@@ -148,7 +148,7 @@ raw_write_extent(struct commit *c, const struct chain_extent *ce,
 			    c->zbuf, n, err) != 0)
 				return -1;
 		}
-		if (io->write(io->ctx, off + done, c->zbuf, (size_t)n) != 0) {
+		if (fmt_write_data(io, off + done, c->zbuf, (size_t)n) != 0) {
 			fmt_seterr(err, "Could not write to the base: I/O error");
 			return -1;
 		}
@@ -209,8 +209,7 @@ merge_cluster(struct commit *c, uint64_t cl, struct fmt_err *err)
 		return qcow2w_set(&c->bw, cl, QCOW2_ZERO, old, err);
 	if (qcow2w_alloc(&c->bw, 1, &host, err) != 0)
 		return -1;
-	if (c->base_io->write(c->base_io->ctx, host, c->cbuf,
-	    (size_t)c->bcs) != 0) {
+	if (fmt_write_data(c->base_io, host, c->cbuf, (size_t)c->bcs) != 0) {
 		fmt_seterr(err, "Could not write to the base: I/O error");
 		return -1;
 	}

@@ -29,21 +29,40 @@ struct fmt_io {
 	int (*copy)(void *ctx, uint64_t off, const struct fmt_io *src,
 	    uint64_t src_off, uint64_t len);
 	int (*truncate)(void *ctx, uint64_t size);
+	/*
+	 * write() for guest data rather than metadata, or NULL to use
+	 * write().  The format code never reads back what it stored this
+	 * way, so a dry run (shadow.h) need only remember where it went.
+	 */
+	int (*write_data)(void *ctx, uint64_t off, const void *buf,
+	    size_t len);
 };
+
+/* io's write_data(), or its write() where it has none. */
+int fmt_write_data(const struct fmt_io *, uint64_t off, const void *buf,
+    size_t len);
 
 /*
  * Memory the caller lends the format code for one job: a bump allocator
  * over [base, base + size), never freed piecemeal, so a job's footprint
- * is bounded by what the caller hands over.
+ * is bounded by what the caller hands over.  The format code allocates
+ * from the bottom (used) and may give back what it took last by
+ * resetting used; a dry run's shadow devices take from the top (top),
+ * what they keep lasting the whole job.
  */
 struct fmt_arena {
 	uint8_t	*base;
 	size_t	 size;
 	size_t	 used;
+	size_t	 top;
 };
 
 /* Aligned memory from the arena (align a power of two), or NULL. */
 void *fmt_alloc(struct fmt_arena *, size_t size, size_t align);
+/* The same from the arena's top end. */
+void *fmt_alloc_top(struct fmt_arena *, size_t size, size_t align);
+/* Bytes neither end has taken yet. */
+size_t fmt_arena_left(const struct fmt_arena *);
 
 /* Why an operation failed, in words fit for the user. */
 struct fmt_err {

@@ -48,6 +48,18 @@ dev_write(struct qcow2_writer *w, uint64_t off, const void *buf, size_t len,
 	return 0;
 }
 
+/* Guest data, never read back by the writer (fmt_write_data). */
+static int
+dev_write_data(struct qcow2_writer *w, uint64_t off, const void *buf,
+    size_t len, struct fmt_err *err)
+{
+	if (fmt_write_data(w->io, off, buf, len) != 0) {
+		fmt_seterr(err, "Could not write to the image: I/O error");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 dev_read(struct qcow2_writer *w, uint64_t off, void *buf, size_t len,
     struct fmt_err *err)
@@ -302,7 +314,7 @@ read_l1(struct qcow2_writer *w, uint64_t idx, uint64_t *e,
 static int
 check_l1(struct qcow2_writer *w, struct fmt_err *err)
 {
-	struct fmt_arena mark = *w->arena;
+	size_t mark = w->arena->used;
 	uint64_t per = L1_CHECK_CHUNK / 8, idx, i, n;
 	uint8_t *buf;
 	int r = -1;
@@ -323,7 +335,7 @@ check_l1(struct qcow2_writer *w, struct fmt_err *err)
 	}
 	r = 0;
  out:
-	*w->arena = mark;
+	w->arena->used = mark;
 	return r;
 }
 
@@ -414,7 +426,7 @@ qcow2w_put_data(struct qcow2_writer *w, uint64_t cluster, uint64_t n,
 	}
 	/* New clusters, unreferenced until the commit: written at once. */
 	host = w->next_free << w->h.cluster_bits;
-	if (dev_write(w, host, data, (size_t)(n * cs), err) != 0)
+	if (dev_write_data(w, host, data, (size_t)(n * cs), err) != 0)
 		return -1;
 	w->next_free += n;
 	w->clusters_data += n;

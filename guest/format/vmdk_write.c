@@ -354,8 +354,14 @@ store(struct vmdk_writer *w, uint64_t off, uint64_t n, const uint8_t *data,
 {
 	uint64_t len = n * w->g.grain_size;
 
-	if (data != NULL)
-		return dev_write(w, off, data, (size_t)len, err);
+	if (data != NULL) {
+		if (fmt_write_data(w->io, off, data, (size_t)len) != 0) {
+			fmt_seterr(err, "Could not write the VMDK image: I/O "
+			    "error");
+			return -1;
+		}
+		return 0;
+	}
 	if (w->io->copy(w->io->ctx, off, src, src_off, len) != 0) {
 		fmt_seterr(err, "Could not write the VMDK image: I/O error");
 		return -1;
@@ -739,7 +745,7 @@ int
 vmdkw_relink(struct vmdk_writer *w, const struct vmdk_relink *l,
     bool dry_run, struct fmt_err *err)
 {
-	struct fmt_arena mark = *w->arena;
+	size_t mark = w->arena->used;
 	struct relink_scratch *s;
 	struct text t;
 	size_t room;
@@ -779,7 +785,7 @@ vmdkw_relink(struct vmdk_writer *w, const struct vmdk_relink *l,
 		goto out;
 	r = 0;
  out:
-	*w->arena = mark;
+	w->arena->used = mark;
 	return r;
 }
 
@@ -851,7 +857,7 @@ int
 vmdkw_make_empty(struct vmdk_writer *w, uint64_t *emptied,
     struct fmt_err *err)
 {
-	struct fmt_arena mark = *w->arena;
+	size_t mark = w->arena->used;
 	uint64_t end = w->g.grain_off, dir_end;
 	uint8_t *buf;
 	int r = -1;
@@ -894,6 +900,6 @@ vmdkw_make_empty(struct vmdk_writer *w, uint64_t *emptied,
 	w->gt_off = 0;
 	r = 0;
  out:
-	*w->arena = mark;
+	w->arena->used = mark;
 	return r;
 }
