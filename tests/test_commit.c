@@ -20,6 +20,7 @@
 #include "image_builder.h"
 #include "qcow2_testlib.h"
 #include "qcow2_write.h"
+#include "shadow.h"
 
 #define ARENA_BYTES	(48 * MiB)
 
@@ -87,7 +88,25 @@ struct crun {
 	struct wdev top_dev;
 	struct wdev base_dev;
 	struct fmt_arena arena;
+	/* A dry run's devices: shadows over the images, read-only. */
+	bool dry;
+	struct fmt_io ro[2];
+	struct fmt_shadow sh[2];
 };
+
+/* Image i of the run: written to, or shadowed in a dry run. */
+static void
+crun_dev(struct crun *r, uint32_t i, struct mem_img *m, struct wdev *d)
+{
+	if (!r->dry) {
+		wdev_init(d, m, &r->io[i]);
+		return;
+	}
+	memset(d, 0, sizeof(*d));
+	mem_img_io(m, &r->ro[i]);
+	assert_int_equal(shadow_open(&r->sh[i], &r->ro[i], &r->arena,
+	    &r->io[i]), 0);
+}
 
 static int
 commit_top(struct crun *r, struct mem_img *top, struct mem_img *base,
@@ -100,17 +119,17 @@ commit_top(struct crun *r, struct mem_img *top, struct mem_img *base,
 	r->p.empty_top = empty ? 1 : 0;
 	r->p.formats[0] = INSTAR_FMT_QCOW2;
 	r->p.formats[1] = INSTAR_FMT_QCOW2;
-	if (empty)
-		wdev_init(&r->top_dev, top, &r->io[0]);
-	else {
-		memset(&r->top_dev, 0, sizeof(r->top_dev));
-		mem_img_io(top, &r->io[0]);
-	}
-	wdev_init(&r->base_dev, base, &r->io[1]);
 	r->arena.base = arena_mem;
 	r->arena.size = sizeof(arena_mem);
 	r->arena.used = 0;
 	r->arena.top = 0;
+	if (empty)
+		crun_dev(r, 0, top, &r->top_dev);
+	else {
+		memset(&r->top_dev, 0, sizeof(r->top_dev));
+		mem_img_io(top, &r->io[0]);
+	}
+	crun_dev(r, 1, base, &r->base_dev);
 	memset(&job, 0, sizeof(job));
 	job.params = &r->p;
 	job.devs = r->io;
@@ -124,7 +143,54 @@ crun_free(struct crun *r)
 {
 	if (r->top_dev.log != NULL)
 		wdev_free(&r->top_dev);
-	wdev_free(&r->base_dev);
+	if (r->base_dev.log != NULL)
+		wdev_free(&r->base_dev);
+}
+
+static uint8_t *
+dup_bytes(const struct mem_img *m)
+{
+	uint8_t *p = malloc(m->size + 1);
+
+	assert_non_null(p);
+	memcpy(p, m->buf, m->size);
+	return p;
+}
+
+/*
+ * A dry run of the commit first: it must leave both images byte for
+ * byte as they were and predict every figure of the real run that
+ * follows, the files' final lengths included.
+ */
+static void
+commit_dry_then_real(struct crun *r, struct mem_img *top,
+    struct mem_img *base, bool empty)
+{
+	struct instar_commit_result dry;
+	uint8_t *top_was = dup_bytes(top), *base_was = dup_bytes(base);
+	size_t top_len = top->size, base_len = base->size;
+	uint64_t top_after, base_after;
+
+	memset(r, 0, sizeof(*r));
+	r->dry = true;
+	if (commit_top(r, top, base, empty) != 0)
+		fail_msg("dry run: %s (%s)", r->res.error,
+		    shadow_error(&r->sh[1]) != NULL ? shadow_error(&r->sh[1]) :
+		    "");
+	dry = r->res;
+	top_after = empty ? shadow_size(&r->sh[0]) : top_len;
+	base_after = shadow_size(&r->sh[1]);
+	assert_int_equal(top->size, top_len);
+	assert_int_equal(base->size, base_len);
+	assert_memory_equal(top->buf, top_was, top_len);
+	assert_memory_equal(base->buf, base_was, base_len);
+	free(top_was);
+	free(base_was);
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(commit_top(r, top, base, empty), 0);
+	assert_memory_equal(&dry, &r->res, sizeof(dry));
+	assert_int_equal(top->size, top_after);
+	assert_int_equal(base->size, base_after);
 }
 
 /* A base with data here and there, a top over it with data elsewhere. */
@@ -154,7 +220,7 @@ commit_and_check(uint32_t top_bits, uint32_t base_bits, uint32_t order,
 	make_pair(&top, &base, top_bits, base_bits, order, top_size,
 	    base_size);
 	before = read_chain(chain, 2, top_size);
-	assert_int_equal(commit_top(&r, &top, &base, true), 0);
+	commit_dry_then_real(&r, &top, &base, true);
 	assert_int_equal(r.res.status, 0);
 	assert_int_equal(r.res.base_grown, base_size < top_size);
 	after = read_chain(&chain[1], 1, top_size);
@@ -233,7 +299,7 @@ test_keep_top(void **state)
 	assert_non_null(saved);
 	memcpy(saved, top.buf, saved_len);
 	before = read_chain(chain, 2, 16 * MiB);
-	assert_int_equal(commit_top(&r, &top, &base, false), 0);
+	commit_dry_then_real(&r, &top, &base, false);
 	assert_int_equal(r.res.clusters_emptied, 0);
 	assert_int_equal(top.size, saved_len);
 	assert_memory_equal(top.buf, saved, saved_len);

@@ -19,6 +19,7 @@
 #include "image_builder.h"
 #include "qcow2_testlib.h"
 #include "rebase.h"
+#include "shadow.h"
 
 #define ARENA_BYTES	(48 * MiB)
 
@@ -28,14 +29,14 @@ struct run {
 	struct fmt_io io[3];
 	struct wdev wd;
 	struct fmt_arena arena;
+	/* A dry run: the overlay shadowed, read-only underneath. */
+	bool dry;
+	struct fmt_io ro;
+	struct fmt_shadow sh;
 };
 
-/*
- * Safe rebase of top from the raw image base onto the raw image
- * new_base, or detach when new_base is NULL.
- */
 static int
-rebase_onto(struct run *r, struct mem_img *top, struct mem_img *base,
+rebase_once(struct run *r, struct mem_img *top, struct mem_img *base,
     struct mem_img *new_base, const char *name)
 {
 	struct rebase_job job;
@@ -53,19 +54,63 @@ rebase_onto(struct run *r, struct mem_img *top, struct mem_img *base,
 		memcpy(r->p.backing_format, "raw", 3);
 		mem_img_io(new_base, &r->io[2]);
 	}
-	wdev_init(&r->wd, top, &r->io[0]);
 	mem_img_io(base, &r->io[1]);
 	r->arena.base = malloc(ARENA_BYTES);
 	r->arena.size = ARENA_BYTES;
 	r->arena.used = 0;
 	r->arena.top = 0;
 	assert_non_null(r->arena.base);
+	if (r->dry) {
+		memset(&r->wd, 0, sizeof(r->wd));
+		mem_img_io(top, &r->ro);
+		assert_int_equal(shadow_open(&r->sh, &r->ro, &r->arena,
+		    &r->io[0]), 0);
+	} else
+		wdev_init(&r->wd, top, &r->io[0]);
 	memset(&job, 0, sizeof(job));
 	job.params = &r->p;
 	job.devs = r->io;
 	job.ndevs = new_base != NULL ? 3 : 2;
 	job.arena = &r->arena;
 	return rebase_run(&job, &r->res);
+}
+
+/*
+ * Safe rebase of top from the raw image base onto the raw image
+ * new_base, or detach when new_base is NULL.  A dry run goes first: it
+ * must leave top byte for byte as it was and predict the real run's
+ * outcome, figures, error and final length alike.
+ */
+static int
+rebase_onto(struct run *r, struct mem_img *top, struct mem_img *base,
+    struct mem_img *new_base, const char *name)
+{
+	struct instar_rebase_result dry;
+	uint8_t *was = malloc(top->size + 1);
+	size_t len = top->size;
+	uint64_t dry_size;
+	int dry_rc, rc;
+
+	assert_non_null(was);
+	memcpy(was, top->buf, len);
+	memset(r, 0, sizeof(*r));
+	r->dry = true;
+	dry_rc = rebase_once(r, top, base, new_base, name);
+	dry = r->res;
+	dry_size = shadow_size(&r->sh);
+	if (dry_rc != 0 && shadow_error(&r->sh) != NULL)
+		fail_msg("dry run: %s", shadow_error(&r->sh));
+	free(r->arena.base);
+	assert_int_equal(top->size, len);
+	assert_memory_equal(top->buf, was, len);
+	free(was);
+	memset(r, 0, sizeof(*r));
+	rc = rebase_once(r, top, base, new_base, name);
+	assert_int_equal(dry_rc, rc);
+	assert_memory_equal(&dry, &r->res, sizeof(dry));
+	if (rc == 0)
+		assert_int_equal(top->size, dry_size);
+	return rc;
 }
 
 static int
