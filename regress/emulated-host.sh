@@ -10,7 +10,8 @@
 # With EMULATED_HOST_DISK set, /tmp is ext4 on a sparse scratch disk of
 # that size instead, for tests that need O_DIRECT (qemu-img -t none),
 # which tmpfs refuses.  Exits
-# with COMMAND's status.
+# with COMMAND's status, or 124 when the emulated host stopped (or was
+# stopped by the timeout) before COMMAND ended.
 #
 # This is how instar is shown to run on ordinary (non-paravirtual) KVM,
 # and how its KVM tests run on a host that has no /dev/kvm of its own.
@@ -20,7 +21,9 @@
 # Environment: EMULATED_HOST_MEM (MiB, default 6144), EMULATED_HOST_DISK
 # (a scratch disk's size for /tmp, e.g. 32G; unset: tmpfs), EMULATED_HOST_CPUS
 # (default: nproc), EMULATED_HOST_KERNEL (default: the newest
-# /boot/vmlinuz-*), EMULATED_HOST_TIMEOUT (seconds, default 5400).
+# /boot/vmlinuz-*), EMULATED_HOST_TIMEOUT (seconds, default 5400),
+# EMULATED_HOST_WATCH (seconds without any new process after which every
+# task's state and kernel stack is printed, default 300).
 set -eu
 
 die() {
@@ -109,6 +112,32 @@ fi
 	fi
 	echo "modprobe -S $kver kvm_amd || echo 'emulated-host: kvm_amd did not load'"
 	echo 'ip link set lo up 2>/dev/null'
+	# A stall watchdog: when no process at all was created for a whole
+	# period (tests fork all the time), print what every task is doing,
+	# so that a run which stops making progress says where it stopped.
+	printf 'watch_period=%s\n' "${EMULATED_HOST_WATCH:-300}"
+	cat <<'WATCH'
+(
+	trap - INT
+	while :; do
+		sleep "$watch_period" & s=$!
+		wait $s
+		read -r last </proc/sys/kernel/ns_last_pid
+		[ "$last" = "$s" ] || continue
+		up=$(cut -d' ' -f1 /proc/uptime)
+		echo "emulated-host: no new process for ${watch_period}s at ${up}s; tasks:"
+		for d in /proc/[0-9]*; do
+			[ "${d#/proc/}" = "$$" ] && continue
+			read -r stat <"$d/stat" 2>/dev/null || continue
+			cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)
+			[ -n "$cmd" ] || continue
+			echo "  $stat" | cut -d' ' -f1-5 | tr '\n' ' '
+			echo "wchan=$(cat "$d/wchan" 2>/dev/null) $cmd" | cut -c1-200
+			sed 's/^/      /' "$d/stack" 2>/dev/null | head -n 12
+		done
+	done
+) &
+WATCH
 	printf 'cd %s\n' "$(pwd | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"
 	printf 'export PATH=%s\n' "'$PATH'"
 	printf 'export HOME=/root TERM=dumb\n'
@@ -129,5 +158,8 @@ timeout "$limit" "$qemu" -accel tcg,thread=multi -cpu max,+svm \
     -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,multidevs=remap,id=hostroot \
     </dev/null || true
 rc=$(cat "$state/rc" 2>/dev/null)
-[ -n "$rc" ] || die "the emulated host stopped before the command ended"
+if [ -z "$rc" ]; then
+	echo "emulated-host: the emulated host stopped before the command ended" >&2
+	exit 124
+fi
 exit "$rc"
