@@ -59,6 +59,9 @@ commit_result_validate(const struct instar_commit_result *r)
 			return "bad cluster size";
 		if (r->base_grown > 1)
 			return "bad growth flag";
+		if (r->top_file_size > INT64_MAX ||
+		    r->base_file_size > INT64_MAX)
+			return "bad file size";
 		return NULL;
 	}
 	if (r->status != 1)

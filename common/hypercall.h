@@ -53,6 +53,9 @@ enum instar_hc {
 #define INSTAR_MAX_DEVICES	64u
 
 #define INSTAR_DEV_WRITABLE	0x1u
+/* A dry run's stand-in for a writable device: read-only to the vmm,
+ * the guest keeps its writes (guest/format/shadow.h). */
+#define INSTAR_DEV_SHADOW	0x2u
 
 struct instar_hc_geometry {
 	uint32_t dev;		/* in */

@@ -81,6 +81,8 @@ rebase_result_validate(const struct instar_rebase_result *r)
 		if (r->bytes_copied / r->cluster_size != r->clusters_copied ||
 		    r->bytes_copied % r->cluster_size != 0)
 			return "byte count does not match clusters";
+		if (r->file_size > INT64_MAX)
+			return "bad file size";
 		return NULL;
 	}
 	if (r->status != 1)

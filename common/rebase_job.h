@@ -37,6 +37,10 @@ struct instar_rebase_result {
 	uint64_t clusters_copied;
 	uint64_t clusters_zeroed;
 	uint64_t bytes_copied;
+	/* The overlay's length afterwards, as the guest's device saw it
+	 * (a dry run's shadow); the worker reports the file's own after a
+	 * real run. */
+	uint64_t file_size;
 	char error[INSTAR_ERROR_MAX];	/* NUL-terminated */
 };
 

@@ -14,6 +14,12 @@
  * commit, the writable base the raw file is committed into), bytes 1-4
  * (little-endian) the raw file's length, then the raw file, then the
  * image.
+ *
+ * Each rebase and commit is dry-run first, against shadows of its
+ * writable devices (shadow.h): the dry run must change no byte, and
+ * unless it ran out of memory or the real run met an I/O error, the
+ * real run must end exactly as the dry run predicted: the same result
+ * record, the same lengths.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +30,7 @@
 #include "commit.h"
 #include "format.h"
 #include "rebase.h"
+#include "shadow.h"
 
 #define ARENA_BYTES	(32u << 20)
 /* More than any legitimate job on these small inputs needs. */
@@ -36,6 +43,7 @@ struct fdev {
 	size_t size;
 	size_t cap;		/* writes must end at or below this */
 	bool cap_is_io_error;	/* past cap: fail the write, not the run */
+	bool failed;		/* a write failed so */
 };
 
 static int
@@ -57,8 +65,10 @@ fdev_write(void *ctx, uint64_t off, const void *buf, size_t len)
 	uint8_t *n;
 
 	if (off > d->cap || len > d->cap - off) {
-		if (d->cap_is_io_error)
+		if (d->cap_is_io_error) {
+			d->failed = true;
 			return -1;
+		}
 		abort();	/* a planned write outside its bound */
 	}
 	if (off + len > d->size) {
@@ -95,8 +105,10 @@ fdev_truncate(void *ctx, uint64_t len)
 	struct fdev *d = ctx;
 
 	if (len > d->cap) {
-		if (d->cap_is_io_error)
+		if (d->cap_is_io_error) {
+			d->failed = true;
 			return -1;
+		}
 		abort();
 	}
 	if (len < d->size)
@@ -138,14 +150,16 @@ fdev_init(struct fdev *d, const uint8_t *p, size_t len, size_t cap)
 	d->size = len;
 	d->cap = cap;
 	d->cap_is_io_error = false;
+	d->failed = false;
 }
 
-static void
-run_rebase(struct fmt_io *io, uint32_t fmt, struct fmt_arena *a)
+static int
+run_rebase(struct fmt_io *io, uint32_t fmt, struct fmt_arena *a,
+    struct instar_rebase_result *res)
 {
 	static struct instar_rebase_params p;
-	static struct instar_rebase_result res;
 	struct rebase_job job;
+	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.formats[0] = fmt;
@@ -157,19 +171,20 @@ run_rebase(struct fmt_io *io, uint32_t fmt, struct fmt_arena *a)
 	job.devs = io;
 	job.ndevs = 2;
 	job.arena = a;
-	if (rebase_run(&job, &res) != 0 &&
-	    (res.status != 1 || res.error[0] == '\0'))
+	rc = rebase_run(&job, res);
+	if (rc != 0 && (res->status != 1 || res->error[0] == '\0'))
 		abort();
+	return rc;
 }
 
 /* top (device 0) into base (device 1), of the given formats. */
-static void
+static int
 run_commit(struct fmt_io *io, uint32_t top, uint32_t base,
-    struct fmt_arena *a)
+    struct fmt_arena *a, struct instar_commit_result *res)
 {
 	static struct instar_commit_params p;
-	static struct instar_commit_result res;
 	struct commit_job job;
+	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.base_index = 1;
@@ -181,9 +196,114 @@ run_commit(struct fmt_io *io, uint32_t top, uint32_t base,
 	job.devs = io;
 	job.ndevs = 2;
 	job.arena = a;
-	if (commit_run(&job, &res) != 0 &&
-	    (res.status != 1 || res.error[0] == '\0'))
+	rc = commit_run(&job, res);
+	if (rc != 0 && (res->status != 1 || res->error[0] == '\0'))
 		abort();
+	return rc;
+}
+
+/* The shadows of a dry run and what they stand in for. */
+struct dry {
+	struct fmt_io io[2];
+	struct fmt_io ro[2];
+	struct fmt_shadow sh[2];
+	struct fdev *dev[2];
+	uint8_t *was[2];
+	size_t was_len[2];
+	bool shadowed[2];
+};
+
+/* io with each writable device replaced by a shadow over it. */
+static void
+dry_setup(struct dry *d, const struct fmt_io *io, struct fmt_arena *a)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		d->dev[i] = io[i].ctx;
+		d->was_len[i] = d->dev[i]->size;
+		if ((d->was[i] = malloc(d->was_len[i] + 1)) == NULL)
+			abort();
+		memcpy(d->was[i], d->dev[i]->buf, d->was_len[i]);
+		d->shadowed[i] = io[i].write != NULL;
+		d->io[i] = io[i];
+		if (!d->shadowed[i])
+			continue;
+		fdev_io(d->dev[i], &d->ro[i], false);
+		if (shadow_open(&d->sh[i], &d->ro[i], a, &d->io[i]) != 0)
+			abort();
+	}
+}
+
+/* The dry run wrote nothing; returns whether a shadow gave up. */
+static bool
+dry_check(struct dry *d)
+{
+	bool gave_up = false;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if (d->dev[i]->size != d->was_len[i] ||
+		    memcmp(d->dev[i]->buf, d->was[i], d->was_len[i]) != 0)
+			abort();
+		if (d->shadowed[i] && shadow_error(&d->sh[i]) != NULL)
+			gave_up = true;
+	}
+	return gave_up;
+}
+
+/* The real run ended as the dry run said, lengths included. */
+static void
+dry_compare(struct dry *d, bool gave_up, int dry_rc, int rc,
+    const void *dry_res, const void *res, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		free(d->was[i]);
+	if (gave_up || d->dev[0]->failed || d->dev[1]->failed)
+		return;
+	if (dry_rc != rc || memcmp(dry_res, res, len) != 0)
+		abort();
+	for (i = 0; i < 2 && rc == 0; i++)
+		if (d->shadowed[i] &&
+		    shadow_size(&d->sh[i]) != d->dev[i]->size)
+			abort();
+}
+
+static void
+rebase_twice(struct fmt_io *io, uint32_t fmt, struct fmt_arena *a)
+{
+	static struct instar_rebase_result dry_res, res;
+	static struct dry d;
+	bool gave_up;
+	int dry_rc, rc;
+
+	dry_setup(&d, io, a);
+	dry_rc = run_rebase(d.io, fmt, a, &dry_res);
+	gave_up = dry_check(&d);
+	a->used = 0;
+	a->top = 0;
+	rc = run_rebase(io, fmt, a, &res);
+	dry_compare(&d, gave_up, dry_rc, rc, &dry_res, &res, sizeof(res));
+}
+
+static void
+commit_twice(struct fmt_io *io, uint32_t top, uint32_t base,
+    struct fmt_arena *a)
+{
+	static struct instar_commit_result dry_res, res;
+	static struct dry d;
+	bool gave_up;
+	int dry_rc, rc;
+
+	dry_setup(&d, io, a);
+	dry_rc = run_commit(d.io, top, base, a, &dry_res);
+	gave_up = dry_check(&d);
+	a->used = 0;
+	a->top = 0;
+	rc = run_commit(io, top, base, a, &res);
+	dry_compare(&d, gave_up, dry_rc, rc, &dry_res, &res, sizeof(res));
 }
 
 /*
@@ -266,11 +386,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The raw file is the top, the hostile VMDK the base. */
 		swapped[0] = io[1];
 		swapped[1] = io[0];
-		run_commit(swapped, INSTAR_FMT_RAW, INSTAR_FMT_VMDK, &a);
+		commit_twice(swapped, INSTAR_FMT_RAW, INSTAR_FMT_VMDK, &a);
 	} else if (commit)
-		run_commit(io, INSTAR_FMT_QCOW2, INSTAR_FMT_RAW, &a);
+		commit_twice(io, INSTAR_FMT_QCOW2, INSTAR_FMT_RAW, &a);
 	else
-		run_rebase(io, vmdk ? INSTAR_FMT_VMDK : INSTAR_FMT_QCOW2, &a);
+		rebase_twice(io, vmdk ? INSTAR_FMT_VMDK : INSTAR_FMT_QCOW2,
+		    &a);
 	free(img.buf);
 	free(raw.buf);
 	return 0;

@@ -10,10 +10,25 @@
 #include "format.h"
 #include "rebase.h"
 #include "runtime.h"
+#include "shadow.h"
 
+/*
+ * A device as the job sees it.  length follows the file's as the
+ * guest's writes move it; a dry run's stand-in for a writable device
+ * keeps its writes in shadow instead.
+ */
 struct guest_dev {
 	uint32_t index;
+	uint64_t length;
+	struct fmt_shadow *shadow;
 };
+
+static void
+extend(struct guest_dev *dev, uint64_t off, uint64_t len)
+{
+	if (off + len > dev->length)
+		dev->length = off + len;
+}
 
 static int
 guest_dev_read(void *ctx, uint64_t off, void *buf, size_t len)
@@ -26,9 +41,12 @@ guest_dev_read(void *ctx, uint64_t off, void *buf, size_t len)
 static int
 guest_dev_write(void *ctx, uint64_t off, const void *buf, size_t len)
 {
-	const struct guest_dev *dev = ctx;
+	struct guest_dev *dev = ctx;
 
-	return dev_write(dev->index, off, buf, len) == 0 ? 0 : -1;
+	if (dev_write(dev->index, off, buf, len) != 0)
+		return -1;
+	extend(dev, off, len);
+	return 0;
 }
 
 static int
@@ -43,27 +61,41 @@ static int
 guest_dev_copy(void *ctx, uint64_t off, const struct fmt_io *src,
     uint64_t src_off, uint64_t len)
 {
-	const struct guest_dev *dev = ctx, *from = src->ctx;
+	struct guest_dev *dev = ctx;
+	const struct guest_dev *from = src->ctx;
 
-	return dev_copy(dev->index, off, from->index, src_off, len) == 0 ?
-	    0 : -1;
+	if (dev_copy(dev->index, off, from->index, src_off, len) != 0)
+		return -1;
+	extend(dev, off, len);
+	return 0;
 }
 
 static int
 guest_dev_truncate(void *ctx, uint64_t size)
 {
-	const struct guest_dev *dev = ctx;
+	struct guest_dev *dev = ctx;
 
-	return dev_truncate(dev->index, size) == 0 ? 0 : -1;
+	if (dev_truncate(dev->index, size) != 0)
+		return -1;
+	dev->length = size;
+	return 0;
 }
 
+/*
+ * Open device index into *io.  A dry run's shadowed device gets its
+ * shadow, with memory from arena's top; it may be NULL for jobs that
+ * have none.
+ */
 static int
-open_device(uint32_t index, struct guest_dev *dev, struct fmt_io *io)
+open_device(uint32_t index, struct guest_dev *dev, struct fmt_io *io,
+    struct fmt_shadow *shadow, struct fmt_arena *arena)
 {
+	struct fmt_io ro;
 	uint32_t flags;
 	int r;
 
 	dev->index = index;
+	dev->shadow = NULL;
 	io->ctx = dev;
 	io->read = guest_dev_read;
 	io->write = NULL;
@@ -73,6 +105,14 @@ open_device(uint32_t index, struct guest_dev *dev, struct fmt_io *io)
 	io->write_data = NULL;
 	if ((r = dev_geometry(index, &io->size, &flags)) != 0)
 		return r;
+	dev->length = io->size;
+	if ((flags & INSTAR_DEV_SHADOW) && !(flags & INSTAR_DEV_WRITABLE)) {
+		if (shadow == NULL || arena == NULL)
+			return -1;
+		ro = *io;
+		dev->shadow = shadow;
+		return shadow_open(shadow, &ro, arena, io);
+	}
 	if (flags & INSTAR_DEV_WRITABLE) {
 		io->write = guest_dev_write;
 		io->flush = guest_dev_flush;
@@ -115,7 +155,7 @@ run_info(const struct instar_boot *boot)
 	memset(&snaps, 0, sizeof(snaps));
 	snaps.buf = res->snapshots;
 	snaps.cap = sizeof(res->snapshots);
-	if (open_device(0, &dev, &io) != 0) {
+	if (open_device(0, &dev, &io, NULL, NULL) != 0) {
 		fmt_seterr(&err, "Could not get the image's size");
 		goto fail;
 	}
@@ -144,6 +184,7 @@ job_progress(void *arg, uint64_t done, uint64_t total)
 /* The devices of a job that plans changes: rebase, commit, check. */
 static struct guest_dev job_devs[INSTAR_MAX_DEVICES];
 static struct fmt_io job_ios[INSTAR_MAX_DEVICES];
+static struct fmt_shadow job_shadows[INSTAR_MAX_DEVICES];
 
 /*
  * Set up a planning job: a private copy of its parameters (nothing may
@@ -160,12 +201,44 @@ job_setup(const struct instar_boot *boot, void *params, size_t params_len,
 	    boot->ndevices > INSTAR_MAX_DEVICES)
 		return "bad job parameters";
 	memcpy(params, (const uint8_t *)boot + sizeof(*boot), params_len);
-	for (i = 0; i < boot->ndevices; i++)
-		if (open_device(i, &job_devs[i], &job_ios[i]) != 0)
-			return "Could not get an image's size";
 	memset(arena, 0, sizeof(*arena));
 	arena->base = guest_alloc_rest(&arena->size);
+	for (i = 0; i < boot->ndevices; i++)
+		if (open_device(i, &job_devs[i], &job_ios[i], &job_shadows[i],
+		    arena) != 0)
+			return "Could not get an image's size";
 	return NULL;
+}
+
+/* The length of device i after the job, as the file's would be. */
+static uint64_t
+job_dev_length(uint32_t i)
+{
+	const struct guest_dev *dev = &job_devs[i];
+
+	return dev->shadow != NULL ? shadow_size(dev->shadow) : dev->length;
+}
+
+/*
+ * Where a shadow failed, its reason is the job's: the format code says
+ * only that a write or a read failed.
+ */
+static void
+shadow_reason(uint32_t ndevices, char *error, size_t size)
+{
+	const char *why;
+	uint32_t i;
+	size_t n;
+
+	for (i = 0; i < ndevices; i++) {
+		if (job_devs[i].shadow == NULL ||
+		    (why = shadow_error(job_devs[i].shadow)) == NULL)
+			continue;
+		n = strnlen(why, size - 1);
+		memcpy(error, why, n);
+		error[n] = '\0';
+		return;
+	}
 }
 
 static void
@@ -201,7 +274,10 @@ run_rebase(const struct instar_boot *boot)
 	job.ndevs = boot->ndevices;
 	job.arena = &arena;
 	job.progress = job_progress;
-	rebase_run(&job, res);
+	if (rebase_run(&job, res) != 0)
+		shadow_reason(boot->ndevices, res->error, sizeof(res->error));
+	else
+		res->file_size = job_dev_length(0);
 	return guest_result_at_exit(res, sizeof(*res));
 }
 
@@ -229,7 +305,13 @@ run_commit(const struct instar_boot *boot)
 	job.ndevs = boot->ndevices;
 	job.arena = &arena;
 	job.progress = job_progress;
-	commit_run(&job, res);
+	if (commit_run(&job, res) != 0)
+		shadow_reason(boot->ndevices, res->error, sizeof(res->error));
+	else {
+		/* commit_run() checked base_index against the devices. */
+		res->top_file_size = job_dev_length(0);
+		res->base_file_size = job_dev_length(commit_params.base_index);
+	}
 	return guest_result_at_exit(res, sizeof(*res));
 }
 

@@ -23,6 +23,10 @@
 #include "path.h"
 #include "strvis.h"
 
+/* What a dry run shares at the least: all but write and resize, as info
+ * does without -U. */
+#define DRY_RUN_SHARED	(LOCK_PERM_ALL & ~(LOCK_PERM_WRITE | LOCK_PERM_RESIZE))
+
 int
 format_parse(const char *name, Instar__Format *fmt)
 {
@@ -135,6 +139,51 @@ chain_contains(const struct chain *c, size_t from, const struct stat *st)
 	return false;
 }
 
+static bool
+rdwr_refused(int err)
+{
+	return err == EACCES || err == EPERM || err == EROFS || err == ETXTBSY;
+}
+
+/*
+ * open_locked() for a dry run: the image read-only, a reader's locks
+ * held (as info takes them), and the refusals of opening it as told
+ * and taking its locks made without doing either.
+ */
+static int
+open_dry(const struct walk *wk, size_t depth, const char *filename,
+    enum chain_open how, struct stat *st, bool *writable, int *rdwr_errno)
+{
+	enum image_origin origin = depth > 0 ? IMAGE_FROM_IMAGE :
+	    IMAGE_FROM_USER;
+	char why[PATH_MAX + 512];
+	int fd;
+
+	if ((fd = image_open(filename, O_RDONLY, origin, st, why,
+	    sizeof(why))) < 0) {
+		chain_error(wk, depth, NULL, "%s", why);
+		return -1;
+	}
+	if (*writable && image_writable(fd, filename, why, sizeof(why)) != 0) {
+		if (how != CHAIN_OPEN_TRY_RDWR || !rdwr_refused(errno)) {
+			chain_error(wk, depth, NULL, "%s", why);
+			close(fd);
+			return -1;
+		}
+		*rdwr_errno = errno;
+		*writable = false;
+	}
+	/* The real run's conflicts first, in its words. */
+	if (lock_probe(fd, wk->perm, wk->shared, why, sizeof(why)) != 0 ||
+	    lock_image(fd, wk->perm & LOCK_PERM_CONSISTENT_READ,
+	    wk->shared | DRY_RUN_SHARED, why, sizeof(why)) != 0) {
+		chain_error(wk, depth, filename, "%s", why);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * Open (as told) and lock one image; it must be a regular file.  An
  * image below the walk's first (depth > 0) is named by a backing
@@ -151,10 +200,12 @@ open_locked(const struct walk *wk, size_t depth, const char *filename,
 
 	*writable = how != CHAIN_OPEN_RDONLY;
 	*rdwr_errno = 0;
+	if (wk->dry_run)
+		return open_dry(wk, depth, filename, how, st, writable,
+		    rdwr_errno);
 	fd = image_open(filename, *writable ? O_RDWR : O_RDONLY, origin, st,
 	    why, sizeof(why));
-	if (fd < 0 && how == CHAIN_OPEN_TRY_RDWR && (errno == EACCES ||
-	    errno == EPERM || errno == EROFS || errno == ETXTBSY)) {
+	if (fd < 0 && how == CHAIN_OPEN_TRY_RDWR && rdwr_refused(errno)) {
 		*rdwr_errno = errno;
 		*writable = false;
 		fd = image_open(filename, O_RDONLY, origin, st, why,

@@ -45,6 +45,11 @@ struct walk {
 	unsigned int shared;	/* LOCK_PERM_* shared with others */
 	/* If set, each image is checked too, in the run that opens it. */
 	const Instar__Check *check;
+	/*
+	 * A dry run: every image is opened read-only with a reader's locks,
+	 * and refused wherever opening and locking it as told would fail.
+	 */
+	bool dry_run;
 };
 
 /* How chain_add() opens a file. */

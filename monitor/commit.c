@@ -1,6 +1,6 @@
 /*
  * instar commit [-f FMT] [-t CACHE] [-b BASE] [-d] [-p] [-q]
- *     [-r RATE_LIMIT] [--output=human|json] FILENAME
+ *     [-r RATE_LIMIT] [--dry-run] [--output=human|json] FILENAME
  *
  * The monitor opens FILENAME and its whole backing chain, learning each
  * image's format and backing reference from the sandbox, finds the base
@@ -8,6 +8,9 @@
  * all the descriptors to one guest run that copies everything the top
  * and the images down to the base hold into the base and, unless told
  * not to, empties the top.  Nothing here reads or writes image bytes.
+ * With --dry-run every image is opened read-only, the writer's locks
+ * are only tested, and the guest commits into shadows of the images
+ * (guest/format/shadow.h): the same plan and figures, nothing written.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "dry_run.h"
 #include "hypercall.h"
 #include "image_open.h"
 #include "json.h"
@@ -64,6 +68,7 @@ struct commit_opts {
 	bool progress;
 	bool quiet;
 	bool json;
+	bool dry_run;
 	uint64_t rate_limit;		/* bytes per second; 0: none */
 };
 
@@ -76,6 +81,7 @@ struct commit_job {
 	size_t base;			/* index of the base; 0: not found */
 	int top_ro_fd;			/* the top read-only, with -d */
 	int child_rw_fd;		/* a VMDK child to relink, reopened */
+	bool dry_run;			/* every image is open read-only */
 };
 
 static void
@@ -84,7 +90,7 @@ commit_usage(FILE *out)
 	fprintf(out,
 	    "usage: instar commit [-f FMT] [-t CACHE] [-b BASE] [-d] [-p] "
 	    "[-q] [-r RATE_LIMIT]\n"
-	    "           [--output=human|json] FILENAME\n"
+	    "           [--dry-run] [--output=human|json] FILENAME\n"
 	    "\n"
 	    "  -f FMT            format of FILENAME: qcow2, vmdk or raw "
 	    "(default: probe)\n"
@@ -105,6 +111,8 @@ commit_usage(FILE *out)
 	    "(repeatable;\n"
 	    "                    default: $INSTAR_BACKING_ROOT, "
 	    "colon-separated)\n"
+	    "  --dry-run         say what the commit would do, and write "
+	    "nothing\n"
 	    "  --output=FORMAT   human (default: \"Image committed.\") or "
 	    "json\n");
 }
@@ -144,6 +152,7 @@ parse_args(int argc, char **argv, struct commit_opts *o)
 		{ "output", required_argument, NULL, 'O' },
 		{ IMAGE_ROOT_OPTION, required_argument, NULL,
 		    IMAGE_ROOT_OPTVAL },
+		{ DRY_RUN_OPTION, no_argument, NULL, DRY_RUN_OPTVAL },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -156,6 +165,9 @@ parse_args(int argc, char **argv, struct commit_opts *o)
 		switch (ch) {
 		case IMAGE_ROOT_OPTVAL:
 			image_root_add(optarg);
+			break;
+		case DRY_RUN_OPTVAL:
+			o->dry_run = true;
 			break;
 		case 'h':
 			commit_usage(stdout);
@@ -286,7 +298,7 @@ static int
 collect(struct worker_conn *w, struct commit_job *j,
     const struct commit_opts *o)
 {
-	struct walk wk = { .perm = 0 };
+	struct walk wk = { .dry_run = o->dry_run };
 	const Instar__ImageInfo *info;
 	Instar__Format fmt;
 	size_t i, depth;
@@ -343,15 +355,19 @@ find_base(const struct commit_job *j, const struct commit_opts *o)
 	return -1;
 }
 
-/* Upgrade the locks on image i, as qemu does when the job starts. */
+/*
+ * Upgrade the locks on image i, as qemu does when the job starts; a dry
+ * run only tests that it could.
+ */
 static int
 relock(const struct commit_job *j, size_t i, unsigned int perm,
     unsigned int shared)
 {
+	int fd = j->c.images[i].fd;
 	char why[256];
 
-	if (lock_image(j->c.images[i].fd, perm, shared, why,
-	    sizeof(why)) != 0) {
+	if ((j->dry_run ? lock_probe(fd, perm, shared, why, sizeof(why)) :
+	    lock_image(fd, perm, shared, why, sizeof(why))) != 0) {
 		error("%s", why);
 		error_plain("Is another process using the image [%s]?",
 		    j->c.images[i].filename);
@@ -471,6 +487,9 @@ reopen_for_guest(struct commit_job *j, const struct commit_opts *o)
 
 	j->top_ro_fd = -1;
 	j->child_rw_fd = -1;
+	/* A dry run's images are all read-only already. */
+	if (j->dry_run)
+		return 0;
 	if (o->drop && !(relinks_child(j) && child == 0) &&
 	    (j->top_ro_fd = reopen(j, 0, O_RDONLY)) < 0)
 		return -1;
@@ -561,7 +580,64 @@ print_json(FILE *out, const struct commit_opts *o, const struct commit_job *j,
 	json_report_key(out, "base-grown", false);
 	fputs(done->base_grown ? "true" : "false", out);
 	json_report_key(out, "emptied", false);
-	fprintf(out, "%s\n}\n", o->drop ? "false" : "true");
+	fputs(o->drop ? "false" : "true", out);
+	json_report_key(out, "file-size-before", false);
+	fprintf(out, "%" PRIu64, done->top_size_before);
+	json_report_key(out, "file-size-after", false);
+	fprintf(out, "%" PRIu64, done->top_size_after);
+	json_report_key(out, "base-file-size-before", false);
+	fprintf(out, "%" PRIu64, done->base_size_before);
+	json_report_key(out, "base-file-size-after", false);
+	fprintf(out, "%" PRIu64, done->base_size_after);
+	if (o->dry_run)
+		dry_run_json(out);
+	fputs("\n}\n", out);
+	return ferror(out) ? -1 : 0;
+}
+
+/* What the commit would do, for a person to read before running it. */
+static int
+print_plan(FILE *out, const struct commit_opts *o, const struct commit_job *j,
+    const Instar__CommitDone *done)
+{
+	const Instar__ImageInfo *top = chain_info(&j->c, 0);
+	const Instar__ImageInfo *base = chain_info(&j->c, j->base);
+	const char *base_name = j->c.images[j->base].filename;
+	char from[SIZE_STR_MAX], to[SIZE_STR_MAX];
+
+	fprintf(out, "Dry run: commit of %s (%s) into ",
+	    dry_run_name(0, o->filename), format_name(top->format));
+	fprintf(out, "%s (%s)", dry_run_name(1, base_name),
+	    format_name(base->format));
+	if (j->base > 1)
+		fprintf(out, ", through %zu image%s between", j->base - 1,
+		    j->base > 2 ? "s" : "");
+	fputs("\n  would commit: ", out);
+	dry_run_clusters(out, done->clusters_committed,
+	    done->base_cluster_size, done->clusters_committed *
+	    (uint64_t)done->base_cluster_size);
+	fprintf(out, ", holding %" PRIu64 " bytes of the top's chain\n",
+	    done->bytes_committed);
+	if (done->base_grown && size_to_str(from, sizeof(from),
+	    base->virtual_size) == 0 && size_to_str(to, sizeof(to),
+	    top->virtual_size) == 0)
+		fprintf(out, "  the base's virtual size would grow from %s to "
+		    "%s\n", from, to);
+	else
+		fputs("  the base's virtual size would stay as it is\n", out);
+	if (o->drop)
+		fprintf(out, "  %s would be left as it is\n",
+		    dry_run_name(0, o->filename));
+	else
+		fprintf(out, "  %s would be emptied: %" PRIu64 " cluster%s "
+		    "released\n", dry_run_name(0, o->filename),
+		    done->clusters_emptied, done->clusters_emptied == 1 ? "" :
+		    "s");
+	dry_run_file(out, base_name, done->base_size_before,
+	    done->base_size_after);
+	dry_run_file(out, o->filename, done->top_size_before,
+	    done->top_size_after);
+	dry_run_footer(out);
 	return ferror(out) ? -1 : 0;
 }
 
@@ -572,7 +648,12 @@ print_result(const struct commit_opts *o, const struct commit_job *j,
 	if (o->json) {
 		if (print_json(stdout, o, j, done) != 0)
 			return -1;
-	} else if (!o->quiet)
+	} else if (o->quiet)
+		;
+	else if (o->dry_run) {
+		if (print_plan(stdout, o, j, done) != 0)
+			return -1;
+	} else
 		printf("Image committed.\n");
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
 }
@@ -593,10 +674,11 @@ cmd_commit(int argc, char **argv)
 	memset(&prog, 0, sizeof(prog));
 	j.top_ro_fd = -1;
 	j.child_rw_fd = -1;
+	j.dry_run = o.dry_run;
 	if (check_names(&o, &o.format) != 0)
 		goto out;
-	if (worker_start(&w, INSTAR__OP__OP_COMMIT,
-	    COMMIT_GUEST_TIMEOUT_MS) != 0) {
+	if (worker_start_job(&w, INSTAR__OP__OP_COMMIT,
+	    COMMIT_GUEST_TIMEOUT_MS, o.dry_run) != 0) {
 		error("Could not open '%s': %s", o.filename, w.error);
 		goto out;
 	}

@@ -236,6 +236,18 @@ refused(int fd, char *why, size_t whylen, const char *fmt, ...)
 }
 
 int
+image_writable(int fd, const char *path, char *why, size_t whylen)
+{
+	char self[64];
+
+	/* The descriptor's own file, whatever its name now resolves to. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (faccessat(AT_FDCWD, self, W_OK, AT_EACCESS) != 0)
+		return open_failed(-1, path, why, whylen);
+	return 0;
+}
+
+int
 image_open(const char *path, int flags, enum image_origin origin,
     struct stat *st, char *why, size_t whylen)
 {

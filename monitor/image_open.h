@@ -52,6 +52,13 @@ void	image_roots_reset(void);
  * set to the reason in qemu's words and errno kept from a failed open
  * (0 for a refusal that is not an open's failure).
  */
+/*
+ * Whether the image open read-only on fd (opened as path) could be
+ * opened for writing, asked without opening it so: 0, or -1 with why
+ * set as image_open() would have said it and errno kept.
+ */
+int	image_writable(int fd, const char *path, char *why, size_t whylen);
+
 int	image_open(const char *path, int flags, enum image_origin,
 	    struct stat *st, char *why, size_t whylen);
 

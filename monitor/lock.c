@@ -119,6 +119,22 @@ lock_image(int fd, unsigned int perm, unsigned int shared, char *err,
 	return ret == 0 ? 0 : -1;
 }
 
+int
+lock_probe(int fd, unsigned int perm, unsigned int shared, char *err,
+    size_t errlen)
+{
+	int ret;
+
+	if ((ret = check(fd, perm, shared, err, errlen)) < 0) {
+		if (locks_unsupported(errno))
+			return 0;
+		snprintf(err, errlen, "Failed to lock byte: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return ret == 0 ? 0 : -1;
+}
+
 void
 lock_drop(int fd)
 {

@@ -29,6 +29,14 @@ int lock_image(int fd, unsigned int perm, unsigned int shared, char *err,
     size_t errlen);
 
 /*
+ * What lock_image() would say for perm and shared, without taking a
+ * lock: a dry run holds a reader's locks but must refuse where the
+ * real run would, in its words.  Returns 0, or -1 with err set.
+ */
+int lock_probe(int fd, unsigned int perm, unsigned int shared, char *err,
+    size_t errlen);
+
+/*
  * Release every lock held through fd's open file description at once,
  * though a duplicate of it (the worker's) may stay open a little longer.
  */

@@ -1,12 +1,15 @@
 /*
  * instar rebase [-f FMT] [-t CACHE] [-T SRC_CACHE] [-p] [-q] [-u] [-U]
- *     -b BACKING_FILE [-F BACKING_FMT] [--output=human|json] FILENAME
+ *     -b BACKING_FILE [-F BACKING_FMT] [--dry-run] [--output=human|json]
+ *     FILENAME
  *
  * The monitor opens and locks the overlay read-write and every image of
  * its old and new backing chains read-only, learns each image's format
  * and backing reference from the sandbox, then hands all the descriptors
  * to one guest run that plans and performs the rebase.  Nothing here
- * reads or writes image bytes.
+ * reads or writes image bytes.  With --dry-run every image is opened
+ * read-only and the guest performs the rebase against shadows of them
+ * (guest/format/shadow.h): the same plan, the same figures, no write.
  */
 #include <sys/stat.h>
 
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "dry_run.h"
 #include "hypercall.h"
 #include "image_open.h"
 #include "json.h"
@@ -56,6 +60,8 @@ struct rebase_opts {
 	bool progress;
 	bool force_share;
 	bool json;
+	bool dry_run;
+	bool quiet;
 };
 
 /*
@@ -77,8 +83,9 @@ rebase_usage(FILE *out)
 	fprintf(out,
 	    "usage: instar rebase [-f FMT] [-t CACHE] [-T SRC_CACHE] [-p] [-q] "
 	    "[-u] [-U]\n"
-	    "           -b BACKING_FILE [-F BACKING_FMT] "
-	    "[--output=human|json] FILENAME\n"
+	    "           -b BACKING_FILE [-F BACKING_FMT] [--dry-run] "
+	    "[--output=human|json]\n"
+	    "           FILENAME\n"
 	    "\n"
 	    "  -f FMT            format of FILENAME: qcow2 (default: probe)\n"
 	    "  -b BACKING_FILE   new backing file; \"\" detaches\n"
@@ -100,6 +107,8 @@ rebase_usage(FILE *out)
 	    "(repeatable;\n"
 	    "                    default: $INSTAR_BACKING_ROOT, "
 	    "colon-separated)\n"
+	    "  --dry-run         say what the rebase would do, and write "
+	    "nothing\n"
 	    "  --output=FORMAT   human (default: prints nothing) or json\n");
 }
 
@@ -112,6 +121,7 @@ parse_args(int argc, char **argv, struct rebase_opts *o)
 		{ "output", required_argument, NULL, 'O' },
 		{ IMAGE_ROOT_OPTION, required_argument, NULL,
 		    IMAGE_ROOT_OPTVAL },
+		{ DRY_RUN_OPTION, no_argument, NULL, DRY_RUN_OPTVAL },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool quiet = false;
@@ -126,6 +136,9 @@ parse_args(int argc, char **argv, struct rebase_opts *o)
 		switch (ch) {
 		case IMAGE_ROOT_OPTVAL:
 			image_root_add(optarg);
+			break;
+		case DRY_RUN_OPTVAL:
+			o->dry_run = true;
 			break;
 		case 'h':
 			rebase_usage(stdout);
@@ -170,6 +183,7 @@ parse_args(int argc, char **argv, struct rebase_opts *o)
 	}
 	if (quiet)
 		o->progress = false;
+	o->quiet = quiet;
 	if (optind != argc - 1)
 		usage_error("rebase", "Expecting one image file name");
 	if (!o->unsafe && o->backing == NULL)
@@ -183,7 +197,7 @@ static int
 add_overlay(struct worker_conn *w, struct job *j,
     const struct rebase_opts *o)
 {
-	struct walk wk = { .perm = 0 };
+	struct walk wk = { .dry_run = o->dry_run };
 
 	walk_prefix(&wk, "Could not open '%s': ", o->filename);
 	wk.perm = LOCK_PERM_CONSISTENT_READ | LOCK_PERM_WRITE |
@@ -201,7 +215,7 @@ static int
 add_old_chain(struct worker_conn *w, struct job *j,
     const struct rebase_opts *o)
 {
-	struct walk wk = { .perm = 0 };
+	struct walk wk = { .dry_run = o->dry_run };
 
 	walk_prefix(&wk, "Could not open '%s': ", o->filename);
 	wk.perm = LOCK_PERM_CONSISTENT_READ;
@@ -215,6 +229,7 @@ new_chain_walk(struct walk *wk, const struct rebase_opts *o)
 {
 	walk_prefix(wk, "Could not open new backing file '%s': ",
 	    o->backing);
+	wk->dry_run = o->dry_run;
 	wk->perm = LOCK_PERM_CONSISTENT_READ;
 	wk->shared = o->force_share ? LOCK_PERM_ALL :
 	    LOCK_PERM_ALL & ~(LOCK_PERM_WRITE | LOCK_PERM_RESIZE);
@@ -486,8 +501,73 @@ print_json(FILE *out, const struct rebase_opts *o, const struct job *j,
 	json_report_key(out, "clusters-zeroed", false);
 	fprintf(out, "%" PRIu64, done->clusters_zeroed);
 	json_report_key(out, "bytes-copied", false);
-	fprintf(out, "%" PRIu64 "\n}\n", done->bytes_copied);
+	fprintf(out, "%" PRIu64, done->bytes_copied);
+	json_report_key(out, "file-size-before", false);
+	fprintf(out, "%" PRIu64, done->size_before);
+	json_report_key(out, "file-size-after", false);
+	fprintf(out, "%" PRIu64, done->size_after);
+	if (o->dry_run)
+		dry_run_json(out);
+	fputs("\n}\n", out);
 	return ferror(out) ? -1 : 0;
+}
+
+/* What the rebase would do, for a person to read before running it. */
+static int
+print_plan(FILE *out, const struct rebase_opts *o, const struct job *j,
+    const Instar__RebaseDone *done)
+{
+	const Instar__ImageInfo *info = chain_info(&j->c, 0);
+	const char *name = new_backing_name(o);
+	char *old = chain_recorded_backing(info);
+
+	fprintf(out, "Dry run: %s rebase of %s (%s)\n", o->unsafe ? "unsafe" :
+	    "safe", dry_run_name(0, o->filename), format_name(info->format));
+	if (old != NULL)
+		fprintf(out, "  backing file now: %s (%s)\n",
+		    dry_run_name(0, old), info->backing_format != NULL ?
+		    info->backing_format : "format not recorded");
+	else
+		fputs("  backing file now: none\n", out);
+	free(old);
+	if (name[0] == '\0')
+		fputs("  would record: no backing file (detach)\n", out);
+	else if (is_vmdk(j))
+		fprintf(out, "  would record: %s (a VMDK parent)\n",
+		    dry_run_name(0, name));
+	else
+		fprintf(out, "  would record: %s, format %s\n",
+		    dry_run_name(0, name), new_backing_format(o, j));
+	if (o->unsafe)
+		fputs("  would copy: nothing (-u changes only the header)\n",
+		    out);
+	else {
+		fputs("  would copy from the old backing chain: ", out);
+		dry_run_clusters(out, done->clusters_copied,
+		    done->cluster_size, done->bytes_copied);
+		fputs("\n  would mark as reading zeros: ", out);
+		dry_run_clusters(out, done->clusters_zeroed,
+		    done->cluster_size, done->clusters_zeroed *
+		    (uint64_t)done->cluster_size);
+		fputc('\n', out);
+	}
+	dry_run_file(out, o->filename, done->size_before, done->size_after);
+	dry_run_footer(out);
+	return ferror(out) ? -1 : 0;
+}
+
+static int
+print_result(const struct rebase_opts *o, const struct job *j,
+    const Instar__RebaseDone *done, bool quiet)
+{
+	if (o->json) {
+		if (print_json(stdout, o, j, done) != 0)
+			return -1;
+	} else if (o->dry_run && !quiet) {
+		if (print_plan(stdout, o, j, done) != 0)
+			return -1;
+	}
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
 }
 
 /* Everything qemu-img checks before it opens a file, in its order. */
@@ -562,8 +642,8 @@ cmd_rebase(int argc, char **argv)
 	progress_init(&prog, o.progress, PROGRESS_MIN_SKIP);
 	if (check_names(&o, &o.format) != 0)
 		goto out;
-	if (worker_start(&w, INSTAR__OP__OP_REBASE,
-	    REBASE_GUEST_TIMEOUT_MS) != 0) {
+	if (worker_start_job(&w, INSTAR__OP__OP_REBASE,
+	    REBASE_GUEST_TIMEOUT_MS, o.dry_run) != 0) {
 		error("Could not open '%s': %s", o.filename, w.error);
 		goto out;
 	}
@@ -578,8 +658,7 @@ cmd_rebase(int argc, char **argv)
 	}
 	progress_set(&prog, 100.0f);
 	progress_end(&prog);
-	if (o.json && (print_json(stdout, &o, &j, done->rebase_done) != 0 ||
-	    fflush(stdout) != 0)) {
+	if (print_result(&o, &j, done->rebase_done, o.quiet) != 0) {
 		error("cannot write output: %s", strerror(errno));
 		goto out;
 	}

@@ -315,6 +315,13 @@ test_crash_point(Instar__Job *job)
 int
 worker_start(struct worker_conn *c, Instar__Op op, uint32_t guest_timeout_ms)
 {
+	return worker_start_job(c, op, guest_timeout_ms, false);
+}
+
+int
+worker_start_job(struct worker_conn *c, Instar__Op op,
+    uint32_t guest_timeout_ms, bool dry_run)
+{
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 	Instar__Job job = INSTAR__JOB__INIT;
 	Instar__Envelope *reply;
@@ -328,6 +335,10 @@ worker_start(struct worker_conn *c, Instar__Op op, uint32_t guest_timeout_ms)
 	c->state = WS_STARTING;
 	job.op = op;
 	job.guest_timeout_ms = guest_timeout_ms;
+	if (dry_run) {
+		job.has_dry_run = true;
+		job.dry_run = true;
+	}
 	test_crash_point(&job);
 	env.body_case = INSTAR__ENVELOPE__BODY_JOB;
 	env.job = &job;

@@ -35,6 +35,10 @@ struct worker_conn {
 };
 
 int worker_start(struct worker_conn *, Instar__Op, uint32_t guest_timeout_ms);
+/* The same, and a rebase or commit that is only dry-run: the worker
+ * writes nothing, and images are attached read-only. */
+int worker_start_job(struct worker_conn *, Instar__Op,
+    uint32_t guest_timeout_ms, bool dry_run);
 
 /*
  * Ask for the facts about the image open on fd.  Returns the envelope

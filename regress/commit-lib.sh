@@ -73,7 +73,9 @@ check_stdout() {
 		if jq -e 'keys_unsorted == ["filename", "format",
 		    "base-filename", "base-format", "clusters-committed",
 		    "bytes-committed", "clusters-emptied", "base-cluster-size",
-		    "base-grown", "emptied"]' "$WORK/.iout" >/dev/null 2>&1; then
+		    "base-grown", "emptied", "file-size-before",
+		    "file-size-after", "base-file-size-before",
+		    "base-file-size-after"]' "$WORK/.iout" >/dev/null 2>&1; then
 			pass
 		else
 			fail "$desc: not instar's JSON report: $(cat "$WORK/.iout")"

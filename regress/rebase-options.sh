@@ -158,7 +158,7 @@ jq -e '.filename == "j.qcow2" and .format == "qcow2" and
     ."bytes-copied" == 1048576' "$WORK/.json" >/dev/null
 check $? "json, safe: $(cat "$WORK/.json")"
 jq -r 'keys_unsorted | join(",")' "$WORK/.json" >"$WORK/.keys"
-echo "filename,format,mode,old-backing-filename,old-backing-format,new-backing-filename,new-backing-format,cluster-size,clusters-copied,clusters-zeroed,bytes-copied" |
+echo "filename,format,mode,old-backing-filename,old-backing-format,new-backing-filename,new-backing-format,cluster-size,clusters-copied,clusters-zeroed,bytes-copied,file-size-before,file-size-after" |
     cmp -s - "$WORK/.keys"
 check $? "json: key order $(cat "$WORK/.keys")"
 "$INSTAR" rebase --output=json -u -b "" j.qcow2 >"$WORK/.json"

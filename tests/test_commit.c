@@ -110,11 +110,12 @@ crun_dev(struct crun *r, uint32_t i, struct mem_img *m, struct wdev *d)
 
 static int
 commit_top(struct crun *r, struct mem_img *top, struct mem_img *base,
-    bool empty)
+    bool empty, bool dry)
 {
 	struct commit_job job;
 
-	memset(&r->p, 0, sizeof(r->p));
+	memset(r, 0, sizeof(*r));
+	r->dry = dry;
 	r->p.base_index = 1;
 	r->p.empty_top = empty ? 1 : 0;
 	r->p.formats[0] = INSTAR_FMT_QCOW2;
@@ -171,9 +172,7 @@ commit_dry_then_real(struct crun *r, struct mem_img *top,
 	size_t top_len = top->size, base_len = base->size;
 	uint64_t top_after, base_after;
 
-	memset(r, 0, sizeof(*r));
-	r->dry = true;
-	if (commit_top(r, top, base, empty) != 0)
+	if (commit_top(r, top, base, empty, true) != 0)
 		fail_msg("dry run: %s (%s)", r->res.error,
 		    shadow_error(&r->sh[1]) != NULL ? shadow_error(&r->sh[1]) :
 		    "");
@@ -186,8 +185,7 @@ commit_dry_then_real(struct crun *r, struct mem_img *top,
 	assert_memory_equal(base->buf, base_was, base_len);
 	free(top_was);
 	free(base_was);
-	memset(r, 0, sizeof(*r));
-	assert_int_equal(commit_top(r, top, base, empty), 0);
+	assert_int_equal(commit_top(r, top, base, empty, false), 0);
 	assert_memory_equal(&dry, &r->res, sizeof(dry));
 	assert_int_equal(top->size, top_after);
 	assert_int_equal(base->size, base_after);
@@ -325,7 +323,7 @@ test_empty_top_untouched(void **state)
 	make_overlay(&base, 3, 16, 4, 16 * MiB, NULL);
 	fill_qcow2(&base, 0, 1 * MiB, 0x10);
 	make_overlay(&top, 3, 16, 4, 16 * MiB, "base");
-	assert_int_equal(commit_top(&r, &top, &base, true), 0);
+	assert_int_equal(commit_top(&r, &top, &base, true, false), 0);
 	assert_int_equal(r.res.clusters_committed, 0);
 	assert_int_equal(r.res.clusters_emptied, 0);
 	assert_int_equal(r.top_dev.nlog, 0);
@@ -360,7 +358,7 @@ test_crash_after_every_write(void **state)
 	memcpy(orig.buf, base.buf, base.size);
 	mem_img_alloc(&replay, top.size);
 	memcpy(replay.buf, top.buf, top.size);
-	assert_int_equal(commit_top(&r, &top, &base, true), 0);
+	assert_int_equal(commit_top(&r, &top, &base, true, false), 0);
 	for (i = 1; i <= r.base_dev.nlog; i++) {
 		struct mem_img b;
 

@@ -573,6 +573,15 @@ read_head(int fd, uint8_t *buf, size_t len)
  * A head that cannot be read is simply not offered: the guest then
  * asks, and gets the error where it would have before.
  */
+/* What the guest is told of a device. */
+static uint32_t
+device_flags(const struct vmm_device *d)
+{
+	if (d->writable)
+		return INSTAR_DEV_WRITABLE;
+	return d->shadow ? INSTAR_DEV_SHADOW : 0;
+}
+
 static void
 load_devices(struct vmm *vm, const struct vmm_job *job,
     struct instar_boot *boot)
@@ -587,7 +596,7 @@ load_devices(struct vmm *vm, const struct vmm_job *job,
 	for (i = 0; i < job->ndevs; i++) {
 		memset(&d, 0, sizeof(d));
 		d.size = job->devs[i].size;
-		d.flags = job->devs[i].writable ? INSTAR_DEV_WRITABLE : 0;
+		d.flags = device_flags(&job->devs[i]);
 		want = INSTAR_HEAD_LEN;
 		if (want > d.size)
 			want = d.size;
@@ -670,7 +679,7 @@ hc_geometry(struct vmm_ctx *c, uint32_t gpa)
 	if ((why = vmm_check_device(&c->policy, g.dev)) != NULL)
 		return bad_request(c, "geometry", why);
 	g.size = c->policy.devs[g.dev].size;
-	g.flags = c->policy.devs[g.dev].writable ? INSTAR_DEV_WRITABLE : 0;
+	g.flags = device_flags(&c->policy.devs[g.dev]);
 	g.ret = INSTAR_HC_OK;
 	store_block(c, gpa, &g, sizeof(g));
 	return 0;

@@ -18,6 +18,7 @@ struct vmm_device {
 	int fd;
 	uint64_t size;		/* bytes, at attach time */
 	bool writable;
+	bool shadow;		/* a dry run's: never written, see hypercall.h */
 	uint64_t write_limit;	/* writes must end at or below this */
 };
 

@@ -368,6 +368,13 @@ take_job(struct worker *w, const Instar__Job *job)
 	default:
 		fatal("unknown job %d", (int)job->op);
 	}
+	/* A dry run writes nothing: its filter is a reader's. */
+	if (job->has_dry_run && job->dry_run) {
+		if (w->op != INSTAR_OP_REBASE && w->op != INSTAR_OP_COMMIT)
+			fatal("only a rebase or a commit can be dry-run");
+		w->dry_run = true;
+		w->may_write = false;
+	}
 	w->timeout_ms = job->guest_timeout_ms;
 	if (job->has_test_stop_after_writes)
 		w->stop_after_writes = job->test_stop_after_writes;

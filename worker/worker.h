@@ -33,6 +33,7 @@ struct worker {
 	struct vmm *vm;
 	uint32_t op;			/* enum instar_op of this job */
 	bool may_write;			/* rebase, commit, check -r */
+	bool dry_run;			/* rebase, commit: shadows only */
 	uint64_t fsize_cap;		/* the file size limit inherited */
 	uint32_t timeout_ms;
 	uint32_t stop_after_writes;	/* tests only; 0: never */

@@ -58,12 +58,12 @@ worker_attach(struct worker *w, int fd, const Instar__AttachImage *msg)
 	if (w->op == INSTAR_OP_CHECK && w->ndevs != 0)
 		fatal("a check takes one image at a time");
 	/* Its filter would kill the worker at the first write. */
-	if (msg->writable && !w->may_write)
+	if (msg->writable && !w->may_write && !w->dry_run)
 		fatal("a read-only job attaches no writable image");
 	if (w->ndevs == INSTAR_MAX_DEVICES)
 		fatal("more than %u images attached", INSTAR_MAX_DEVICES);
 	for (i = 0; i < w->ndevs; i++)
-		nwritable += w->devs[i].writable;
+		nwritable += w->devs[i].writable || w->devs[i].shadow;
 	/* A rebase writes only the overlay, attached first. */
 	if (w->op == INSTAR_OP_REBASE && msg->writable != (w->ndevs == 0))
 		fatal("only the first image attached may be writable");
@@ -79,9 +79,12 @@ worker_attach(struct worker *w, int fd, const Instar__AttachImage *msg)
 	memset(d, 0, sizeof(*d));
 	d->fd = fd;
 	d->size = (uint64_t)st.st_size;
-	d->writable = msg->writable;
+	/* A dry run's "writable" image is shadowed in the guest and never
+	 * written: the vmm refuses every write to it. */
+	d->writable = msg->writable && !w->dry_run;
+	d->shadow = msg->writable && w->dry_run;
 	/* Lowered to what the plan needs before the run (job_limits.c). */
-	d->write_limit = msg->writable ? VMM_OFFSET_MAX : 0;
+	d->write_limit = d->writable ? VMM_OFFSET_MAX : 0;
 	w->dev_formats[w->ndevs] = fmt;
 	w->dev_ids[w->ndevs].dev = st.st_dev;
 	w->dev_ids[w->ndevs].ino = st.st_ino;
@@ -254,19 +257,39 @@ send_run_failure(struct worker *w, bool whole, const char *invalid,
 		send_failure(w->sock, vmm_err);
 }
 
+/*
+ * Device i's length after the run: the file's own after a real run, the
+ * guest's shadow's after a dry run (where the file has not changed).
+ */
+static uint64_t
+size_after(const struct worker *w, uint32_t i, uint64_t guest_says)
+{
+	struct stat st;
+
+	if (w->dry_run && w->devs[i].shadow)
+		return guest_says;
+	if (sandbox_fstat(w->devs[i].fd, &st) != 0 || st.st_size < 0)
+		fatal_f("cannot stat image %u: %s", i, strerror(errno));
+	return (uint64_t)st.st_size;
+}
+
 static void
-send_done(int sock, const struct instar_rebase_result *res)
+send_done(const struct worker *w, const struct instar_rebase_result *res)
 {
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 	Instar__RebaseDone done = INSTAR__REBASE_DONE__INIT;
 
+	done.has_size_before = true;
+	done.size_before = w->devs[0].size;
+	done.has_size_after = true;
+	done.size_after = size_after(w, 0, res->file_size);
 	done.clusters_copied = res->clusters_copied;
 	done.clusters_zeroed = res->clusters_zeroed;
 	done.bytes_copied = res->bytes_copied;
 	done.cluster_size = res->cluster_size;
 	env.body_case = INSTAR__ENVELOPE__BODY_REBASE_DONE;
 	env.rebase_done = &done;
-	if (frame_send(sock, &env, NULL, 0) != 0)
+	if (frame_send(w->sock, &env, NULL, 0) != 0)
 		fatal_f("cannot reach the monitor: %s", strerror(errno));
 }
 
@@ -282,7 +305,7 @@ report_rebase(struct worker *w, struct instar_rebase_result *res, size_t got)
 	else if (res->status != 0)
 		send_failure(w->sock, res->error);
 	else
-		send_done(w->sock, res);
+		send_done(w, res);
 }
 
 void
@@ -302,9 +325,10 @@ worker_rebase(struct worker *w, const Instar__Rebase *msg)
 	 * mode) and is never resized; an unsafe rebase only rewrites its
 	 * header.
 	 */
+	/* A dry run's limit is 0 already, and its filter a reader's. */
 	if (fill_params(w, msg, &params, err, sizeof(err)) != 0 ||
-	    worker_limit_writes(w, 0, msg->unsafe ? 0 : 1, false, true, err,
-	    sizeof(err)) != 0) {
+	    (!w->dry_run && worker_limit_writes(w, 0, msg->unsafe ? 0 : 1,
+	    false, true, err, sizeof(err)) != 0)) {
 		send_failure(w->sock, err);
 		return;
 	}
@@ -327,10 +351,20 @@ worker_rebase(struct worker *w, const Instar__Rebase *msg)
 /* ---- commit ---- */
 
 static void
-send_commit_done(int sock, const struct instar_commit_result *res)
+send_commit_done(const struct worker *w, uint32_t base,
+    const struct instar_commit_result *res)
 {
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 	Instar__CommitDone done = INSTAR__COMMIT_DONE__INIT;
+
+	done.has_top_size_before = true;
+	done.top_size_before = w->devs[0].size;
+	done.has_top_size_after = true;
+	done.top_size_after = size_after(w, 0, res->top_file_size);
+	done.has_base_size_before = true;
+	done.base_size_before = w->devs[base].size;
+	done.has_base_size_after = true;
+	done.base_size_after = size_after(w, base, res->base_file_size);
 
 	done.clusters_committed = res->clusters_committed;
 	done.bytes_committed = res->bytes_committed;
@@ -339,13 +373,13 @@ send_commit_done(int sock, const struct instar_commit_result *res)
 	done.base_grown = res->base_grown != 0;
 	env.body_case = INSTAR__ENVELOPE__BODY_COMMIT_DONE;
 	env.commit_done = &done;
-	if (frame_send(sock, &env, NULL, 0) != 0)
+	if (frame_send(w->sock, &env, NULL, 0) != 0)
 		fatal_f("cannot reach the monitor: %s", strerror(errno));
 }
 
 static void
-report_commit(struct worker *w, struct instar_commit_result *res,
-    size_t got)
+report_commit(struct worker *w, uint32_t base,
+    struct instar_commit_result *res, size_t got)
 {
 	const char *why;
 
@@ -356,7 +390,7 @@ report_commit(struct worker *w, struct instar_commit_result *res,
 	else if (res->status != 0)
 		send_failure(w->sock, res->error);
 	else
-		send_commit_done(w->sock, res);
+		send_commit_done(w, base, res);
 }
 
 static int
@@ -373,7 +407,7 @@ fill_commit(const struct worker *w, const Instar__Commit *msg,
 	p->new_cid = msg->new_cid;
 	for (i = 0; i < w->ndevs; i++) {
 		p->formats[i] = w->dev_formats[i];
-		if (w->devs[i].writable)
+		if (w->devs[i].writable || w->devs[i].shadow)
 			writable |= 1ull << i;
 	}
 	if ((why = commit_params_validate(p, w->ndevs, writable)) != NULL) {
@@ -401,8 +435,8 @@ worker_commit(struct worker *w, const Instar__Commit *msg)
 	 * and a VMDK child only have their metadata rewritten.
 	 */
 	if (fill_commit(w, msg, &params, err, sizeof(err)) != 0 ||
-	    worker_limit_writes(w, (int)msg->base_index, msg->base_index,
-	    false, true, err, sizeof(err)) != 0) {
+	    (!w->dry_run && worker_limit_writes(w, (int)msg->base_index,
+	    msg->base_index, false, true, err, sizeof(err)) != 0)) {
 		send_failure(w->sock, err);
 		return;
 	}
@@ -413,14 +447,15 @@ worker_commit(struct worker *w, const Instar__Commit *msg)
 	run.result = &res;
 	run.result_min = sizeof(res);
 	run.result_len = sizeof(res);
-	run.rate_limit = msg->rate_limit;
+	/* Nothing is written to pace in a dry run. */
+	run.rate_limit = w->dry_run ? 0 : msg->rate_limit;
 	if (run_job(w, &run, &got, err, sizeof(err)) != 0) {
 		send_run_failure(w, got == sizeof(res),
 		    commit_result_validate(&res), res.status, res.error,
 		    sizeof(res.error), err);
 		return;
 	}
-	report_commit(w, &res, got);
+	report_commit(w, params.base_index, &res, got);
 }
 
 /* ---- check ---- */
