@@ -1,8 +1,9 @@
 #!/bin/sh
 # A short demonstration on images made with qemu-img in a temporary
 # directory: show a three-image qcow2 chain with "instar info
-# --backing-chain", then drop its middle layer with "instar rebase" and
-# hold the result against qemu-img's on a twin copy.
+# --backing-chain", see what dropping its middle layer would do with
+# "instar rebase --dry-run", then drop it with "instar rebase" and hold
+# the result against qemu-img's on a twin copy.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,6 +42,14 @@ echo
 
 qemu-img convert -O raw top.qcow2 before.raw
 cp top.qcow2 twin.qcow2
+sum_before=$(sha256sum top.qcow2)
+echo "\$ instar rebase --dry-run -b base.qcow2 -F qcow2 top.qcow2"
+"$instar" rebase --dry-run -b base.qcow2 -F qcow2 top.qcow2
+if [ "$(sha256sum top.qcow2)" != "$sum_before" ]; then
+	echo "demo: the dry run changed top.qcow2" >&2
+	exit 1
+fi
+echo
 echo "\$ instar rebase --output=json -b base.qcow2 -F qcow2 top.qcow2"
 "$instar" rebase --output=json -b base.qcow2 -F qcow2 top.qcow2
 qemu-img rebase -b base.qcow2 -F qcow2 twin.qcow2
