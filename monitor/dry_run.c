@@ -75,6 +75,5 @@ dry_run_footer(FILE *out)
 void
 dry_run_json(FILE *out)
 {
-	json_report_key(out, "dry-run", false);
-	fputs("true", out);
+	json_report_bool(out, "dry-run", true);
 }

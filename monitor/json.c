@@ -509,6 +509,20 @@ json_report_key(FILE *out, const char *key, bool first)
 	fprintf(out, "%s\n    \"%s\": ", first ? "{" : ",", key);
 }
 
+void
+json_report_uint(FILE *out, const char *key, uint64_t v)
+{
+	json_report_key(out, key, false);
+	fprintf(out, "%" PRIu64, v);
+}
+
+void
+json_report_bool(FILE *out, const char *key, bool v)
+{
+	json_report_key(out, key, false);
+	fputs(v ? "true" : "false", out);
+}
+
 int
 json_report_string(FILE *out, const char *s, size_t len)
 {

@@ -76,9 +76,13 @@ int	json_print_string(FILE *, const char *, size_t);
  * instar's own flat reports (rebase, commit): one member per line in the
  * caller's order, laid out as qemu's pretty printer lays out an object.
  * json_report_key() starts the object when first is set; the caller
- * ends it with "\n}\n".  json_report_string() prints null for NULL.
+ * ends it with "\n}\n".  json_report_string() prints null for NULL;
+ * json_report_uint() and json_report_bool() print a whole member that is
+ * not the first.
  */
 void	json_report_key(FILE *, const char *key, bool first);
+void	json_report_uint(FILE *, const char *key, uint64_t);
+void	json_report_bool(FILE *, const char *key, bool);
 int	json_report_string(FILE *, const char *, size_t);
 
 #endif /* INSTAR_MONITOR_JSON_H */

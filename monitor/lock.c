@@ -102,21 +102,26 @@ check(int fd, unsigned int perm, unsigned int shared, char *err,
 	return 0;
 }
 
+/*
+ * A lock call failed: where the file system has no OFD locks, go on
+ * without them; anything else is the image's error.
+ */
+static int
+lock_failed(char *err, size_t errlen)
+{
+	if (locks_unsupported(errno))
+		return 0;
+	snprintf(err, errlen, "Failed to lock byte: %s", strerror(errno));
+	return -1;
+}
+
 int
 lock_image(int fd, unsigned int perm, unsigned int shared, char *err,
     size_t errlen)
 {
-	int ret;
-
-	if (apply(fd, perm, shared) != 0 ||
-	    (ret = check(fd, perm, shared, err, errlen)) < 0) {
-		if (locks_unsupported(errno))
-			return 0;
-		snprintf(err, errlen, "Failed to lock byte: %s",
-		    strerror(errno));
-		return -1;
-	}
-	return ret == 0 ? 0 : -1;
+	if (apply(fd, perm, shared) != 0)
+		return lock_failed(err, errlen);
+	return lock_probe(fd, perm, shared, err, errlen);
 }
 
 int
@@ -125,13 +130,8 @@ lock_probe(int fd, unsigned int perm, unsigned int shared, char *err,
 {
 	int ret;
 
-	if ((ret = check(fd, perm, shared, err, errlen)) < 0) {
-		if (locks_unsupported(errno))
-			return 0;
-		snprintf(err, errlen, "Failed to lock byte: %s",
-		    strerror(errno));
-		return -1;
-	}
+	if ((ret = check(fd, perm, shared, err, errlen)) < 0)
+		return lock_failed(err, errlen);
 	return ret == 0 ? 0 : -1;
 }
 

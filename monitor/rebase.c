@@ -494,18 +494,12 @@ print_json(FILE *out, const struct rebase_opts *o, const struct job *j,
 	    strlen(name));
 	json_report_key(out, "new-backing-format", false);
 	json_report_string(out, fmt[0] != '\0' ? fmt : NULL, strlen(fmt));
-	json_report_key(out, "cluster-size", false);
-	fprintf(out, "%" PRIu32, done->cluster_size);
-	json_report_key(out, "clusters-copied", false);
-	fprintf(out, "%" PRIu64, done->clusters_copied);
-	json_report_key(out, "clusters-zeroed", false);
-	fprintf(out, "%" PRIu64, done->clusters_zeroed);
-	json_report_key(out, "bytes-copied", false);
-	fprintf(out, "%" PRIu64, done->bytes_copied);
-	json_report_key(out, "file-size-before", false);
-	fprintf(out, "%" PRIu64, done->size_before);
-	json_report_key(out, "file-size-after", false);
-	fprintf(out, "%" PRIu64, done->size_after);
+	json_report_uint(out, "cluster-size", done->cluster_size);
+	json_report_uint(out, "clusters-copied", done->clusters_copied);
+	json_report_uint(out, "clusters-zeroed", done->clusters_zeroed);
+	json_report_uint(out, "bytes-copied", done->bytes_copied);
+	json_report_uint(out, "file-size-before", done->size_before);
+	json_report_uint(out, "file-size-after", done->size_after);
 	if (o->dry_run)
 		dry_run_json(out);
 	fputs("\n}\n", out);
