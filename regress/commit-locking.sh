@@ -9,67 +9,15 @@ REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$REGRESS_DIR/rebase-lib.sh"
 . "$REGRESS_DIR/commit-lib.sh"
 
-HOLDER=
-stop_holder() {
-	if [ -n "$HOLDER" ]; then
-		kill "$HOLDER" 2>/dev/null
-		wait "$HOLDER" 2>/dev/null
-	fi
-	HOLDER=
-}
-trap 'stop_holder; rm -rf "$WORK"' EXIT
-
-# lock_bytes IMAGE: the bytes someone holds an OFD lock on in IMAGE, one
-# a line, sorted, from /proc/locks (taking no lock to look).
-lock_bytes() {
-	awk -v ino=":$(stat -c %i "$1")" '
-	    $2 == "OFDLCK" && substr($6, length($6) - length(ino) + 1) == ino {
-		for (b = $7; b <= $8; b++) print b
-	    }' /proc/locks | sort -n | tr '\n' ' '
-}
-
-# hold IMAGE [qemu-io options]: keep IMAGE open in qemu-io until release.
-hold() {
-	img=$1
-	shift
-	mkfifo "$WORK/hold.fifo"
-	"$QEMU_IO" "$@" "$img" <"$WORK/hold.fifo" >/dev/null 2>&1 &
-	HOLDER=$!
-	exec 9>"$WORK/hold.fifo"
-	rm -f "$WORK/hold.fifo"
-	i=0
-	while [ $i -lt 400 ]; do
-		[ -n "$(lock_bytes "$img")" ] && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	fail "qemu-io never locked $img"
-}
+. "$REGRESS_DIR/hold-lib.sh"
 
 # hold_alone IMAGE [qemu-io options]: hold one qcow2 file alone, without
 # its backing chain.
 hold_alone() {
 	img=$1
 	shift
-	mkfifo "$WORK/hold.fifo"
-	"$QEMU_IO" "$@" "json:{\"driver\": \"qcow2\", \"backing\": null,
-	    \"file\": {\"driver\": \"file\", \"filename\": \"$img\"}}" \
-	    <"$WORK/hold.fifo" >/dev/null 2>&1 &
-	HOLDER=$!
-	exec 9>"$WORK/hold.fifo"
-	rm -f "$WORK/hold.fifo"
-	i=0
-	while [ $i -lt 400 ]; do
-		[ -n "$(lock_bytes "$img")" ] && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	fail "qemu-io never locked $img"
-}
-
-release() {
-	exec 9>&-
-	stop_holder
+	hold_open "$img" "$@" "json:{\"driver\": \"qcow2\", \"backing\": null,
+	    \"file\": {\"driver\": \"file\", \"filename\": \"$img\"}}"
 }
 
 # A chain in $WORK/c: b <- m <- t, data in each.

@@ -13,15 +13,7 @@ REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$REGRESS_DIR/trace-lib.sh"
 . "$REGRESS_DIR/commit-lib.sh"
 
-HOLDER=
-stop_holder() {
-	if [ -n "$HOLDER" ]; then
-		kill "$HOLDER" 2>/dev/null
-		wait "$HOLDER" 2>/dev/null
-	fi
-	HOLDER=
-}
-trap 'stop_holder; rm -rf "$WORK"' EXIT
+. "$REGRESS_DIR/hold-lib.sh"
 
 # state DIR: each file's name, length, mtime (ns) and sha256.
 state() {
@@ -256,23 +248,6 @@ fi
 
 # An image a running VM holds (qemu-io stands for it): the same refusal,
 # on the same files (neither run can write them).
-# hold IMAGE: keep IMAGE open read-write in qemu-io until released.
-hold() {
-	mkfifo "$WORK/hold.fifo"
-	"$QEMU_IO" "$1" <"$WORK/hold.fifo" >/dev/null 2>&1 &
-	HOLDER=$!
-	exec 9>"$WORK/hold.fifo"
-	rm -f "$WORK/hold.fifo"
-	i=0
-	while [ $i -lt 400 ]; do
-		awk -v ino=":$(stat -c %i "$1")" '
-		    $2 == "OFDLCK" && substr($6, length($6) - length(ino) + 1) ==
-		    ino { found = 1 } END { exit !found }' /proc/locks && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	fail "qemu-io never locked $1"
-}
 
 # held DESC IMAGE-TO-HOLD CMD IMAGE ARGS: both runs refuse alike.
 held() {
@@ -289,8 +264,7 @@ held() {
 	(cd "$WORK/q" && "$INSTAR" "$cmd" "$@" "$img" >/dev/null \
 	    2>"$WORK/.real-err")
 	rrc=$?
-	exec 9>&-
-	stop_holder
+	release
 	state "$WORK/q" >"$WORK/.after"
 	if [ "$drc" -ne 1 ] || [ "$rrc" -ne 1 ] ||
 	    ! cmp -s "$WORK/.dry-err" "$WORK/.real-err" ||

@@ -1,17 +1,9 @@
 # instar info honours QEMU's image locks as qemu-img info does: an image a
 # VM (here qemu-io) has open read-write is refused, unless -U shares it;
 # an image open read-only elsewhere is fine.
-. "$(dirname "$0")/test-exec.sh"
-
-HOLDER=
-stop_holder() {
-	if [ -n "$HOLDER" ]; then
-		kill "$HOLDER" 2>/dev/null
-		wait "$HOLDER" 2>/dev/null
-	fi
-	HOLDER=
-}
-trap 'stop_holder; rm -rf "$WORK"' EXIT
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+. "$REGRESS_DIR/hold-lib.sh"
 
 # holds_lock IMAGE: whether some process holds a QEMU lock on IMAGE's
 # byte 100 (consistent read), read from /proc/locks so the check itself
@@ -24,28 +16,9 @@ holds_lock() {
 	    END { exit !found }' /proc/locks
 }
 
-# hold IMAGE [qemu-io options]: keep IMAGE open in qemu-io until
-# release; wait until its locks are in place.
-hold() {
-	img=$1
-	shift
-	mkfifo "$WORK/hold.fifo"
-	"$QEMU_IO" "$@" "$img" <"$WORK/hold.fifo" >/dev/null 2>&1 &
-	HOLDER=$!
-	exec 9>"$WORK/hold.fifo"
-	rm -f "$WORK/hold.fifo"
-	i=0
-	while [ $i -lt 400 ]; do	# up to ~20 s on a loaded machine
-		holds_lock "$img" && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	fail "qemu-io never locked $img"
-}
-
-release() {
-	exec 9>&-
-	stop_holder
+# hold waits for byte 100 itself, not for just any lock.
+holder_locked() {
+	holds_lock "$1"
 }
 
 qimg create -f qcow2 base.qcow2 16M

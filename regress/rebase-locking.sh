@@ -6,15 +6,7 @@ REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$REGRESS_DIR/test-exec.sh"
 . "$REGRESS_DIR/rebase-lib.sh"
 
-HOLDER=
-stop_holder() {
-	if [ -n "$HOLDER" ]; then
-		kill "$HOLDER" 2>/dev/null
-		wait "$HOLDER" 2>/dev/null
-	fi
-	HOLDER=
-}
-trap 'stop_holder; rm -rf "$WORK"' EXIT
+. "$REGRESS_DIR/hold-lib.sh"
 
 # holds_lock IMAGE: someone holds a QEMU lock on IMAGE's byte 100, read
 # from /proc/locks so that the check itself takes no lock.
@@ -25,27 +17,9 @@ holds_lock() {
 	    END { exit !found }' /proc/locks
 }
 
-# hold IMAGE [qemu-io options]: keep IMAGE open in qemu-io until release.
-hold() {
-	img=$1
-	shift
-	mkfifo "$WORK/hold.fifo"
-	"$QEMU_IO" "$@" "$img" <"$WORK/hold.fifo" >/dev/null 2>&1 &
-	HOLDER=$!
-	exec 9>"$WORK/hold.fifo"
-	rm -f "$WORK/hold.fifo"
-	i=0
-	while [ $i -lt 400 ]; do
-		holds_lock "$img" && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	fail "qemu-io never locked $img"
-}
-
-release() {
-	exec 9>&-
-	stop_holder
+# hold waits for byte 100 itself, not for just any lock.
+holder_locked() {
+	holds_lock "$1"
 }
 
 # same_failure DESC ARGS: instar and qemu-img rebase both exit 1 with the
