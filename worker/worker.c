@@ -51,6 +51,15 @@ __asan_default_options(void)
 }
 #endif
 
+int
+worker_image_stat(int fd, struct stat *st)
+{
+	if (sandbox_fstat(fd, st) != 0 || !S_ISREG(st->st_mode) ||
+	    st->st_size < 0)
+		return -1;
+	return 0;
+}
+
 void
 send_failure(int sock, const char *msg)
 {
@@ -226,8 +235,7 @@ worker_inspect(struct worker *w, int fd, uint32_t format)
 	char err[512];
 	size_t got = 0;
 
-	if (sandbox_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size < 0) {
+	if (worker_image_stat(fd, &st) != 0) {
 		send_failure(w->sock, "not a regular file");
 		return false;
 	}

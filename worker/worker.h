@@ -55,6 +55,12 @@ void send_failure(int sock, const char *msg);
 uint32_t format_from_pb(Instar__Format);
 
 /*
+ * fstat() the image open as fd; -1 unless it is a regular file, so that
+ * its st_size is a length (>= 0).
+ */
+int worker_image_stat(int fd, struct stat *);
+
+/*
  * Pass on an info job's result of got bytes: the image's info, or why it
  * could not be opened.  Returns whether the info went out.
  */

@@ -72,8 +72,7 @@ worker_attach(struct worker *w, int fd, const Instar__AttachImage *msg)
 		fatal("too many writable images attached");
 	if (fmt == INSTAR_FMT_PROBE)
 		fatal("an attached image needs a format");
-	if (sandbox_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size < 0)
+	if (worker_image_stat(fd, &st) != 0)
 		fatal("attached image is not a regular file");
 	d = &w->devs[w->ndevs];
 	memset(d, 0, sizeof(*d));
@@ -268,8 +267,8 @@ size_after(const struct worker *w, uint32_t i, uint64_t guest_says)
 
 	if (w->dry_run && w->devs[i].shadow)
 		return guest_says;
-	if (sandbox_fstat(w->devs[i].fd, &st) != 0 || st.st_size < 0)
-		fatal_f("cannot stat image %u: %s", i, strerror(errno));
+	if (worker_image_stat(w->devs[i].fd, &st) != 0)
+		fatal_f("cannot stat image %u", i);
 	return (uint64_t)st.st_size;
 }
 
@@ -604,8 +603,7 @@ worker_info_check(struct worker *w, int fd, uint32_t format,
 	d->fd = fd;
 	w->dev_formats[0] = format;
 	w->ndevs = 1;
-	if (sandbox_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size < 0) {
+	if (worker_image_stat(fd, &st) != 0) {
 		send_failure(w->sock, "not a regular file");
 		return;
 	}
