@@ -33,8 +33,8 @@ struct instar_commit_result {
 	uint64_t clusters_emptied;
 	uint32_t base_grown;		/* 0 or 1 */
 	uint32_t pad;
-	/* The top's and the base's lengths afterwards, as the guest's
-	 * devices saw them (see instar_rebase_result.file_size). */
+	/* A dry run's: the top's and the base's lengths afterwards, as
+	 * their shadows saw them (see instar_rebase_result.file_size). */
 	uint64_t top_file_size;
 	uint64_t base_file_size;
 	char error[INSTAR_ERROR_MAX];	/* NUL-terminated */

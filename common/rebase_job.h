@@ -37,9 +37,8 @@ struct instar_rebase_result {
 	uint64_t clusters_copied;
 	uint64_t clusters_zeroed;
 	uint64_t bytes_copied;
-	/* The overlay's length afterwards, as the guest's device saw it
-	 * (a dry run's shadow); the worker reports the file's own after a
-	 * real run. */
+	/* A dry run's: the overlay's length afterwards, as its shadow
+	 * saw it; 0 after a real run, where the worker measures the file. */
 	uint64_t file_size;
 	char error[INSTAR_ERROR_MAX];	/* NUL-terminated */
 };

@@ -13,22 +13,13 @@
 #include "shadow.h"
 
 /*
- * A device as the job sees it.  length follows the file's as the
- * guest's writes move it; a dry run's stand-in for a writable device
- * keeps its writes in shadow instead.
+ * A device as the job sees it.  A dry run's stand-in for a writable
+ * device keeps its writes in shadow instead.
  */
 struct guest_dev {
 	uint32_t index;
-	uint64_t length;
 	struct fmt_shadow *shadow;
 };
-
-static void
-extend(struct guest_dev *dev, uint64_t off, uint64_t len)
-{
-	if (off + len > dev->length)
-		dev->length = off + len;
-}
 
 static int
 guest_dev_read(void *ctx, uint64_t off, void *buf, size_t len)
@@ -41,12 +32,9 @@ guest_dev_read(void *ctx, uint64_t off, void *buf, size_t len)
 static int
 guest_dev_write(void *ctx, uint64_t off, const void *buf, size_t len)
 {
-	struct guest_dev *dev = ctx;
+	const struct guest_dev *dev = ctx;
 
-	if (dev_write(dev->index, off, buf, len) != 0)
-		return -1;
-	extend(dev, off, len);
-	return 0;
+	return dev_write(dev->index, off, buf, len) == 0 ? 0 : -1;
 }
 
 static int
@@ -61,24 +49,18 @@ static int
 guest_dev_copy(void *ctx, uint64_t off, const struct fmt_io *src,
     uint64_t src_off, uint64_t len)
 {
-	struct guest_dev *dev = ctx;
-	const struct guest_dev *from = src->ctx;
+	const struct guest_dev *dev = ctx, *from = src->ctx;
 
-	if (dev_copy(dev->index, off, from->index, src_off, len) != 0)
-		return -1;
-	extend(dev, off, len);
-	return 0;
+	return dev_copy(dev->index, off, from->index, src_off, len) == 0 ?
+	    0 : -1;
 }
 
 static int
 guest_dev_truncate(void *ctx, uint64_t size)
 {
-	struct guest_dev *dev = ctx;
+	const struct guest_dev *dev = ctx;
 
-	if (dev_truncate(dev->index, size) != 0)
-		return -1;
-	dev->length = size;
-	return 0;
+	return dev_truncate(dev->index, size) == 0 ? 0 : -1;
 }
 
 /*
@@ -105,7 +87,6 @@ open_device(uint32_t index, struct guest_dev *dev, struct fmt_io *io,
 	io->write_data = NULL;
 	if ((r = dev_geometry(index, &io->size, &flags)) != 0)
 		return r;
-	dev->length = io->size;
 	if ((flags & INSTAR_DEV_SHADOW) && !(flags & INSTAR_DEV_WRITABLE)) {
 		if (shadow == NULL || arena == NULL)
 			return -1;
@@ -210,13 +191,16 @@ job_setup(const struct instar_boot *boot, void *params, size_t params_len,
 	return NULL;
 }
 
-/* The length of device i after the job, as the file's would be. */
+/*
+ * The length device i's file would have after a dry run; 0 for a device
+ * that is not shadowed, whose file the worker measures itself.
+ */
 static uint64_t
 job_dev_length(uint32_t i)
 {
 	const struct guest_dev *dev = &job_devs[i];
 
-	return dev->shadow != NULL ? shadow_size(dev->shadow) : dev->length;
+	return dev->shadow != NULL ? shadow_size(dev->shadow) : 0;
 }
 
 /*
