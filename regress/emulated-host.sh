@@ -23,7 +23,9 @@
 # (default: nproc), EMULATED_HOST_KERNEL (default: the newest
 # /boot/vmlinuz-*), EMULATED_HOST_TIMEOUT (seconds, default 5400),
 # EMULATED_HOST_WATCH (seconds without any new process after which every
-# task's state and kernel stack is printed, default 300).
+# task's state and kernel stack is printed, default 300), EMULATED_HOST_FROZEN
+# (seconds without a heartbeat from the emulated host after which it is
+# taken as frozen and stopped, status 124; default 300).
 set -eu
 
 die() {
@@ -138,6 +140,14 @@ fi
 	done
 ) &
 WATCH
+	# A heartbeat on the shared root: the machine outside stops an
+	# emulated host that no longer beats (a frozen machine cannot print
+	# its own stacks), instead of waiting for the whole time limit.
+	printf 'beat=%s\n' "'$state/beat'"
+	cat <<'BEAT'
+( trap - INT; while :; do cut -d' ' -f1 /proc/uptime >"$beat"; sleep 20; done ) &
+echo "emulated-host: up after $(cut -d' ' -f1 /proc/uptime)s" >&2
+BEAT
 	printf 'cd %s\n' "$(pwd | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"
 	printf 'export PATH=%s\n' "'$PATH'"
 	printf 'export HOME=/root TERM=dumb\n'
@@ -146,17 +156,35 @@ WATCH
 	done
 	echo '</dev/null'
 	echo "echo \$? >'$state/rc'"
-	echo 'sync; echo o >/proc/sysrq-trigger'
+	# init must outlive the power-off request, or the kernel panics.
+	echo 'sync; echo o >/proc/sysrq-trigger; sleep 60'
 } >"$state/stage2"
 chmod +x "$state/stage2"
 
+# Boot counts as a beat: the first one comes when stage 2 starts.
+frozen=${EMULATED_HOST_FROZEN:-300}
+: >"$state/beat"
 timeout "$limit" "$qemu" -accel tcg,thread=multi -cpu max,+svm \
     -smp "$cpus" -m "$mem" -nographic -no-reboot -nodefaults \
     -serial stdio -kernel "$kernel" -initrd "$state/initrd.gz" \
     -append "console=ttyS0 quiet panic=-1 emulated_host.stage2=$state/stage2" \
     $drive \
     -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,multidevs=remap,id=hostroot \
-    </dev/null || true
+    </dev/null &
+qemu_pid=$!
+while kill -0 $qemu_pid 2>/dev/null; do
+	sleep 10
+	now=$(date +%s)
+	last=$(stat -c %Y "$state/beat")
+	if [ $((now - last)) -gt "$frozen" ]; then
+		echo "emulated-host: no heartbeat for $((now - last))s" \
+		    "(last: $(cat "$state/beat" 2>/dev/null || echo none)s" \
+		    "after boot); stopping the frozen host" >&2
+		kill $qemu_pid 2>/dev/null
+		break
+	fi
+done
+wait $qemu_pid 2>/dev/null || true
 rc=$(cat "$state/rc" 2>/dev/null)
 if [ -z "$rc" ]; then
 	echo "emulated-host: the emulated host stopped before the command ended" >&2
