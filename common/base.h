@@ -1,8 +1,9 @@
 /*
- * What the pure format code may use.  It compiles freestanding inside the
- * guest (where the guest runtime supplies these few functions) and hosted
- * for unit tests and fuzzers (where libc does).  Nothing else: no I/O, no
- * allocation, no globals.
+ * What the pure code shared by guest and host (guest/format/ and the job
+ * codecs in common/) may use.  It compiles freestanding inside the guest
+ * (where the guest runtime supplies these few functions) and hosted for
+ * the monitor, the worker, unit tests and fuzzers (where libc does).
+ * Nothing else: no I/O, no allocation, no globals.
  */
 #ifndef INSTAR_FORMAT_BASE_H
 #define INSTAR_FORMAT_BASE_H
