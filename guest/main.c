@@ -392,7 +392,7 @@ run_info_check(const struct instar_boot *boot)
 	return guest_result_at_exit(res, INSTAR_INFO_CHECK_RESULT_MIN);
 }
 
-int
+static int
 guest_run(const struct instar_boot *boot)
 {
 	switch (boot->op) {
@@ -410,4 +410,10 @@ guest_run(const struct instar_boot *boot)
 		guest_log("unknown job %u", boot->op);
 		return -1;
 	}
+}
+
+void
+guest_main(void)
+{
+	guest_exit(guest_run(runtime_init()) == 0 ? 0 : 1);
 }

@@ -119,7 +119,7 @@ heads(void)
 	return deliver();
 }
 
-int
+static int
 guest_run(const struct instar_boot *boot)
 {
 	volatile uint64_t *null = NULL;
@@ -199,4 +199,10 @@ guest_run(const struct instar_boot *boot)
 	default:
 		return -1;
 	}
+}
+
+void
+guest_main(void)
+{
+	guest_exit(guest_run(runtime_init()) == 0 ? 0 : 1);
 }

@@ -18,7 +18,6 @@
 #include "base.h"
 #include "runtime.h"
 
-void guest_main(void);
 void guest_exception(const uint64_t *frame);
 
 extern char _end[];
@@ -332,8 +331,8 @@ load_devices(const struct instar_boot *boot)
 	}
 }
 
-void
-guest_main(void)
+const struct instar_boot *
+runtime_init(void)
 {
 	const struct instar_boot *boot =
 	    (const struct instar_boot *)(uintptr_t)INSTAR_GUEST_BOOT;
@@ -347,5 +346,5 @@ guest_main(void)
 	if (boot->heads_start >= heap_next && boot->heads_start <= heap_end)
 		heap_end = (uintptr_t)boot->heads_start;
 	load_devices(boot);
-	guest_exit(guest_run(boot) == 0 ? 0 : 1);
+	return boot;
 }

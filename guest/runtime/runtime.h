@@ -48,7 +48,13 @@ void guest_progress(uint64_t done, uint64_t total);
 /* Take all the heap that is left; *size says how much. */
 void *guest_alloc_rest(size_t *size);
 
-/* Provided by guest/main.c: run the job the boot block describes. */
-int guest_run(const struct instar_boot *boot);
+/*
+ * Set the runtime up from the boot block the vmm wrote (the heap, the
+ * device table) and return the block; one that makes no sense ends the
+ * guest.  start.S enters the program's guest_main(void), which calls
+ * this first and never returns.
+ */
+const struct instar_boot *runtime_init(void);
+void guest_main(void) __attribute__((noreturn));
 
 #endif
