@@ -77,6 +77,18 @@ void fmt_report(char *dst, size_t size, const struct fmt_err *,
     const char *fallback);
 
 /*
+ * io's read(), write(), write_data() (or write()) and flush(), returning
+ * 0, or -1 with err saying which of them failed.
+ */
+int fmt_io_read(const struct fmt_io *, uint64_t off, void *buf, size_t len,
+    struct fmt_err *);
+int fmt_io_write(const struct fmt_io *, uint64_t off, const void *buf,
+    size_t len, struct fmt_err *);
+int fmt_io_write_data(const struct fmt_io *, uint64_t off, const void *buf,
+    size_t len, struct fmt_err *);
+int fmt_io_flush(const struct fmt_io *, struct fmt_err *);
+
+/*
  * Decide an image's format from its first bytes, as qemu's probes would:
  * INSTAR_FMT_QCOW2, INSTAR_FMT_VMDK or INSTAR_FMT_RAW.  Formats instar
  * does not handle but recognises (qcow v1, QED, VDI, VHD, VHDX, LUKS, ...)

@@ -35,52 +35,6 @@ struct commit {
 	uint64_t new_rt_clusters;
 };
 
-/* ---- device access ---- */
-
-static int
-dev_write(struct qcow2_writer *w, uint64_t off, const void *buf, size_t len,
-    struct fmt_err *err)
-{
-	if (w->io->write(w->io->ctx, off, buf, len) != 0) {
-		fmt_seterr(err, "Could not write to the image: I/O error");
-		return -1;
-	}
-	return 0;
-}
-
-/* Guest data, never read back by the writer (fmt_write_data). */
-static int
-dev_write_data(struct qcow2_writer *w, uint64_t off, const void *buf,
-    size_t len, struct fmt_err *err)
-{
-	if (fmt_write_data(w->io, off, buf, len) != 0) {
-		fmt_seterr(err, "Could not write to the image: I/O error");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-dev_read(struct qcow2_writer *w, uint64_t off, void *buf, size_t len,
-    struct fmt_err *err)
-{
-	if (w->io->read(w->io->ctx, off, buf, len) != 0) {
-		fmt_seterr(err, "Could not read the image: I/O error");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-dev_flush(struct qcow2_writer *w, struct fmt_err *err)
-{
-	if (w->io->flush(w->io->ctx) != 0) {
-		fmt_seterr(err, "Could not flush the image: I/O error");
-		return -1;
-	}
-	return 0;
-}
-
 static void
 put_be64(uint8_t *p, uint64_t v)
 {
@@ -138,7 +92,7 @@ rt_entry(struct qcow2_writer *w, uint64_t idx, uint64_t *block,
 {
 	uint8_t b[8];
 
-	if (dev_read(w, w->h.rt_off + idx * 8, b, sizeof(b), err) != 0)
+	if (fmt_io_read(w->io, w->h.rt_off + idx * 8, b, sizeof(b), err) != 0)
 		return -1;
 	*block = get_be64(b);
 	if ((*block & QCOW2_RT_RESERVED) != 0 ||
@@ -182,7 +136,7 @@ rc_add(struct qcow2_writer *w, uint64_t host_off, int delta,
 	}
 	/* The entry's bytes alone; rc_get/rc_set index from there. */
 	at = block + i * w->rc_bits / 8;
-	if (dev_read(w, at, b, bytes, err) != 0)
+	if (fmt_io_read(w->io, at, b, bytes, err) != 0)
 		return -1;
 	v = qcow2_rc_get(b, w->rc_bits < 8 ? i % (8 / w->rc_bits) : 0, w->rc_bits);
 	if ((delta < 0 && v == 0) || (delta > 0 && v == rc_max(w->rc_bits))) {
@@ -192,7 +146,7 @@ rc_add(struct qcow2_writer *w, uint64_t host_off, int delta,
 	}
 	qcow2_rc_set(b, w->rc_bits < 8 ? i % (8 / w->rc_bits) : 0, w->rc_bits,
 	    delta < 0 ? v - 1 : v + 1);
-	return dev_write(w, at, b, bytes, err);
+	return fmt_io_write(w->io, at, b, bytes, err);
 }
 
 /* ---- opening: where free space begins ---- */
@@ -203,7 +157,7 @@ last_used_in_block(struct qcow2_writer *w, uint64_t block, uint64_t *last,
 {
 	uint64_t i;
 
-	if (dev_read(w, block, w->scratch, (size_t)w->h.cluster_size,
+	if (fmt_io_read(w->io, block, w->scratch, (size_t)w->h.cluster_size,
 	    err) != 0)
 		return -1;
 	*any = false;
@@ -238,8 +192,8 @@ find_free_start(struct qcow2_writer *w, struct fmt_err *err)
 	for (idx = w->rt_entries; idx > 0; idx = lo) {
 		n = idx < cap ? idx : cap;
 		lo = idx - n;
-		if (dev_read(w, w->h.rt_off + lo * 8, buf, (size_t)(n * 8),
-		    err) != 0)
+		if (fmt_io_read(w->io, w->h.rt_off + lo * 8, buf,
+		    (size_t)(n * 8), err) != 0)
 			return -1;
 		for (k = n; k > 0; k--) {
 			block = get_be64(buf + (k - 1) * 8);
@@ -296,7 +250,7 @@ read_l1(struct qcow2_writer *w, uint64_t idx, uint64_t *e,
 		fmt_seterr(err, "cluster beyond the L1 table");
 		return -1;
 	}
-	if (dev_read(w, w->h.l1_off + idx * 8, b, sizeof(b), err) != 0)
+	if (fmt_io_read(w->io, w->h.l1_off + idx * 8, b, sizeof(b), err) != 0)
 		return -1;
 	*e = get_be64(b);
 	return l1_entry_valid(w, idx, *e, err);
@@ -325,8 +279,8 @@ check_l1(struct qcow2_writer *w, struct fmt_err *err)
 	}
 	for (idx = 0; idx < w->h.l1_size; idx += n) {
 		n = w->h.l1_size - idx < per ? w->h.l1_size - idx : per;
-		if (dev_read(w, w->h.l1_off + idx * 8, buf, (size_t)(n * 8),
-		    err) != 0)
+		if (fmt_io_read(w->io, w->h.l1_off + idx * 8, buf,
+		    (size_t)(n * 8), err) != 0)
 			goto out;
 		for (i = 0; i < n; i++)
 			if (l1_entry_valid(w, idx + i, get_be64(buf + i * 8),
@@ -426,7 +380,7 @@ qcow2w_put_data(struct qcow2_writer *w, uint64_t cluster, uint64_t n,
 	}
 	/* New clusters, unreferenced until the commit: written at once. */
 	host = w->next_free << w->h.cluster_bits;
-	if (dev_write_data(w, host, data, (size_t)(n * cs), err) != 0)
+	if (fmt_io_write_data(w->io, host, data, (size_t)(n * cs), err) != 0)
 		return -1;
 	w->next_free += n;
 	w->clusters_data += n;
@@ -546,12 +500,13 @@ write_new_tables(struct qcow2_writer *w, struct commit *c,
 			continue;
 		if (g->old_l2 == 0)
 			memset(w->scratch, 0, cs);
-		else if (dev_read(w, g->old_l2, w->scratch, cs, err) != 0)
+		else if (fmt_io_read(w->io, g->old_l2, w->scratch, cs,
+		    err) != 0)
 			return -1;
 		if (apply_group(w, g, w->scratch, 0, err) != 0)
 			return -1;
 		g->new_l2 = alloc_cluster(w);
-		if (dev_write(w, g->new_l2, w->scratch, cs, err) != 0)
+		if (fmt_io_write(w->io, g->new_l2, w->scratch, cs, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -656,7 +611,8 @@ write_blocks(struct qcow2_writer *w, struct commit *c, struct fmt_err *err)
 	for (i = 0; i < c->nblocks; i++) {
 		memset(w->scratch, 0, cs);
 		if (fill_block(w, c->blocks[i].idx, w->scratch, err) != 0 ||
-		    dev_write(w, c->blocks[i].off, w->scratch, cs, err) != 0)
+		    fmt_io_write(w->io, c->blocks[i].off, w->scratch, cs,
+		    err) != 0)
 			return -1;
 	}
 	/* Blocks that exist already: the range's entries go from 0 to 1. */
@@ -665,9 +621,9 @@ write_blocks(struct qcow2_writer *w, struct commit *c, struct fmt_err *err)
 		if (block_planned(c, idx))
 			continue;
 		if (rt_entry(w, idx, &block, err) != 0 ||
-		    dev_read(w, block, w->scratch, cs, err) != 0 ||
+		    fmt_io_read(w->io, block, w->scratch, cs, err) != 0 ||
 		    fill_block(w, idx, w->scratch, err) != 0 ||
-		    dev_write(w, block, w->scratch, cs, err) != 0)
+		    fmt_io_write(w->io, block, w->scratch, cs, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -689,8 +645,8 @@ write_table_entries(struct qcow2_writer *w, const struct commit *c,
 
 	for (i = c->nblocks; i > 0; i--) {
 		put_be64(b, c->blocks[i - 1].off);
-		if (dev_write(w, table_off + c->blocks[i - 1].idx * 8, b, 8,
-		    err) != 0)
+		if (fmt_io_write(w->io, table_off + c->blocks[i - 1].idx * 8, b,
+		    8, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -705,10 +661,10 @@ write_grown_table(struct qcow2_writer *w, const struct commit *c,
 
 	for (k = 0; k < c->new_rt_clusters; k++) {
 		memset(w->scratch, 0, (size_t)cs);
-		if (k * cs < old_bytes && dev_read(w, w->h.rt_off + k * cs,
-		    w->scratch, (size_t)cs, err) != 0)
+		if (k * cs < old_bytes && fmt_io_read(w->io,
+		    w->h.rt_off + k * cs, w->scratch, (size_t)cs, err) != 0)
 			return -1;
-		if (dev_write(w, c->new_rt_off + k * cs, w->scratch,
+		if (fmt_io_write(w->io, c->new_rt_off + k * cs, w->scratch,
 		    (size_t)cs, err) != 0)
 			return -1;
 	}
@@ -725,7 +681,8 @@ switch_table(struct qcow2_writer *w, const struct commit *c,
 
 	put_be64(b, c->new_rt_off);
 	put_be32(b + 8, (uint32_t)c->new_rt_clusters);
-	if (dev_write(w, 48, b, sizeof(b), err) != 0 || dev_flush(w, err) != 0)
+	if (fmt_io_write(w->io, 48, b, sizeof(b), err) != 0 ||
+	    fmt_io_flush(w->io, err) != 0)
 		return -1;
 	w->h.rt_off = c->new_rt_off;
 	w->h.rt_clusters = (uint32_t)c->new_rt_clusters;
@@ -743,8 +700,8 @@ write_refcounts(struct qcow2_writer *w, struct commit *c, struct fmt_err *err)
 		return -1;
 	if (c->new_rt_off == 0)
 		return write_table_entries(w, c, w->h.rt_off, err) != 0 ||
-		    dev_flush(w, err) != 0 ? -1 : 0;
-	if (write_grown_table(w, c, err) != 0 || dev_flush(w, err) != 0)
+		    fmt_io_flush(w->io, err) != 0 ? -1 : 0;
+	if (write_grown_table(w, c, err) != 0 || fmt_io_flush(w->io, err) != 0)
 		return -1;
 	return switch_table(w, c, err);
 }
@@ -765,10 +722,10 @@ update_in_place(struct qcow2_writer *w, const struct l2_group *g,
 		    "corrupt");
 		return -1;
 	}
-	if (dev_read(w, g->old_l2 + lo * 8, w->scratch, len, err) != 0 ||
+	if (fmt_io_read(w->io, g->old_l2 + lo * 8, w->scratch, len, err) != 0 ||
 	    apply_group(w, g, w->scratch, lo, err) != 0)
 		return -1;
-	return dev_write(w, g->old_l2 + lo * 8, w->scratch, len, err);
+	return fmt_io_write(w->io, g->old_l2 + lo * 8, w->scratch, len, err);
 }
 
 static int
@@ -787,10 +744,11 @@ write_tables(struct qcow2_writer *w, const struct commit *c,
 			continue;
 		}
 		put_be64(b, g->new_l2 | QCOW2_COPIED);
-		if (dev_write(w, w->h.l1_off + g->l1_idx * 8, b, 8, err) != 0)
+		if (fmt_io_write(w->io, w->h.l1_off + g->l1_idx * 8, b, 8,
+		    err) != 0)
 			return -1;
 	}
-	return dev_flush(w, err);
+	return fmt_io_flush(w->io, err);
 }
 
 /* ---- commit step 4: what the tables no longer point to is released ---- */
@@ -872,7 +830,7 @@ release_clusters(struct qcow2_writer *w, uint64_t *list, size_t n,
 			return -1;
 		if (block == 0)
 			goto corrupt;
-		if (dev_read(w, block, w->scratch, cs, err) != 0)
+		if (fmt_io_read(w->io, block, w->scratch, cs, err) != 0)
 			return -1;
 		for (; i < n && list[i] / w->rc_per_block == idx; i++) {
 			k = list[i] % w->rc_per_block;
@@ -880,7 +838,7 @@ release_clusters(struct qcow2_writer *w, uint64_t *list, size_t n,
 				goto corrupt;
 			qcow2_rc_set(w->scratch, k, w->rc_bits, v - 1);
 		}
-		if (dev_write(w, block, w->scratch, cs, err) != 0)
+		if (fmt_io_write(w->io, block, w->scratch, cs, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -1100,7 +1058,7 @@ build_header(struct qcow2_writer *w, const char *name, size_t name_len,
 		fmt_seterr(err, "out of memory for the header");
 		return -1;
 	}
-	if (dev_read(w, 0, old, cs, err) != 0)
+	if (fmt_io_read(w->io, 0, old, cs, err) != 0)
 		goto out;
 	put_be64(old + 48, w->h.rt_off);
 	put_be32(old + 56, w->h.rt_clusters);
@@ -1140,8 +1098,8 @@ qcow2w_set_backing(struct qcow2_writer *w, const char *name,
 	if (qcow2w_commit(w, err) != 0 ||
 	    build_header(w, name, name_len, format, err) != 0)
 		return -1;
-	if (dev_write(w, 0, w->scratch, (size_t)w->h.cluster_size,
-	    err) != 0 || dev_flush(w, err) != 0)
+	if (fmt_io_write(w->io, 0, w->scratch, (size_t)w->h.cluster_size,
+	    err) != 0 || fmt_io_flush(w->io, err) != 0)
 		return -1;
 	return 0;
 }
@@ -1156,8 +1114,8 @@ write_zero_clusters(struct qcow2_writer *w, uint64_t off, uint64_t n,
 
 	memset(w->scratch, 0, (size_t)w->h.cluster_size);
 	for (k = 0; k < n; k++)
-		if (dev_write(w, off + (k << w->h.cluster_bits), w->scratch,
-		    (size_t)w->h.cluster_size, err) != 0)
+		if (fmt_io_write(w->io, off + (k << w->h.cluster_bits),
+		    w->scratch, (size_t)w->h.cluster_size, err) != 0)
 			return -1;
 	return 0;
 }
@@ -1176,11 +1134,12 @@ grow_l1(struct qcow2_writer *w, uint64_t new_size, uint64_t need,
 		return -1;
 	for (k = 0; k < n; k++) {
 		memset(w->scratch, 0, (size_t)cs);
-		if (k * cs < old_bytes && dev_read(w, w->h.l1_off + k * cs,
+		if (k * cs < old_bytes && fmt_io_read(w->io,
+		    w->h.l1_off + k * cs,
 		    w->scratch, (size_t)(old_bytes - k * cs < cs ?
 		    old_bytes - k * cs : cs), err) != 0)
 			return -1;
-		if (dev_write(w, off + k * cs, w->scratch, (size_t)cs,
+		if (fmt_io_write(w->io, off + k * cs, w->scratch, (size_t)cs,
 		    err) != 0)
 			return -1;
 	}
@@ -1191,7 +1150,8 @@ grow_l1(struct qcow2_writer *w, uint64_t new_size, uint64_t need,
 	put_be32(b + 8, w->h.crypt_method);
 	put_be32(b + 12, (uint32_t)need);
 	put_be64(b + 16, off);
-	if (dev_write(w, 24, b, sizeof(b), err) != 0 || dev_flush(w, err) != 0)
+	if (fmt_io_write(w->io, 24, b, sizeof(b), err) != 0 ||
+	    fmt_io_flush(w->io, err) != 0)
 		return -1;
 	old_off = w->h.l1_off;
 	w->h.size = new_size;
@@ -1206,7 +1166,7 @@ grow_l1(struct qcow2_writer *w, uint64_t new_size, uint64_t need,
 	for (k = 0; k < old_n; k++)
 		list[k] = (old_off >> w->h.cluster_bits) + k;
 	return release_clusters(w, list, old_n, err) != 0 ||
-	    dev_flush(w, err) != 0 ? -1 : 0;
+	    fmt_io_flush(w->io, err) != 0 ? -1 : 0;
 }
 
 int
@@ -1229,7 +1189,8 @@ qcow2w_grow(struct qcow2_writer *w, uint64_t new_size, struct fmt_err *err)
 	if (need > w->h.l1_size)
 		return grow_l1(w, new_size, need, err);
 	put_be64(b, new_size);
-	if (dev_write(w, 24, b, sizeof(b), err) != 0 || dev_flush(w, err) != 0)
+	if (fmt_io_write(w->io, 24, b, sizeof(b), err) != 0 ||
+	    fmt_io_flush(w->io, err) != 0)
 		return -1;
 	w->h.size = new_size;
 	return 0;
@@ -1251,14 +1212,15 @@ count_entries(struct qcow2_writer *w, uint64_t *count, struct fmt_err *err)
 	}
 	for (i = 0; i < w->h.l1_size; i += n) {
 		n = w->h.l1_size - i < per_chunk ? w->h.l1_size - i : per_chunk;
-		if (dev_read(w, w->h.l1_off + i * 8, l1, (size_t)(n * 8),
+		if (fmt_io_read(w->io, w->h.l1_off + i * 8, l1, (size_t)(n * 8),
 		    err) != 0)
 			return -1;
 		for (j = 0; j < n; j++) {
 			l2 = get_be64(l1 + j * 8) & QCOW2_OFFSET_MASK;
 			if (l2 == 0)
 				continue;
-			if (dev_read(w, l2, w->scratch, (size_t)cs, err) != 0)
+			if (fmt_io_read(w->io, l2, w->scratch, (size_t)cs,
+			    err) != 0)
 				return -1;
 			for (uint64_t k = 0; k < cs / 8; k++)
 				*count += get_be64(w->scratch + k * 8) != 0;
@@ -1342,14 +1304,14 @@ write_layout(struct qcow2_writer *w, const struct layout *lo, uint64_t l1c,
 		for (c = lo->start; c < lo->end; c++)
 			if (c / per == idx)
 				qcow2_rc_set(blk, c % per, w->rc_bits, 1);
-		if (dev_write(w, (lo->blocks + k) * cs, blk, (size_t)cs,
+		if (fmt_io_write(w->io, (lo->blocks + k) * cs, blk, (size_t)cs,
 		    err) != 0)
 			return -1;
 		put_be64(b, (lo->blocks + k) * cs);
-		if (dev_write(w, lo->rt * cs + idx * 8, b, 8, err) != 0)
+		if (fmt_io_write(w->io, lo->rt * cs + idx * 8, b, 8, err) != 0)
 			return -1;
 	}
-	return dev_flush(w, err);
+	return fmt_io_flush(w->io, err);
 }
 
 static int
@@ -1363,7 +1325,8 @@ switch_layout(struct qcow2_writer *w, const struct layout *lo,
 	put_be64(b + 4, lo->l1 * cs);
 	put_be64(b + 12, lo->rt * cs);
 	put_be32(b + 20, (uint32_t)lo->rt_clusters);
-	if (dev_write(w, 36, b, sizeof(b), err) != 0 || dev_flush(w, err) != 0)
+	if (fmt_io_write(w->io, 36, b, sizeof(b), err) != 0 ||
+	    fmt_io_flush(w->io, err) != 0)
 		return -1;
 	w->h.l1_off = lo->l1 * cs;
 	w->h.rt_off = lo->rt * cs;
@@ -1404,7 +1367,7 @@ empty_fast(struct qcow2_writer *w, bool empty_already, struct fmt_err *err)
 	    switch_layout(w, &fin, err) != 0)
 		return -1;
 	if (w->io->truncate(w->io->ctx, fin.end * cs) != 0 ||
-	    dev_flush(w, err) != 0) {
+	    fmt_io_flush(w->io, err) != 0) {
 		fmt_seterr(err, "Could not shrink the image: I/O error");
 		return -1;
 	}
@@ -1435,16 +1398,17 @@ empty_slow(struct qcow2_writer *w, struct fmt_err *err)
 	memset(zero, 0, (size_t)cs);
 	for (i = 0; i < w->h.l1_size; i += n) {
 		n = w->h.l1_size - i < per_chunk ? w->h.l1_size - i : per_chunk;
-		if (dev_read(w, w->h.l1_off + i * 8, l1, (size_t)(n * 8),
+		if (fmt_io_read(w->io, w->h.l1_off + i * 8, l1, (size_t)(n * 8),
 		    err) != 0 ||
-		    dev_write(w, w->h.l1_off + i * 8, zero, (size_t)(n * 8),
-		    err) != 0 || dev_flush(w, err) != 0)
+		    fmt_io_write(w->io, w->h.l1_off + i * 8, zero,
+		    (size_t)(n * 8), err) != 0 || fmt_io_flush(w->io, err) != 0)
 			return -1;
 		for (j = 0; j < n; j++) {
 			l2 = get_be64(l1 + j * 8) & QCOW2_OFFSET_MASK;
 			if (l2 == 0)
 				continue;
-			if (dev_read(w, l2, w->scratch, (size_t)cs, err) != 0)
+			if (fmt_io_read(w->io, l2, w->scratch, (size_t)cs,
+			    err) != 0)
 				return -1;
 			ln = 0;
 			list[ln++] = l2 >> w->h.cluster_bits;
@@ -1458,7 +1422,7 @@ empty_slow(struct qcow2_writer *w, struct fmt_err *err)
 				return -1;
 		}
 	}
-	if (dev_flush(w, err) != 0 || find_free_start(w, err) != 0)
+	if (fmt_io_flush(w->io, err) != 0 || find_free_start(w, err) != 0)
 		return -1;
 	if (w->next_free * cs < w->io->size &&
 	    w->io->truncate(w->io->ctx, w->next_free * cs) != 0) {
@@ -1466,7 +1430,7 @@ empty_slow(struct qcow2_writer *w, struct fmt_err *err)
 		return -1;
 	}
 	w->batch_first = w->next_free;
-	return dev_flush(w, err);
+	return fmt_io_flush(w->io, err);
 }
 
 int

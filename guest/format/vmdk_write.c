@@ -26,38 +26,6 @@ put_le32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
-static int
-dev_read(struct vmdk_writer *w, uint64_t off, void *buf, size_t len,
-    struct fmt_err *err)
-{
-	if (w->io->read(w->io->ctx, off, buf, len) != 0) {
-		fmt_seterr(err, "Could not read the VMDK image: I/O error");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-dev_write(struct vmdk_writer *w, uint64_t off, const void *buf, size_t len,
-    struct fmt_err *err)
-{
-	if (w->io->write(w->io->ctx, off, buf, len) != 0) {
-		fmt_seterr(err, "Could not write the VMDK image: I/O error");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-dev_flush(struct vmdk_writer *w, struct fmt_err *err)
-{
-	if (w->io->flush(w->io->ctx) != 0) {
-		fmt_seterr(err, "Could not flush the VMDK image: I/O error");
-		return -1;
-	}
-	return 0;
-}
-
 /* Whether [off, off + len) lies in the file, past its header sector. */
 static bool
 in_file(const struct vmdk_writer *w, uint64_t off, uint64_t len)
@@ -155,8 +123,8 @@ dir_entry(struct vmdk_writer *w, struct vmdk_dir_win *d, uint64_t idx,
 		if (n > DIR_WIN_ENTRIES)
 			n = DIR_WIN_ENTRIES;
 		d->count = 0;
-		if (dev_read(w, d->off + d->first * 4, d->buf, (size_t)n * 4,
-		    err) != 0)
+		if (fmt_io_read(w->io, d->off + d->first * 4, d->buf,
+		    (size_t)n * 4, err) != 0)
 			return -1;
 		d->count = (uint32_t)n;
 	}
@@ -239,7 +207,8 @@ lookup(struct vmdk_writer *w, uint64_t grain, uint32_t *gte,
 	off = (uint64_t)sector * SECTOR;
 	if (w->gt_off != off) {
 		w->gt_off = 0;
-		if (dev_read(w, off, w->gt, (size_t)w->gt_bytes, err) != 0)
+		if (fmt_io_read(w->io, off, w->gt, (size_t)w->gt_bytes,
+		    err) != 0)
 			return -1;
 		w->gt_off = off;
 	}
@@ -302,11 +271,11 @@ add_tables(struct vmdk_writer *w, uint64_t gd_idx, struct fmt_err *err)
 		return -1;
 	memset(w->scratch, 0, (size_t)w->gt_bytes);
 	if (alloc(w, w->gt_bytes, SECTOR, &off, err) != 0 ||
-	    dev_write(w, off, w->scratch, (size_t)w->gt_bytes, err) != 0)
+	    fmt_io_write(w->io, off, w->scratch, (size_t)w->gt_bytes, err) != 0)
 		return -1;
 	if (w->g.rgd_off != 0 && (alloc(w, w->gt_bytes, SECTOR, &roff,
-	    err) != 0 || dev_write(w, roff, w->scratch, (size_t)w->gt_bytes,
-	    err) != 0))
+	    err) != 0 || fmt_io_write(w->io, roff, w->scratch,
+	    (size_t)w->gt_bytes, err) != 0))
 		return -1;
 	t = &w->ngt[w->nngt++];
 	t->gd_idx = gd_idx;
@@ -489,12 +458,12 @@ patch_table(struct vmdk_writer *w, uint32_t sector, size_t from, size_t to,
 	uint64_t off = (uint64_t)sector * SECTOR;
 	size_t i;
 
-	if (dev_read(w, off, w->scratch, (size_t)w->gt_bytes, err) != 0)
+	if (fmt_io_read(w->io, off, w->scratch, (size_t)w->gt_bytes, err) != 0)
 		return -1;
 	for (i = from; i < to; i++)
 		put_le32(w->scratch + (w->upd[i].grain % w->g.num_gtes) * 4,
 		    w->upd[i].gte);
-	return dev_write(w, off, w->scratch, (size_t)w->gt_bytes, err);
+	return fmt_io_write(w->io, off, w->scratch, (size_t)w->gt_bytes, err);
 }
 
 static int
@@ -527,14 +496,14 @@ write_directories(struct vmdk_writer *w, struct fmt_err *err)
 
 	for (i = 0; i < w->nngt; i++) {
 		put_le32(e, w->ngt[i].sector);
-		if (dev_write(w, w->g.gd_off + w->ngt[i].gd_idx * 4, e, 4,
-		    err) != 0)
+		if (fmt_io_write(w->io, w->g.gd_off + w->ngt[i].gd_idx * 4, e,
+		    4, err) != 0)
 			return -1;
 		if (w->g.rgd_off == 0)
 			continue;
 		put_le32(e, w->ngt[i].rsector);
-		if (dev_write(w, w->g.rgd_off + w->ngt[i].gd_idx * 4, e, 4,
-		    err) != 0)
+		if (fmt_io_write(w->io, w->g.rgd_off + w->ngt[i].gd_idx * 4, e,
+		    4, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -545,11 +514,11 @@ vmdkw_commit(struct vmdk_writer *w, struct fmt_err *err)
 {
 	if (w->nupd == 0 && w->nngt == 0)
 		return 0;
-	if (dev_flush(w, err) != 0 || write_entries(w, err) != 0 ||
-	    dev_flush(w, err) != 0)
+	if (fmt_io_flush(w->io, err) != 0 || write_entries(w, err) != 0 ||
+	    fmt_io_flush(w->io, err) != 0)
 		return -1;
 	if (w->nngt != 0 && (write_directories(w, err) != 0 ||
-	    dev_flush(w, err) != 0))
+	    fmt_io_flush(w->io, err) != 0))
 		return -1;
 	w->nupd = 0;
 	w->nngt = 0;
@@ -767,7 +736,7 @@ vmdkw_relink(struct vmdk_writer *w, const struct vmdk_relink *l,
 	t.cap = room;
 	t.len = 0;
 	t.over = false;
-	if (dev_read(w, VMDK_DESC_OFF, s->old, room, err) != 0)
+	if (fmt_io_read(w->io, VMDK_DESC_OFF, s->old, room, err) != 0)
 		goto out;
 	s->old[room - 1] = '\0';
 	if (vmdk_desc_parse(s->old, strlen(s->old), &s->before, err) != 0 ||
@@ -780,8 +749,9 @@ vmdkw_relink(struct vmdk_writer *w, const struct vmdk_relink *l,
 	}
 	if (verify(s, &t, l, err) != 0)
 		goto out;
-	if (!dry_run && (dev_write(w, VMDK_DESC_OFF, t.buf, room, err) != 0 ||
-	    dev_flush(w, err) != 0))
+	if (!dry_run && (fmt_io_write(w->io, VMDK_DESC_OFF, t.buf, room,
+	    err) != 0 ||
+	    fmt_io_flush(w->io, err) != 0))
 		goto out;
 	r = 0;
  out:
@@ -802,7 +772,7 @@ clear_span(struct vmdk_writer *w, uint32_t sector, uint64_t n,
 	uint64_t off = (uint64_t)sector * SECTOR, len = n * w->gt_bytes, i;
 	bool any = false;
 
-	if (dev_read(w, off, buf, (size_t)len, err) != 0)
+	if (fmt_io_read(w->io, off, buf, (size_t)len, err) != 0)
 		return -1;
 	for (i = 0; i < len; i += 4)
 		if (get_le32(buf + i) != 0) {
@@ -813,7 +783,7 @@ clear_span(struct vmdk_writer *w, uint32_t sector, uint64_t n,
 	if (!any)
 		return 0;
 	memset(buf, 0, (size_t)len);
-	return dev_write(w, off, buf, (size_t)len, err);
+	return fmt_io_write(w->io, off, buf, (size_t)len, err);
 }
 
 /* Clear every table one directory names; *end: past the last one. */
@@ -881,7 +851,7 @@ vmdkw_make_empty(struct vmdk_writer *w, uint64_t *emptied,
 		end = w->g.rgd_off + w->g.gd_entries * 4;
 	if (clear_directory(w, &w->gd, buf, emptied, &end, err) != 0 ||
 	    (w->g.rgd_off != 0 && clear_directory(w, &w->rgd, buf, NULL,
-	    &end, err) != 0) || dev_flush(w, err) != 0)
+	    &end, err) != 0) || fmt_io_flush(w->io, err) != 0)
 		goto out;
 	/* Nothing past the last table is referenced any more. */
 	end = (end + SECTOR - 1) & ~(SECTOR - 1);
@@ -892,7 +862,7 @@ vmdkw_make_empty(struct vmdk_writer *w, uint64_t *emptied,
 			goto out;
 		}
 		w->file_end = end;
-		if (dev_flush(w, err) != 0)
+		if (fmt_io_flush(w->io, err) != 0)
 			goto out;
 	}
 	w->gd.count = 0;
