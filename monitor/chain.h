@@ -2,7 +2,7 @@
  * What the commands that change images (rebase, commit) share: opening
  * and locking the images of a backing chain one at a time as the sandbox
  * describes them, reporting failures the way qemu nests them, handing
- * the descriptors to the guest run, and qemu's progress printer.
+ * the descriptors to the guest run.  The progress line is progress.h.
  */
 #ifndef INSTAR_MONITOR_CHAIN_H
 #define INSTAR_MONITOR_CHAIN_H
@@ -58,14 +58,6 @@ enum chain_open {
 	CHAIN_OPEN_RDWR,
 	/* O_RDWR, or O_RDONLY with the reason kept in rdwr_errno. */
 	CHAIN_OPEN_TRY_RDWR,
-};
-
-/* util/qemu-progress.c with its simple printer. */
-struct progress {
-	bool enabled;
-	float min_skip;
-	float current;
-	float last_print;
 };
 
 /* The format names instar knows (-f, -F, recorded backing formats). */
@@ -140,14 +132,5 @@ int	chain_attach(struct worker_conn *, const struct chain *, size_t count,
 /* Drop the locks of every image, which stay open. */
 void	chain_unlock(struct chain *);
 void	chain_free(struct chain *);
-
-/* qemu_progress_init(); min_skip is the step (in %) worth printing. */
-void	progress_init(struct progress *, bool enabled, float min_skip);
-/* qemu_progress_print(current, 0): an absolute percentage. */
-void	progress_set(struct progress *, float current);
-/* qemu_progress_end(): the line is ended, on success and failure alike. */
-void	progress_end(struct progress *);
-/* A worker_progress_fn for a struct progress. */
-void	progress_update(uint64_t done, uint64_t total, void *arg);
 
 #endif /* INSTAR_MONITOR_CHAIN_H */

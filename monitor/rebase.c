@@ -33,6 +33,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "path.h"
+#include "progress.h"
 #include "worker_client.h"
 
 /*

@@ -385,7 +385,7 @@ progress_valid(const Instar__Progress *p)
  */
 static Instar__Envelope *
 await_outcome(struct worker_conn *c, enum worker_state await,
-    worker_progress_fn *progress, void *arg, int *image_error)
+    worker_progress_fn *on_progress, void *arg, int *image_error)
 {
 	Instar__Envelope *reply;
 
@@ -399,8 +399,8 @@ await_outcome(struct worker_conn *c, enum worker_state await,
 			fail_dead(c, "it reported impossible progress");
 			return NULL;
 		}
-		if (progress != NULL)
-			progress(reply->progress->done,
+		if (on_progress != NULL)
+			on_progress(reply->progress->done,
 			    reply->progress->total, arg);
 		instar__envelope__free_unpacked(reply, NULL);
 	}
@@ -502,7 +502,7 @@ worker_attach(struct worker_conn *c, int fd, Instar__Format fmt,
  */
 static Instar__Envelope *
 run_job(struct worker_conn *c, const Instar__Envelope *env,
-    enum worker_state await, worker_progress_fn *progress, void *arg,
+    enum worker_state await, worker_progress_fn *on_progress, void *arg,
     int *image_error)
 {
 	*image_error = 0;
@@ -512,29 +512,29 @@ run_job(struct worker_conn *c, const Instar__Envelope *env,
 	}
 	if (send_env(c, env, NULL, 0) != 0)
 		return NULL;
-	return await_outcome(c, await, progress, arg, image_error);
+	return await_outcome(c, await, on_progress, arg, image_error);
 }
 
 Instar__Envelope *
 worker_rebase(struct worker_conn *c, const Instar__Rebase *rebase,
-    worker_progress_fn *progress, void *arg, int *image_error)
+    worker_progress_fn *on_progress, void *arg, int *image_error)
 {
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 
 	env.body_case = INSTAR__ENVELOPE__BODY_REBASE;
 	env.rebase = (Instar__Rebase *)rebase;
-	return run_job(c, &env, WS_AWAIT_REBASE, progress, arg, image_error);
+	return run_job(c, &env, WS_AWAIT_REBASE, on_progress, arg, image_error);
 }
 
 Instar__Envelope *
 worker_commit(struct worker_conn *c, const Instar__Commit *commit,
-    worker_progress_fn *progress, void *arg, int *image_error)
+    worker_progress_fn *on_progress, void *arg, int *image_error)
 {
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 
 	env.body_case = INSTAR__ENVELOPE__BODY_COMMIT;
 	env.commit = (Instar__Commit *)commit;
-	return run_job(c, &env, WS_AWAIT_COMMIT, progress, arg, image_error);
+	return run_job(c, &env, WS_AWAIT_COMMIT, on_progress, arg, image_error);
 }
 
 /*
@@ -573,9 +573,10 @@ check_done_valid(const Instar__CheckDone *d)
 		return false;
 	/* Cut short, the counts mean nothing; otherwise a format without
 	 * checks has found nothing. */
-	if (d->failure == NULL && !d->has_checks && (d->corruptions != 0 || d->leaks != 0 ||
-	    d->check_errors != 0 || d->corruptions_fixed != 0 ||
-	    d->leaks_fixed != 0 || d->n_messages != 0))
+	if (d->failure == NULL && !d->has_checks &&
+	    (d->corruptions != 0 || d->leaks != 0 || d->check_errors != 0 ||
+	    d->corruptions_fixed != 0 || d->leaks_fixed != 0 ||
+	    d->n_messages != 0))
 		return false;
 	/* qemu holds these in int64_t and prints them with PRId64. */
 	if (d->corruptions > INT64_MAX || d->leaks > INT64_MAX ||
@@ -591,14 +592,14 @@ check_done_valid(const Instar__CheckDone *d)
 
 Instar__Envelope *
 worker_check(struct worker_conn *c, const Instar__Check *check,
-    worker_progress_fn *progress, void *arg, int *image_error)
+    worker_progress_fn *on_progress, void *arg, int *image_error)
 {
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 	Instar__Envelope *reply;
 
 	env.body_case = INSTAR__ENVELOPE__BODY_CHECK;
 	env.check = (Instar__Check *)check;
-	reply = run_job(c, &env, WS_AWAIT_CHECK, progress, arg, image_error);
+	reply = run_job(c, &env, WS_AWAIT_CHECK, on_progress, arg, image_error);
 	if (c->state == WS_RAN)
 		c->state = WS_IDLE;	/* the next image may follow */
 	if (reply != NULL && !check_done_valid(reply->check_done)) {

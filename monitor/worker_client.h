@@ -80,21 +80,21 @@ typedef void worker_progress_fn(uint64_t done, uint64_t total, void *arg);
 
 /*
  * Run the rebase over the attached devices.  Progress frames go to
- * progress (which may be NULL) and each one restarts the reply timer.
+ * on_progress (which may be NULL) and each one restarts the reply timer.
  * Returns the envelope holding rebase_done (free it with
  * instar__envelope__free_unpacked), or NULL with conn->error set;
  * *image_error then tells whether the guest refused or failed the job
  * (conn->error is its reason) or the worker itself failed.
  */
 Instar__Envelope *worker_rebase(struct worker_conn *, const Instar__Rebase *,
-    worker_progress_fn *progress, void *arg, int *image_error);
+    worker_progress_fn *on_progress, void *arg, int *image_error);
 
 /*
  * Run the commit over the attached devices, as worker_rebase() runs a
  * rebase; the envelope returned holds commit_done.
  */
 Instar__Envelope *worker_commit(struct worker_conn *, const Instar__Commit *,
-    worker_progress_fn *progress, void *arg, int *image_error);
+    worker_progress_fn *on_progress, void *arg, int *image_error);
 
 /*
  * Check the one image attached since the last check (OP_CHECK), as
@@ -104,7 +104,7 @@ Instar__Envelope *worker_commit(struct worker_conn *, const Instar__Commit *,
  * check again) unless it died.
  */
 Instar__Envelope *worker_check(struct worker_conn *, const Instar__Check *,
-    worker_progress_fn *progress, void *arg, int *image_error);
+    worker_progress_fn *on_progress, void *arg, int *image_error);
 
 /*
  * Tell the worker it is done and reap it: 0 if it exited cleanly.  For a
