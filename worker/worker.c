@@ -19,9 +19,6 @@
 
 #include "errbuf.h"
 #include "frame.h"
-#include "hypercall.h"
-#include "image_info.h"
-#include "image_info_check.h"
 #include "log.h"
 #include "sandbox.h"
 #include "vmm.h"
@@ -30,9 +27,6 @@
 #define WORKER_SOCK_FD		3
 /* No job may ask for a guest run longer than this. */
 #define WORKER_TIMEOUT_MAX_MS	(60u * 60 * 1000)
-
-_Static_assert(sizeof(struct instar_info_result) <= INSTAR_HC_RESULT_MAX,
-    "an info result must fit the vmm's result cap");
 
 extern const uint8_t instar_guest_image[];
 extern const uint64_t instar_guest_image_size;
@@ -51,28 +45,6 @@ __asan_default_options(void)
 }
 #endif
 
-int
-worker_image_stat(int fd, struct stat *st)
-{
-	if (sandbox_fstat(fd, st) != 0 || !S_ISREG(st->st_mode) ||
-	    st->st_size < 0)
-		return -1;
-	return 0;
-}
-
-void
-send_failure(int sock, const char *msg)
-{
-	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
-	Instar__Failure fail = INSTAR__FAILURE__INIT;
-
-	fail.message = (char *)msg;
-	env.body_case = INSTAR__ENVELOPE__BODY_FAILURE;
-	env.failure = &fail;
-	if (frame_send(sock, &env, NULL, 0) != 0)
-		fatal_f("cannot reach the monitor: %s", strerror(errno));
-}
-
 static void
 send_ready(int sock)
 {
@@ -83,186 +55,6 @@ send_ready(int sock)
 	env.ready = &ready;
 	if (frame_send(sock, &env, NULL, 0) != 0)
 		fatal_f("cannot reach the monitor: %s", strerror(errno));
-}
-
-static Instar__Format
-format_to_pb(uint32_t fmt)
-{
-	switch (fmt) {
-	case INSTAR_FMT_QCOW2:
-		return INSTAR__FORMAT__FORMAT_QCOW2;
-	case INSTAR_FMT_VMDK:
-		return INSTAR__FORMAT__FORMAT_VMDK;
-	default:
-		return INSTAR__FORMAT__FORMAT_RAW;
-	}
-}
-
-uint32_t
-format_from_pb(Instar__Format fmt)
-{
-	switch (fmt) {
-	case INSTAR__FORMAT__FORMAT_QCOW2:
-		return INSTAR_FMT_QCOW2;
-	case INSTAR__FORMAT__FORMAT_VMDK:
-		return INSTAR_FMT_VMDK;
-	case INSTAR__FORMAT__FORMAT_RAW:
-		return INSTAR_FMT_RAW;
-	default:
-		return INSTAR_FMT_PROBE;
-	}
-}
-
-/*
- * The snapshot list of a validated result as protobuf messages pointing
- * into it.  Static: the list may hold thousands of entries.
- */
-static size_t
-snapshots_to_pb(const struct instar_info_result *res, Instar__Snapshot ***out)
-{
-	static Instar__Snapshot pb[INSTAR_SNAP_COUNT_MAX];
-	static Instar__Snapshot *ptrs[INSTAR_SNAP_COUNT_MAX];
-	struct instar_snapshot sn;
-	size_t pos = 0, i;
-
-	for (i = 0; i < res->nsnapshots && i < INSTAR_SNAP_COUNT_MAX; i++) {
-		if (image_info_snapshot_next(res->snapshots,
-		    res->snapshots_len, &pos, &sn) != 0)
-			break;
-		instar__snapshot__init(&pb[i]);
-		pb[i].id.data = (uint8_t *)sn.id;
-		pb[i].id.len = sn.hdr.id_len;
-		pb[i].name.data = (uint8_t *)sn.name;
-		pb[i].name.len = sn.hdr.name_len;
-		pb[i].vm_state_size = sn.hdr.vm_state_size;
-		pb[i].date_sec = sn.hdr.date_sec;
-		pb[i].date_nsec = sn.hdr.date_nsec;
-		pb[i].vm_clock_nsec = sn.hdr.vm_clock_nsec;
-		pb[i].has_icount = sn.hdr.icount != INSTAR_SNAP_ICOUNT_NONE;
-		pb[i].icount = sn.hdr.icount;
-		ptrs[i] = &pb[i];
-	}
-	*out = ptrs;
-	return i;
-}
-
-/* Send a validated result; its record's strings are NUL-terminated. */
-static void
-send_info(int sock, struct instar_info_result *res)
-{
-	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
-	Instar__ImageInfo info = INSTAR__IMAGE_INFO__INIT;
-	Instar__Qcow2Info q = INSTAR__QCOW2_INFO__INIT;
-	Instar__VmdkInfo v = INSTAR__VMDK_INFO__INIT;
-	struct instar_image_info *in = &res->info;
-
-	info.format = format_to_pb(in->format);
-	info.virtual_size = in->virtual_size;
-	info.has_cluster_size = (in->flags & IMG_HAS_CLUSTER_SIZE) != 0;
-	info.cluster_size = in->cluster_size;
-	if (in->flags & IMG_HAS_BACKING) {
-		info.has_backing_filename = 1;
-		info.backing_filename.data = (uint8_t *)in->backing_name;
-		info.backing_filename.len = strlen(in->backing_name);
-	}
-	if (in->flags & IMG_HAS_BACKING_FMT)
-		info.backing_format = in->backing_format;
-	info.dirty = (in->flags & IMG_DIRTY) != 0;
-	if (in->format == INSTAR_FMT_QCOW2) {
-		q.version = in->qcow2_version;
-		q.refcount_bits = in->refcount_bits;
-		q.compression_type = in->compression_type ==
-		    IMG_COMPRESSION_ZSTD ? "zstd" : "zlib";
-		q.lazy_refcounts = (in->flags & IMG_LAZY_REFCOUNTS) != 0;
-		q.corrupt = (in->flags & IMG_CORRUPT) != 0;
-		q.extended_l2 = (in->flags & IMG_EXTENDED_L2) != 0;
-		q.encrypted = (in->flags & IMG_ENCRYPTED) != 0;
-		q.data_file_raw = (in->flags & IMG_DATA_FILE_RAW) != 0;
-		if (in->flags & IMG_HAS_DATA_FILE) {
-			q.has_data_file = 1;
-			q.data_file.data = (uint8_t *)in->data_file;
-			q.data_file.len = strlen(in->data_file);
-		}
-		info.qcow2 = &q;
-	} else if (in->format == INSTAR_FMT_VMDK) {
-		v.cid = in->vmdk_cid;
-		v.parent_cid = in->vmdk_parent_cid;
-		v.create_type = in->create_type;
-		v.compressed = (in->flags & IMG_VMDK_COMPRESSED) != 0;
-		info.vmdk = &v;
-	}
-	info.n_snapshots = snapshots_to_pb(res, &info.snapshots);
-	env.body_case = INSTAR__ENVELOPE__BODY_IMAGE_INFO;
-	env.image_info = &info;
-	if (frame_send(sock, &env, NULL, 0) != 0)
-		fatal_f("cannot reach the monitor: %s", strerror(errno));
-}
-
-bool
-worker_report_info(struct worker *w, struct instar_info_result *res,
-    size_t got)
-{
-	char err[512];
-	const char *why;
-
-	if (res->status != 0) {
-		if ((why = image_info_sanitize_error(res->error,
-		    sizeof(res->error))) != NULL) {
-			snprintf(err, sizeof(err), "sandbox returned a "
-			    "malformed error (%s)", why);
-			send_failure(w->sock, err);
-		} else
-			send_failure(w->sock, res->error);
-		return false;
-	}
-	if ((why = image_info_validate_result(res, got)) != NULL) {
-		snprintf(err, sizeof(err), "sandbox returned a malformed "
-		    "result (%s)", why);
-		send_failure(w->sock, err);
-		return false;
-	}
-	send_info(w->sock, res);
-	return true;
-}
-
-bool
-worker_inspect(struct worker *w, int fd, uint32_t format)
-{
-	static struct instar_info_result res;
-	struct vmm_device dev;
-	struct vmm_job job;
-	struct stat st;
-	char err[512];
-	size_t got = 0;
-
-	if (worker_image_stat(fd, &st) != 0) {
-		send_failure(w->sock, "not a regular file");
-		return false;
-	}
-	memset(&dev, 0, sizeof(dev));
-	dev.fd = fd;
-	dev.size = (uint64_t)st.st_size;
-	memset(&job, 0, sizeof(job));
-	job.op = INSTAR_OP_INFO;
-	job.format = format;
-	job.devs = &dev;
-	job.ndevs = 1;
-	job.timeout_ms = w->timeout_ms;
-	job.result = &res;
-	job.result_min = INSTAR_INFO_RESULT_MIN;
-	job.result_len = sizeof(res);
-	job.result_got = &got;
-	job.verbose = w->verbose;
-	/* No memset: vmm_run fills res and zeroes what the guest did not. */
-	if (vmm_run(w->vm, &job, err, sizeof(err)) != 0) {
-		send_failure(w->sock, err);
-		return false;
-	}
-	if (!worker_report_info(w, &res, got))
-		return false;
-	/* What a writing job may later do to this file follows from it. */
-	worker_remember(w, &st, &res.info);
-	return true;
 }
 
 static Instar__Envelope *

@@ -51,8 +51,42 @@ struct worker {
 	bool rebased;			/* a job changes images once */
 };
 
+/* wire.c */
 void send_failure(int sock, const char *msg);
+Instar__Format format_to_pb(uint32_t);
 uint32_t format_from_pb(Instar__Format);
+/*
+ * What is wrong with a guest's result, or NULL: whole says it has the
+ * size the job expects, invalid is its validator's verdict; a failure's
+ * text must be fit to show (control characters are replaced).
+ */
+const char *result_problem(bool whole, const char *invalid, int32_t status,
+    char *error, size_t size);
+void send_malformed(struct worker *, const char *why);
+/*
+ * A run that failed: the guest's own reason when its result states one
+ * plainly (it says it best), else the vmm's.
+ */
+void send_run_failure(struct worker *, bool whole, const char *invalid,
+    int32_t status, char *error, size_t size, const char *vmm_err);
+
+/* job_run.c */
+/* What one guest run of a job needs beyond the attached devices. */
+struct job_run {
+	uint32_t op;
+	const void *params;
+	uint32_t params_len;
+	void *result;
+	size_t result_min;
+	size_t result_len;
+	uint64_t rate_limit;
+};
+/*
+ * One guest run over the attached devices, progress passed on to the
+ * monitor.  Returns vmm_run's verdict; *got is the result's length.
+ */
+int worker_run_guest(struct worker *, const struct job_run *, size_t *got,
+    char *err, size_t errlen);
 
 /*
  * fstat() the image open as fd; -1 unless it is a regular file, so that

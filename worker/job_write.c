@@ -12,35 +12,20 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "frame.h"
-#include "image_info_check.h"
 #include "log.h"
-#include "check_job.h"
 #include "commit_job.h"
 #include "rebase_job.h"
-#include "sandbox.h"
 #include "worker.h"
-
-/* Progress reaches the monitor at most this often. */
-#define PROGRESS_INTERVAL_NS	(200ull * 1000 * 1000)
 
 _Static_assert(sizeof(struct instar_rebase_result) <= INSTAR_HC_RESULT_MAX,
     "a rebase result must fit the vmm's result cap");
 _Static_assert(sizeof(struct instar_commit_result) <= INSTAR_HC_RESULT_MAX,
     "a commit result must fit the vmm's result cap");
-_Static_assert(sizeof(struct instar_check_result) <= INSTAR_HC_RESULT_MAX,
-    "a check result must fit the vmm's result cap");
 /* A commit writes into its base and, when emptying it, its top. */
 #define COMMIT_WRITABLE_MAX	2
-
-struct progress_state {
-	int sock;
-	uint64_t last_ns;
-	bool sent_any;
-};
 
 void
 worker_attach(struct worker *w, int fd, const Instar__AttachImage *msg)
@@ -138,124 +123,6 @@ fill_params(const struct worker *w, const Instar__Rebase *msg,
 	return 0;
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void
-send_progress(void *arg, uint64_t done, uint64_t total)
-{
-	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
-	Instar__Progress prog = INSTAR__PROGRESS__INIT;
-	struct progress_state *ps = arg;
-	uint64_t t = now_ns();
-
-	if (ps->sent_any && t - ps->last_ns < PROGRESS_INTERVAL_NS &&
-	    done != total)
-		return;
-	ps->sent_any = true;
-	ps->last_ns = t;
-	prog.done = done;
-	prog.total = total;
-	env.body_case = INSTAR__ENVELOPE__BODY_PROGRESS;
-	env.progress = &prog;
-	if (frame_send(ps->sock, &env, NULL, 0) != 0)
-		fatal_f("cannot reach the monitor: %s", strerror(errno));
-}
-
-/* What one guest run of a job needs beyond the attached devices. */
-struct job_run {
-	uint32_t op;
-	const void *params;
-	uint32_t params_len;
-	void *result;
-	size_t result_min;
-	size_t result_len;
-	uint64_t rate_limit;
-};
-
-/*
- * One guest run over the attached devices, progress passed on to the
- * monitor.  Returns vmm_run's verdict; *got is the result's length.
- */
-static int
-run_job(struct worker *w, const struct job_run *r, size_t *got, char *err,
-    size_t errlen)
-{
-	struct progress_state ps;
-	struct vmm_job job;
-
-	memset(&ps, 0, sizeof(ps));
-	ps.sock = w->sock;
-	memset(&job, 0, sizeof(job));
-	job.op = r->op;
-	job.format = w->dev_formats[0];
-	job.devs = w->devs;
-	job.ndevs = w->ndevs;
-	job.timeout_ms = w->timeout_ms;
-	job.result = r->result;
-	job.result_min = r->result_min;
-	job.result_len = r->result_len;
-	job.result_got = got;
-	job.verbose = w->verbose;
-	job.params = r->params;
-	job.params_len = r->params_len;
-	job.progress = send_progress;
-	job.progress_arg = &ps;
-	job.rate_limit = r->rate_limit;
-	job.stop_after_writes = w->stop_after_writes;
-	*got = 0;
-	return vmm_run(w->vm, &job, err, errlen);
-}
-
-/*
- * What is wrong with a guest's result, or NULL: whole says it has the
- * size the job expects, invalid is its validator's verdict; a failure's
- * text must be fit to show (control characters are replaced).
- */
-static const char *
-result_problem(bool whole, const char *invalid, int32_t status, char *error,
-    size_t size)
-{
-	if (!whole)
-		return "wrong size";
-	if (invalid != NULL)
-		return invalid;
-	if (status != 0)
-		return image_info_sanitize_error(error, size);
-	return NULL;
-}
-
-static void
-send_malformed(struct worker *w, const char *why)
-{
-	char err[512];
-
-	snprintf(err, sizeof(err), "sandbox returned a malformed result (%s)",
-	    why);
-	send_failure(w->sock, err);
-}
-
-/*
- * A run that failed: the guest's own reason when its result states one
- * plainly (it says it best), else the vmm's.
- */
-static void
-send_run_failure(struct worker *w, bool whole, const char *invalid,
-    int32_t status, char *error, size_t size, const char *vmm_err)
-{
-	if (status != 0 && result_problem(whole, invalid, status, error,
-	    size) == NULL)
-		send_failure(w->sock, error);
-	else
-		send_failure(w->sock, vmm_err);
-}
-
 /*
  * Device i's length after the run: the file's own after a real run, the
  * guest's shadow's after a dry run (where the file has not changed).
@@ -338,7 +205,7 @@ worker_rebase(struct worker *w, const Instar__Rebase *msg)
 	run.result = &res;
 	run.result_min = sizeof(res);
 	run.result_len = sizeof(res);
-	if (run_job(w, &run, &got, err, sizeof(err)) != 0) {
+	if (worker_run_guest(w, &run, &got, err, sizeof(err)) != 0) {
 		send_run_failure(w, got == sizeof(res),
 		    rebase_result_validate(&res), res.status, res.error,
 		    sizeof(res.error), err);
@@ -448,7 +315,7 @@ worker_commit(struct worker *w, const Instar__Commit *msg)
 	run.result_len = sizeof(res);
 	/* Nothing is written to pace in a dry run. */
 	run.rate_limit = w->dry_run ? 0 : msg->rate_limit;
-	if (run_job(w, &run, &got, err, sizeof(err)) != 0) {
+	if (worker_run_guest(w, &run, &got, err, sizeof(err)) != 0) {
 		send_run_failure(w, got == sizeof(res),
 		    commit_result_validate(&res), res.status, res.error,
 		    sizeof(res.error), err);
@@ -457,183 +324,3 @@ worker_commit(struct worker *w, const Instar__Commit *msg)
 	report_commit(w, params.base_index, &res, got);
 }
 
-/* ---- check ---- */
-
-/*
- * A validated result: the counts and lines, or, for a check that
- * failed after printing lines (res->status 1), the lines and why.
- */
-static void
-send_check_done(int sock, const struct instar_check_result *res)
-{
-	static char *lines[INSTAR_CHECK_TEXT_MAX / 2];
-	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
-	Instar__CheckDone done = INSTAR__CHECK_DONE__INIT;
-	uint32_t pos = 0, n = 0;
-
-	/* A validated text: nlines NUL-terminated printable lines. */
-	while (pos < res->text_len && n < res->nlines) {
-		lines[n++] = (char *)res->text + pos;
-		pos += (uint32_t)strlen(res->text + pos) + 1;
-	}
-	done.has_checks = res->has_checks != 0;
-	done.corruptions = res->corruptions;
-	done.leaks = res->leaks;
-	done.check_errors = res->check_errors;
-	done.corruptions_fixed = res->corruptions_fixed;
-	done.leaks_fixed = res->leaks_fixed;
-	done.image_end_offset = res->image_end_offset;
-	done.total_clusters = res->total_clusters;
-	done.allocated_clusters = res->allocated_clusters;
-	done.fragmented_clusters = res->fragmented_clusters;
-	done.compressed_clusters = res->compressed_clusters;
-	done.n_messages = n;
-	done.messages = lines;
-	done.messages_dropped = res->lines_dropped;
-	if (res->status != 0)
-		done.failure = (char *)res->error;
-	env.body_case = INSTAR__ENVELOPE__BODY_CHECK_DONE;
-	env.check_done = &done;
-	if (frame_send(sock, &env, NULL, 0) != 0)
-		fatal_f("cannot reach the monitor: %s", strerror(errno));
-}
-
-static void
-report_check(struct worker *w, struct instar_check_result *res, size_t got)
-{
-	const char *why;
-
-	why = result_problem(true, check_result_validate(res, got),
-	    res->status, res->error, sizeof(res->error));
-	if (why != NULL)
-		send_malformed(w, why);
-	else if (res->status != 0 && res->nlines == 0)
-		send_failure(w->sock, res->error);
-	else
-		send_check_done(w->sock, res);
-}
-
-void
-worker_check(struct worker *w, const Instar__Check *msg)
-{
-	static struct instar_check_params params;
-	static struct instar_check_result res;
-	struct job_run run;
-	char err[512];
-	const char *why;
-	size_t got;
-
-	if (w->op != INSTAR_OP_CHECK || w->ndevs != 1)
-		fatal("unexpected check request");
-	memset(&params, 0, sizeof(params));
-	switch (msg->repair) {
-	case INSTAR__CHECK__REPAIR__REPAIR_NONE:
-		params.repair = INSTAR_CHECK_REPAIR_NONE;
-		break;
-	case INSTAR__CHECK__REPAIR__REPAIR_LEAKS:
-		params.repair = INSTAR_CHECK_REPAIR_LEAKS;
-		break;
-	case INSTAR__CHECK__REPAIR__REPAIR_ALL:
-		params.repair = INSTAR_CHECK_REPAIR_ALL;
-		break;
-	default:
-		send_failure(w->sock, "invalid check request: bad repair mode");
-		return;
-	}
-	if (params.repair != INSTAR_CHECK_REPAIR_NONE && !w->may_write) {
-		send_failure(w->sock, "invalid check request: this check job "
-		    "is read-only and cannot repair");
-		return;
-	}
-	params.format = w->dev_formats[0];
-	if ((why = check_params_validate(&params, w->ndevs,
-	    w->devs[0].writable, false)) != NULL) {
-		snprintf(err, sizeof(err), "invalid check request: %s", why);
-		send_failure(w->sock, err);
-		return;
-	}
-	/*
-	 * -r leaks only lowers refcounts in place.  -r all may rebuild the
-	 * refcount structure after every cluster the image references and
-	 * grow the file to hold a block its table names, wherever the
-	 * format lets that be.  Another image of the chain may follow, so
-	 * the hard limit stays.
-	 */
-	if (params.repair != INSTAR_CHECK_REPAIR_NONE &&
-	    worker_limit_writes(w, -1, 0,
-	    params.repair == INSTAR_CHECK_REPAIR_ALL, false, err,
-	    sizeof(err)) != 0) {
-		send_failure(w->sock, err);
-		return;
-	}
-	memset(&run, 0, sizeof(run));
-	run.op = INSTAR_OP_CHECK;
-	run.params = &params;
-	run.params_len = sizeof(params);
-	run.result = &res;
-	run.result_min = INSTAR_CHECK_RESULT_MIN;
-	run.result_len = sizeof(res);
-	if (run_job(w, &run, &got, err, sizeof(err)) != 0) {
-		send_run_failure(w, got >= INSTAR_CHECK_RESULT_MIN,
-		    check_result_validate(&res, got), res.status, res.error,
-		    sizeof(res.error), err);
-		return;
-	}
-	report_check(w, &res, got);
-}
-
-void
-worker_info_check(struct worker *w, int fd, uint32_t format,
-    const Instar__Check *msg)
-{
-	static struct instar_check_params params;
-	static struct instar_info_check_result res;
-	static struct instar_info_result info;
-	struct vmm_device *d;
-	struct job_run run;
-	struct stat st;
-	char err[512];
-	size_t got;
-
-	if (w->op != INSTAR_OP_CHECK || w->ndevs != 0 ||
-	    msg->repair != INSTAR__CHECK__REPAIR__REPAIR_NONE)
-		fatal("unexpected info and check request");
-	d = &w->devs[0];
-	memset(d, 0, sizeof(*d));
-	d->fd = fd;
-	w->dev_formats[0] = format;
-	w->ndevs = 1;
-	if (worker_image_stat(fd, &st) != 0) {
-		send_failure(w->sock, "not a regular file");
-		return;
-	}
-	d->size = (uint64_t)st.st_size;
-	memset(&params, 0, sizeof(params));
-	params.repair = INSTAR_CHECK_REPAIR_NONE;
-	params.format = format;
-	memset(&run, 0, sizeof(run));
-	run.op = INSTAR_OP_INFO_CHECK;
-	run.params = &params;
-	run.params_len = sizeof(params);
-	run.result = &res;
-	run.result_min = INSTAR_INFO_CHECK_RESULT_MIN;
-	run.result_len = sizeof(res);
-	if (run_job(w, &run, &got, err, sizeof(err)) != 0) {
-		/*
-		 * Which half failed is not known: say it as two runs would,
-		 * the info's outcome, then, if it opened, the check's.
-		 */
-		if (worker_inspect(w, fd, format))
-			send_failure(w->sock, err);
-		return;
-	}
-	memset(&info, 0, INSTAR_INFO_RESULT_MIN);
-	info.status = res.info_status;
-	memcpy(info.error, res.info_error, sizeof(info.error));
-	if (res.info_status == 0)
-		info.info = res.info;
-	if (!worker_report_info(w, &info, INSTAR_INFO_RESULT_MIN))
-		return;
-	report_check(w, &res.check,
-	    got - offsetof(struct instar_info_check_result, check));
-}
