@@ -203,7 +203,7 @@ signal_bad(struct ck *c, uint64_t idx)
 	    U(idx), c->io->write != NULL ? "" : "non-fatal ");
 	if (c->io->write != NULL && c->h.version >= 3) {
 		c->h.incompat |= INCOMPAT_CORRUPT;
-		put64(b, c->h.incompat);
+		store_be64(b, c->h.incompat);
 		if (ck_write(c, 72, b, 8) != 0 || ck_flush(c) != 0)
 			return -2;
 	}

@@ -128,7 +128,7 @@ rebuild_structure(struct ck *c)
 	} while (grown);
 	/* Blocks and table on disk before the header names them. */
 	for (i = 0; i < entries; i++)
-		put64((uint8_t *)&c->rt_new[i], c->rt_new[i]);
+		store_be64((uint8_t *)&c->rt_new[i], c->rt_new[i]);
 	if (ck_write(c, (uint64_t)at << c->cbits, c->rt_new,
 	    entries * 8) != 0 ||
 	    ck_flush(c) != 0) {
@@ -136,7 +136,7 @@ rebuild_structure(struct ck *c)
 		    QEMU_IMG_PREFIX);
 		return -1;
 	}
-	put64(b, (uint64_t)at << c->cbits);
+	store_be64(b, (uint64_t)at << c->cbits);
 	b[8] = (uint8_t)(rt_clusters >> 24);
 	b[9] = (uint8_t)(rt_clusters >> 16);
 	b[10] = (uint8_t)(rt_clusters >> 8);

@@ -189,7 +189,7 @@ ck_copied(struct ck *c)
 
 					e = rc == 1 ? e | QCOW2_COPIED :
 					    e & ~QCOW2_COPIED;
-					put64(b, e);
+					store_be64(b, e);
 					if (ck_write(c,
 					    c->h.l1_off + (done + i) * 8,
 					    b, 8) != 0) {
@@ -228,7 +228,7 @@ ck_copied(struct ck *c)
 				    repair ? "Repairing" : "ERROR", U(le),
 				    U(rc));
 				if (repair) {
-					put64(tab + j * c->esize, rc == 1 ?
+					store_be64(tab + j * c->esize, rc == 1 ?
 					    le | QCOW2_COPIED :
 					    le & ~QCOW2_COPIED);
 					dirty++;
@@ -308,7 +308,7 @@ ck_mark_clean(struct ck *c)
 	    !(c->h.incompat & (INCOMPAT_DIRTY | INCOMPAT_CORRUPT)))
 		return 0;
 	f = c->h.incompat & ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT);
-	put64(b, f);
+	store_be64(b, f);
 	if (ck_write(c, 72, b, 8) != 0 || ck_flush(c) != 0)
 		return -1;
 	c->h.incompat = f;

@@ -146,17 +146,6 @@ struct ck {
 	uint64_t	 prog_done, prog_total;
 };
 
-static inline void
-put64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 static inline enum ctype
 ctype(const struct ck *c, uint64_t e)
 {

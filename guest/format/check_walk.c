@@ -112,10 +112,10 @@ zero_entry(struct ck *c, uint64_t l2_off, uint8_t *tab, uint64_t i)
 
 		bm |= bm << 32;
 		bm &= 0xffffffff00000000ull;
-		put64(p + 8, bm);
-		put64(p, 0);
+		store_be64(p + 8, bm);
+		store_be64(p, 0);
 	} else
-		put64(p, QCOW2_ZERO);
+		store_be64(p, QCOW2_ZERO);
 	if (ck_write(c, l2_off + i * c->esize, p, c->esize) != 0 ||
 	    ck_flush(c) != 0)
 		return -1;

@@ -1,16 +1,14 @@
 /*
- * The qcow2 writer: allocation at the end of the image, refcount
- * updates at any width from 1 to 64 bits, L2 and L1 updates, and the
- * header rewrite, in the crash-safe order qcow2_write.h describes.
+ * The qcow2 writer: opening, allocation at the end of the image, refcount
+ * updates at any width from 1 to 64 bits, and the batch commit that makes
+ * L2 and L1 updates durable in the crash-safe order qcow2_write.h
+ * describes.  The header rewrite is qcow2_write_header.c; growing and
+ * emptying an image are qcow2_write_resize.c.
  */
 #include "qcow2_write.h"
 
 #define UPDATES_MAX		16384u	/* guest clusters per batch */
 #define NEW_BLOCKS_MAX		4096u	/* refcount blocks per batch */
-#define FEATURE_TABLE_ENTRIES	8
-/* qemu 7.2 writes no feature table into headers of 4 KiB clusters or
- * less (seen on 512 B to 4 KiB; 8 KiB and up have one). */
-#define FEATURE_TABLE_MIN_CLUSTER	4096u
 
 struct l2_group {
 	uint64_t l1_idx;
@@ -34,26 +32,6 @@ struct commit {
 	uint64_t new_rt_off;	/* 0: the refcount table stays */
 	uint64_t new_rt_clusters;
 };
-
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /*
  * Whether [off, off + len) is a place metadata may be changed in place:
@@ -138,7 +116,8 @@ rc_add(struct qcow2_writer *w, uint64_t host_off, int delta,
 	at = block + i * w->rc_bits / 8;
 	if (fmt_io_read(w->io, at, b, bytes, err) != 0)
 		return -1;
-	v = qcow2_rc_get(b, w->rc_bits < 8 ? i % (8 / w->rc_bits) : 0, w->rc_bits);
+	v = qcow2_rc_get(b, w->rc_bits < 8 ? i % (8 / w->rc_bits) : 0,
+	    w->rc_bits);
 	if ((delta < 0 && v == 0) || (delta > 0 && v == rc_max(w->rc_bits))) {
 		fmt_seterr(err, "refcount of cluster %#llx out of range; the "
 		    "image is corrupt", (unsigned long long)host_off);
@@ -175,8 +154,8 @@ last_used_in_block(struct qcow2_writer *w, uint64_t block, uint64_t *last,
  * must hold every cluster with a refcount.
  * The table is read backwards a cluster at a time through buf.
  */
-static int
-find_free_start(struct qcow2_writer *w, struct fmt_err *err)
+int
+qcow2w_find_free_start(struct qcow2_writer *w, struct fmt_err *err)
 {
 	uint64_t cs = w->h.cluster_size, idx, lo, n, k, block, last;
 	uint64_t cap = cs / 8;
@@ -337,7 +316,7 @@ qcow2w_open(struct qcow2_writer *w, const struct fmt_io *io,
 		return corrupt_at(err, "The refcount table", h->rt_off);
 	if (h->l1_size > 0 && !in_image(w, h->l1_off, (uint64_t)h->l1_size * 8))
 		return corrupt_at(err, "The L1 table", h->l1_off);
-	if (check_l1(w, err) != 0 || find_free_start(w, err) != 0)
+	if (check_l1(w, err) != 0 || qcow2w_find_free_start(w, err) != 0)
 		return -1;
 	w->batch_first = w->next_free;
 	return 0;
@@ -354,7 +333,8 @@ queue(struct qcow2_writer *w, uint64_t cluster, uint64_t entry, uint64_t old,
 		return -1;
 	}
 	if (!(old & QCOW2_COMPRESSED) && (old & QCOW2_L2_RESERVED) != 0) {
-		fmt_seterr(err, "L2 entry %#llx is invalid; the image is corrupt",
+		fmt_seterr(err,
+		    "L2 entry %#llx is invalid; the image is corrupt",
 		    (unsigned long long)old);
 		return -1;
 	}
@@ -451,7 +431,7 @@ apply_group(struct qcow2_writer *w, const struct l2_group *g,
 			    (unsigned long long)w->upd[i].cluster);
 			return -1;
 		}
-		put_be64(table + slot * 8, w->upd[i].entry);
+		store_be64(table + slot * 8, w->upd[i].entry);
 	}
 	return 0;
 }
@@ -644,7 +624,7 @@ write_table_entries(struct qcow2_writer *w, const struct commit *c,
 	size_t i;
 
 	for (i = c->nblocks; i > 0; i--) {
-		put_be64(b, c->blocks[i - 1].off);
+		store_be64(b, c->blocks[i - 1].off);
 		if (fmt_io_write(w->io, table_off + c->blocks[i - 1].idx * 8, b,
 		    8, err) != 0)
 			return -1;
@@ -679,8 +659,8 @@ switch_table(struct qcow2_writer *w, const struct commit *c,
 	uint64_t old_off = w->h.rt_off, k, old_clusters = w->h.rt_clusters;
 	uint8_t b[12];
 
-	put_be64(b, c->new_rt_off);
-	put_be32(b + 8, (uint32_t)c->new_rt_clusters);
+	store_be64(b, c->new_rt_off);
+	store_be32(b + 8, (uint32_t)c->new_rt_clusters);
 	if (fmt_io_write(w->io, 48, b, sizeof(b), err) != 0 ||
 	    fmt_io_flush(w->io, err) != 0)
 		return -1;
@@ -743,7 +723,7 @@ write_tables(struct qcow2_writer *w, const struct commit *c,
 				return -1;
 			continue;
 		}
-		put_be64(b, g->new_l2 | QCOW2_COPIED);
+		store_be64(b, g->new_l2 | QCOW2_COPIED);
 		if (fmt_io_write(w->io, w->h.l1_off + g->l1_idx * 8, b, 8,
 		    err) != 0)
 			return -1;
@@ -754,8 +734,8 @@ write_tables(struct qcow2_writer *w, const struct commit *c,
 /* ---- commit step 4: what the tables no longer point to is released ---- */
 
 /* The host clusters an L2 entry holds a reference on: [*first, +*n). */
-static void
-entry_clusters(const struct qcow2_writer *w, uint64_t e, uint64_t *first,
+void
+qcow2w_entry_clusters(const struct qcow2_writer *w, uint64_t e, uint64_t *first,
     uint64_t *n)
 {
 	uint32_t cb = w->h.cluster_bits;
@@ -814,8 +794,8 @@ sort_u64(uint64_t *a, size_t n)
  * Take one reference off each cluster in list (a cluster may appear
  * more than once), a refcount block at a time.
  */
-static int
-release_clusters(struct qcow2_writer *w, uint64_t *list, size_t n,
+int
+qcow2w_release(struct qcow2_writer *w, uint64_t *list, size_t n,
     struct fmt_err *err)
 {
 	size_t cs = (size_t)w->h.cluster_size, i = 0;
@@ -860,7 +840,7 @@ release_old(struct qcow2_writer *w, const struct commit *c,
 		return -1;
 	}
 	for (i = 0; i < w->nupd; i++) {
-		entry_clusters(w, w->upd[i].old, &first, &count);
+		qcow2w_entry_clusters(w, w->upd[i].old, &first, &count);
 		/* A compressed entry spans at most two clusters. */
 		for (k = 0; k < count && n < cap; k++)
 			list[n++] = first + k;
@@ -869,7 +849,7 @@ release_old(struct qcow2_writer *w, const struct commit *c,
 		if (c->groups[i].new_l2 != 0 && c->groups[i].old_l2 != 0 &&
 		    n < cap)
 			list[n++] = c->groups[i].old_l2 >> w->h.cluster_bits;
-	return n == 0 ? 0 : release_clusters(w, list, n, err);
+	return n == 0 ? 0 : qcow2w_release(w, list, n, err);
 }
 
 int
@@ -902,556 +882,6 @@ qcow2w_commit(struct qcow2_writer *w, struct fmt_err *err)
 	r = 0;
 out:
 	/* The bookkeeping is the arena's last allocation: give it back. */
-	w->arena->used = mark;
-	return r;
-}
-
-/* ---- the header ---- */
-
-struct feature {
-	uint8_t type;
-	uint8_t bit;
-	const char *name;
-};
-
-/* qemu 7.2's table, written into every v3 header it rewrites. */
-static const struct feature qemu_features[FEATURE_TABLE_ENTRIES] = {
-	{ 0, 0, "dirty bit" },
-	{ 0, 1, "corrupt bit" },
-	{ 0, 2, "external data file" },
-	{ 0, 3, "compression type" },
-	{ 0, 4, "extended L2 entries" },
-	{ 1, 0, "lazy refcounts" },
-	{ 2, 0, "bitmaps" },
-	{ 2, 1, "raw external data" },
-};
-
-/* header_ext_add(): magic, length, data padded to 8 bytes. */
-static int
-ext_add(uint8_t *buf, size_t cap, size_t *pos, uint32_t magic,
-    const uint8_t *data, size_t len)
-{
-	size_t padded = (len + 7) & ~(size_t)7;
-
-	if (*pos > cap || 8 + padded > cap - *pos)
-		return -1;
-	put_be32(buf + *pos, magic);
-	put_be32(buf + *pos + 4, (uint32_t)len);
-	if (len > 0)
-		memcpy(buf + *pos + 8, data, len);
-	memset(buf + *pos + 8 + len, 0, padded - len);
-	*pos += 8 + padded;
-	return 0;
-}
-
-static int
-add_feature_table(uint8_t *buf, size_t cap, size_t *pos)
-{
-	uint8_t t[FEATURE_TABLE_ENTRIES * 48];
-	size_t i;
-
-	memset(t, 0, sizeof(t));
-	for (i = 0; i < FEATURE_TABLE_ENTRIES; i++) {
-		t[i * 48] = qemu_features[i].type;
-		t[i * 48 + 1] = qemu_features[i].bit;
-		memcpy(t + i * 48 + 2, qemu_features[i].name,
-		    strlen(qemu_features[i].name));
-	}
-	return ext_add(buf, cap, pos, EXT_FEATURE_TABLE, t, sizeof(t));
-}
-
-/*
- * Copy the extensions qemu keeps verbatim (bitmaps while their
- * autoclear bit holds, unknown ones) from the old header in old.
- * qemu writes the bitmaps extension before the unknown ones.
- */
-static int
-keep_extensions(const struct qcow2_hdr *h, const uint8_t *old, uint8_t *buf,
-    size_t cap, size_t *pos, bool bitmaps_pass)
-{
-	uint64_t p = h->header_len, end = h->ext_end;
-	uint32_t magic, len;
-	bool bitmaps;
-
-	while (p + 8 <= end) {
-		magic = get_be32(old + p);
-		len = get_be32(old + p + 4);
-		p += 8;
-		if (magic == EXT_END || len > end - p)
-			break;
-		bitmaps = magic == EXT_BITMAPS;
-		if (bitmaps_pass ? (bitmaps &&
-		    (h->autoclear & AUTOCLEAR_BITMAPS)) :
-		    (!bitmaps && magic != EXT_BACKING_FMT &&
-		    magic != EXT_FEATURE_TABLE && magic != EXT_DATA_FILE &&
-		    magic != EXT_CRYPTO)) {
-			if (ext_add(buf, cap, pos, magic, old + p, len) != 0)
-				return -1;
-		}
-		p += ((uint64_t)len + 7) & ~7ull;
-	}
-	return 0;
-}
-
-static bool
-has_bitmaps(const struct qcow2_hdr *h, const uint8_t *old)
-{
-	uint64_t p = h->header_len, end = h->ext_end;
-	uint32_t magic, len;
-
-	while (p + 8 <= end) {
-		magic = get_be32(old + p);
-		len = get_be32(old + p + 4);
-		p += 8;
-		if (magic == EXT_END || len > end - p)
-			return false;
-		if (magic == EXT_BITMAPS)
-			return true;
-		p += ((uint64_t)len + 7) & ~7ull;
-	}
-	return false;
-}
-
-/* The fixed fields, and unknown ones qemu keeps after them. */
-static size_t
-build_fixed(const struct qcow2_hdr *h, const uint8_t *old, uint8_t *buf)
-{
-	uint64_t autoclear = h->autoclear & (AUTOCLEAR_BITMAPS |
-	    AUTOCLEAR_DATA_RAW);
-	size_t unknown;
-
-	if (h->version == 2) {
-		memcpy(buf, old, QCOW2_V2_HDR_LEN);
-		return QCOW2_V2_HDR_LEN;
-	}
-	memcpy(buf, old, QCOW2_V3_MIN_HDR_LEN);
-	memset(buf + QCOW2_V3_MIN_HDR_LEN, 0,
-	    QCOW2_HDR_READ - QCOW2_V3_MIN_HDR_LEN);
-	buf[QCOW2_COMPRESSION_OFF] = (uint8_t)h->compression;
-	if (!has_bitmaps(h, old))
-		autoclear &= ~AUTOCLEAR_BITMAPS;
-	put_be64(buf + 88, autoclear);
-	unknown = h->header_len > QCOW2_HDR_READ ?
-	    h->header_len - QCOW2_HDR_READ : 0;
-	memcpy(buf + QCOW2_HDR_READ, old + QCOW2_HDR_READ, unknown);
-	put_be32(buf + 100, (uint32_t)(QCOW2_HDR_READ + unknown));
-	return QCOW2_HDR_READ + unknown;
-}
-
-/*
- * Build the new header cluster in w->scratch from the one on disk, with
- * the refcount table where it is now.
- */
-static int
-build_header(struct qcow2_writer *w, const char *name, size_t name_len,
-    const char *format, struct fmt_err *err)
-{
-	size_t cs = (size_t)w->h.cluster_size, pos, mark = w->arena->used;
-	uint8_t *old, *buf = w->scratch;
-	int r = -1;
-
-	if (name_len > NAME_LEN_MAX) {
-		fmt_seterr(err, "backing file name too long");
-		return -1;
-	}
-	if ((old = fmt_alloc(w->arena, cs, 4096)) == NULL) {
-		fmt_seterr(err, "out of memory for the header");
-		return -1;
-	}
-	if (fmt_io_read(w->io, 0, old, cs, err) != 0)
-		goto out;
-	put_be64(old + 48, w->h.rt_off);
-	put_be32(old + 56, w->h.rt_clusters);
-	memset(buf, 0, cs);
-	pos = build_fixed(&w->h, old, buf);
-	if ((name_len > 0 && format[0] != '\0' && ext_add(buf, cs, &pos,
-	    EXT_BACKING_FMT, (const uint8_t *)format, strlen(format)) != 0) ||
-	    (w->h.version >= 3 && cs > FEATURE_TABLE_MIN_CLUSTER &&
-	    add_feature_table(buf, cs, &pos) != 0) ||
-	    keep_extensions(&w->h, old, buf, cs, &pos, true) != 0 ||
-	    keep_extensions(&w->h, old, buf, cs, &pos, false) != 0 ||
-	    ext_add(buf, cs, &pos, EXT_END, NULL, 0) != 0 ||
-	    name_len > cs - pos) {
-		fmt_seterr(err, "No space left in the file header");
-		goto out;
-	}
-	put_be64(buf + 8, name_len > 0 ? pos : 0);
-	put_be32(buf + 16, (uint32_t)name_len);
-	memcpy(buf + pos, name, name_len);
-	r = 0;
-out:
-	w->arena->used = mark;
-	return r;
-}
-
-int
-qcow2w_check_backing(struct qcow2_writer *w, const char *name,
-    size_t name_len, const char *format, struct fmt_err *err)
-{
-	return build_header(w, name, name_len, format, err);
-}
-
-int
-qcow2w_set_backing(struct qcow2_writer *w, const char *name,
-    size_t name_len, const char *format, struct fmt_err *err)
-{
-	if (qcow2w_commit(w, err) != 0 ||
-	    build_header(w, name, name_len, format, err) != 0)
-		return -1;
-	if (fmt_io_write(w->io, 0, w->scratch, (size_t)w->h.cluster_size,
-	    err) != 0 || fmt_io_flush(w->io, err) != 0)
-		return -1;
-	return 0;
-}
-
-/* ---- growing ---- */
-
-static int
-write_zero_clusters(struct qcow2_writer *w, uint64_t off, uint64_t n,
-    struct fmt_err *err)
-{
-	uint64_t k;
-
-	memset(w->scratch, 0, (size_t)w->h.cluster_size);
-	for (k = 0; k < n; k++)
-		if (fmt_io_write(w->io, off + (k << w->h.cluster_bits),
-		    w->scratch, (size_t)w->h.cluster_size, err) != 0)
-			return -1;
-	return 0;
-}
-
-/* A new, bigger L1 at the end, switched in with the new size at once. */
-static int
-grow_l1(struct qcow2_writer *w, uint64_t new_size, uint64_t need,
-    struct fmt_err *err)
-{
-	uint64_t cs = w->h.cluster_size, n = (need * 8 + cs - 1) / cs;
-	uint64_t off, k, old_bytes = (uint64_t)w->h.l1_size * 8, old_off;
-	uint64_t *list, old_n = (old_bytes + cs - 1) / cs;
-	uint8_t b[24];
-
-	if (qcow2w_commit(w, err) != 0 || qcow2w_alloc(w, n, &off, err) != 0)
-		return -1;
-	for (k = 0; k < n; k++) {
-		memset(w->scratch, 0, (size_t)cs);
-		if (k * cs < old_bytes && fmt_io_read(w->io,
-		    w->h.l1_off + k * cs,
-		    w->scratch, (size_t)(old_bytes - k * cs < cs ?
-		    old_bytes - k * cs : cs), err) != 0)
-			return -1;
-		if (fmt_io_write(w->io, off + k * cs, w->scratch, (size_t)cs,
-		    err) != 0)
-			return -1;
-	}
-	/* Refcounts for the new table, flushed. */
-	if (qcow2w_commit(w, err) != 0)
-		return -1;
-	put_be64(b, new_size);
-	put_be32(b + 8, w->h.crypt_method);
-	put_be32(b + 12, (uint32_t)need);
-	put_be64(b + 16, off);
-	if (fmt_io_write(w->io, 24, b, sizeof(b), err) != 0 ||
-	    fmt_io_flush(w->io, err) != 0)
-		return -1;
-	old_off = w->h.l1_off;
-	w->h.size = new_size;
-	w->h.l1_size = (uint32_t)need;
-	w->h.l1_off = off;
-	if (old_off == 0 || old_n == 0)
-		return 0;
-	if ((list = fmt_alloc(w->arena, old_n * sizeof(*list), 8)) == NULL) {
-		fmt_seterr(err, "out of memory for the image writer");
-		return -1;
-	}
-	for (k = 0; k < old_n; k++)
-		list[k] = (old_off >> w->h.cluster_bits) + k;
-	return release_clusters(w, list, old_n, err) != 0 ||
-	    fmt_io_flush(w->io, err) != 0 ? -1 : 0;
-}
-
-int
-qcow2w_grow(struct qcow2_writer *w, uint64_t new_size, struct fmt_err *err)
-{
-	uint64_t shift = 2 * (uint64_t)w->h.cluster_bits - 3, need;
-	uint8_t b[8];
-
-	if (new_size <= w->h.size)
-		return 0;
-	if (new_size > ((uint64_t)INT64_MAX & ~((1ull << 30) - 1))) {
-		fmt_seterr(err, "Image is too big");
-		return -1;
-	}
-	need = (new_size >> shift) + ((new_size & ((1ull << shift) - 1)) != 0);
-	if (need > (32ull << 20) / 8) {
-		fmt_seterr(err, "L1 table would grow beyond qemu's limit");
-		return -1;
-	}
-	if (need > w->h.l1_size)
-		return grow_l1(w, new_size, need, err);
-	put_be64(b, new_size);
-	if (fmt_io_write(w->io, 24, b, sizeof(b), err) != 0 ||
-	    fmt_io_flush(w->io, err) != 0)
-		return -1;
-	w->h.size = new_size;
-	return 0;
-}
-
-/* ---- emptying ---- */
-
-/* Count the active tables' entries that hold something. */
-static int
-count_entries(struct qcow2_writer *w, uint64_t *count, struct fmt_err *err)
-{
-	uint64_t cs = w->h.cluster_size, per_chunk = cs / 8, i, j, n, l2;
-	uint8_t *l1;
-
-	*count = 0;
-	if ((l1 = fmt_alloc(w->arena, (size_t)cs, 8)) == NULL) {
-		fmt_seterr(err, "out of memory for the image writer");
-		return -1;
-	}
-	for (i = 0; i < w->h.l1_size; i += n) {
-		n = w->h.l1_size - i < per_chunk ? w->h.l1_size - i : per_chunk;
-		if (fmt_io_read(w->io, w->h.l1_off + i * 8, l1, (size_t)(n * 8),
-		    err) != 0)
-			return -1;
-		for (j = 0; j < n; j++) {
-			l2 = get_be64(l1 + j * 8) & QCOW2_OFFSET_MASK;
-			if (l2 == 0)
-				continue;
-			if (fmt_io_read(w->io, l2, w->scratch, (size_t)cs,
-			    err) != 0)
-				return -1;
-			for (uint64_t k = 0; k < cs / 8; k++)
-				*count += get_be64(w->scratch + k * 8) != 0;
-		}
-	}
-	return 0;
-}
-
-/* Where a minimal image's refcount table, blocks and L1 go. */
-struct layout {
-	uint64_t start;		/* first cluster of the layout */
-	uint64_t rt;		/* cluster index */
-	uint64_t rt_clusters;
-	uint64_t blocks;	/* first block's cluster */
-	uint64_t l1;		/* cluster index */
-	uint64_t end;		/* first cluster past it all */
-	uint64_t first_idx;	/* the blocks count table indexes */
-	uint64_t nblocks;	/* first_idx on, after index 0 if apart */
-	bool	 own_zero;	/* index 0 comes first, for the header */
-};
-
-/*
- * Lay out, from cluster at, an L1 of l1c clusters, a refcount table and
- * the blocks that count the header and everything laid out here.
- */
-static void
-plan_layout(const struct qcow2_writer *w, uint64_t at, uint64_t l1c,
-    bool l1_first, struct layout *lo)
-{
-	uint64_t cs = w->h.cluster_size, per = w->rc_per_block;
-	uint64_t rt_c = 1, nb = 1, prev_rt, prev_nb;
-
-	lo->start = at;
-	lo->first_idx = at / per;
-	lo->own_zero = lo->first_idx != 0;
-	do {
-		prev_rt = rt_c;
-		prev_nb = nb;
-		lo->end = at + l1c + rt_c + nb;
-		nb = (lo->end - 1) / per - lo->first_idx + 1 +
-		    (lo->own_zero ? 1 : 0);
-		rt_c = (((lo->end - 1) / per + 1) * 8 + cs - 1) / cs;
-	} while (rt_c != prev_rt || nb != prev_nb);
-	lo->nblocks = nb;
-	lo->rt_clusters = rt_c;
-	if (l1_first) {
-		lo->l1 = at;
-		lo->rt = at + l1c;
-	} else {
-		lo->rt = at;
-		lo->l1 = at + rt_c + nb;
-	}
-	lo->blocks = lo->rt + rt_c;
-}
-
-static uint64_t
-layout_block_idx(const struct layout *lo, uint64_t k)
-{
-	if (lo->own_zero)
-		return k == 0 ? 0 : lo->first_idx + k - 1;
-	return lo->first_idx + k;
-}
-
-/* Write the table, blocks and empty L1 of a layout, then flush. */
-static int
-write_layout(struct qcow2_writer *w, const struct layout *lo, uint64_t l1c,
-    struct fmt_err *err)
-{
-	uint64_t cs = w->h.cluster_size, per = w->rc_per_block, k, idx, c;
-	uint8_t *blk = w->scratch, b[8];
-
-	if (write_zero_clusters(w, lo->l1 * cs, l1c, err) != 0 ||
-	    write_zero_clusters(w, lo->rt * cs, lo->rt_clusters, err) != 0)
-		return -1;
-	for (k = 0; k < lo->nblocks; k++) {
-		idx = layout_block_idx(lo, k);
-		memset(blk, 0, (size_t)cs);
-		if (idx == 0)
-			qcow2_rc_set(blk, 0, w->rc_bits, 1);
-		/* The layout is one run of clusters: [start, end). */
-		for (c = lo->start; c < lo->end; c++)
-			if (c / per == idx)
-				qcow2_rc_set(blk, c % per, w->rc_bits, 1);
-		if (fmt_io_write(w->io, (lo->blocks + k) * cs, blk, (size_t)cs,
-		    err) != 0)
-			return -1;
-		put_be64(b, (lo->blocks + k) * cs);
-		if (fmt_io_write(w->io, lo->rt * cs + idx * 8, b, 8, err) != 0)
-			return -1;
-	}
-	return fmt_io_flush(w->io, err);
-}
-
-static int
-switch_layout(struct qcow2_writer *w, const struct layout *lo,
-    struct fmt_err *err)
-{
-	uint64_t cs = w->h.cluster_size;
-	uint8_t b[24];
-
-	put_be32(b, w->h.l1_size);
-	put_be64(b + 4, lo->l1 * cs);
-	put_be64(b + 12, lo->rt * cs);
-	put_be32(b + 20, (uint32_t)lo->rt_clusters);
-	if (fmt_io_write(w->io, 36, b, sizeof(b), err) != 0 ||
-	    fmt_io_flush(w->io, err) != 0)
-		return -1;
-	w->h.l1_off = lo->l1 * cs;
-	w->h.rt_off = lo->rt * cs;
-	w->h.rt_clusters = (uint32_t)lo->rt_clusters;
-	w->rt_entries = lo->rt_clusters * cs / 8;
-	return 0;
-}
-
-/*
- * qemu's fast path, made crash-safe in two steps: a complete minimal
- * image (empty L1, table, blocks) is written past the end and switched
- * in by one header write; then the same again from cluster 1, and the
- * file is cut short.  After either switch the image is consistent; a
- * crash in between leaves a longer file, nothing worse.
- */
-static int
-empty_fast(struct qcow2_writer *w, bool empty_already, struct fmt_err *err)
-{
-	uint64_t cs = w->h.cluster_size;
-	uint64_t l1c = ((uint64_t)w->h.l1_size * 8 + cs - 1) / cs;
-	struct layout fin, tmp;
-	uint64_t at;
-
-	plan_layout(w, 1, l1c, false, &fin);
-	/* Already what it would become: nothing to write, nothing to wait. */
-	if (w->h.l1_off == fin.l1 * cs && w->h.rt_off == fin.rt * cs &&
-	    w->h.rt_clusters == fin.rt_clusters && w->next_free == fin.end &&
-	    w->io->size <= fin.end * cs && empty_already)
-		return 0;
-	at = w->next_free > fin.end ? w->next_free : fin.end;
-	plan_layout(w, at, l1c, true, &tmp);
-	/* Tables qemu would refuse to open are not worth the fast path. */
-	if (tmp.rt_clusters * cs > MAX_REFTABLE_BYTES)
-		return 1;
-	if (write_layout(w, &tmp, l1c, err) != 0 ||
-	    switch_layout(w, &tmp, err) != 0 ||
-	    write_layout(w, &fin, l1c, err) != 0 ||
-	    switch_layout(w, &fin, err) != 0)
-		return -1;
-	if (w->io->truncate(w->io->ctx, fin.end * cs) != 0 ||
-	    fmt_io_flush(w->io, err) != 0) {
-		fmt_seterr(err, "Could not shrink the image: I/O error");
-		return -1;
-	}
-	w->next_free = fin.end;
-	w->batch_first = fin.end;
-	return 0;
-}
-
-/*
- * The general path, for images whose other tables (snapshots, bitmaps)
- * must stay: a chunk of the L1 at a time, the entries are zeroed and
- * flushed, then everything they reached loses a reference.
- */
-static int
-empty_slow(struct qcow2_writer *w, struct fmt_err *err)
-{
-	uint64_t cs = w->h.cluster_size, per_chunk = cs / 8, i, j, k, n, l2;
-	uint64_t *list, first, count, cap = 2 * (cs / 8) + 1, ln;
-	uint8_t *l1, *zero;
-
-	l1 = fmt_alloc(w->arena, (size_t)cs, 8);
-	zero = fmt_alloc(w->arena, (size_t)cs, 8);
-	list = fmt_alloc(w->arena, (size_t)(cap * sizeof(*list)), 8);
-	if (l1 == NULL || zero == NULL || list == NULL) {
-		fmt_seterr(err, "out of memory for the image writer");
-		return -1;
-	}
-	memset(zero, 0, (size_t)cs);
-	for (i = 0; i < w->h.l1_size; i += n) {
-		n = w->h.l1_size - i < per_chunk ? w->h.l1_size - i : per_chunk;
-		if (fmt_io_read(w->io, w->h.l1_off + i * 8, l1, (size_t)(n * 8),
-		    err) != 0 ||
-		    fmt_io_write(w->io, w->h.l1_off + i * 8, zero,
-		    (size_t)(n * 8), err) != 0 || fmt_io_flush(w->io, err) != 0)
-			return -1;
-		for (j = 0; j < n; j++) {
-			l2 = get_be64(l1 + j * 8) & QCOW2_OFFSET_MASK;
-			if (l2 == 0)
-				continue;
-			if (fmt_io_read(w->io, l2, w->scratch, (size_t)cs,
-			    err) != 0)
-				return -1;
-			ln = 0;
-			list[ln++] = l2 >> w->h.cluster_bits;
-			for (k = 0; k < cs / 8; k++) {
-				entry_clusters(w, get_be64(w->scratch + k * 8),
-				    &first, &count);
-				for (; count > 0 && ln < cap; count--)
-					list[ln++] = first++;
-			}
-			if (release_clusters(w, list, ln, err) != 0)
-				return -1;
-		}
-	}
-	if (fmt_io_flush(w->io, err) != 0 || find_free_start(w, err) != 0)
-		return -1;
-	if (w->next_free * cs < w->io->size &&
-	    w->io->truncate(w->io->ctx, w->next_free * cs) != 0) {
-		fmt_seterr(err, "Could not shrink the image: I/O error");
-		return -1;
-	}
-	w->batch_first = w->next_free;
-	return fmt_io_flush(w->io, err);
-}
-
-int
-qcow2w_make_empty(struct qcow2_writer *w, uint64_t *emptied,
-    struct fmt_err *err)
-{
-	size_t mark = w->arena->used;
-	int r;
-
-	if (w->io->truncate == NULL) {
-		fmt_seterr(err, "the image cannot be shrunk");
-		return -1;
-	}
-	if (qcow2w_commit(w, err) != 0 || count_entries(w, emptied, err) != 0)
-		return -1;
-	w->arena->used = mark;
-	r = 1;
-	if (w->h.nb_snapshots == 0 && !(w->h.autoclear & AUTOCLEAR_BITMAPS))
-		r = empty_fast(w, *emptied == 0, err);
-	if (r == 1)
-		r = empty_slow(w, err);
 	w->arena->used = mark;
 	return r;
 }

@@ -94,7 +94,8 @@ int qcow2w_commit(struct qcow2_writer *, struct fmt_err *);
 /*
  * Commit what is queued, then rewrite the header cluster as qemu's
  * qcow2_update_header() does, with a new backing file name (len bytes;
- * 0 detaches) and format, then flush.  Errors as qemu's: a name that does not fit the header cluster
+ * 0 detaches) and format,
+    then flush.  Errors as qemu's: a name that does not fit the header cluster
  * is "No space left in the file header".
  */
 int qcow2w_set_backing(struct qcow2_writer *, const char *name,
@@ -119,5 +120,16 @@ int qcow2w_grow(struct qcow2_writer *, uint64_t new_size, struct fmt_err *);
  */
 int qcow2w_make_empty(struct qcow2_writer *, uint64_t *emptied,
     struct fmt_err *);
+
+/*
+ * Within the writer only (qcow2_write_resize.c uses them): where free
+ * space begins, the host clusters an L2 entry holds, and taking one
+ * reference off each cluster of a list (which it sorts).
+ */
+int qcow2w_find_free_start(struct qcow2_writer *w, struct fmt_err *err);
+void qcow2w_entry_clusters(const struct qcow2_writer *w, uint64_t e,
+    uint64_t *first, uint64_t *n);
+int qcow2w_release(struct qcow2_writer *w, uint64_t *list, size_t n,
+    struct fmt_err *err);
 
 #endif

@@ -17,15 +17,6 @@
 /* Emptying reads and clears this much of contiguous tables at once. */
 #define EMPTY_SPAN_BYTES	(256u * 1024)
 
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 /* Whether [off, off + len) lies in the file, past its header sector. */
 static bool
 in_file(const struct vmdk_writer *w, uint64_t off, uint64_t len)
@@ -461,7 +452,7 @@ patch_table(struct vmdk_writer *w, uint32_t sector, size_t from, size_t to,
 	if (fmt_io_read(w->io, off, w->scratch, (size_t)w->gt_bytes, err) != 0)
 		return -1;
 	for (i = from; i < to; i++)
-		put_le32(w->scratch + (w->upd[i].grain % w->g.num_gtes) * 4,
+		store_le32(w->scratch + (w->upd[i].grain % w->g.num_gtes) * 4,
 		    w->upd[i].gte);
 	return fmt_io_write(w->io, off, w->scratch, (size_t)w->gt_bytes, err);
 }
@@ -495,13 +486,13 @@ write_directories(struct vmdk_writer *w, struct fmt_err *err)
 	size_t i;
 
 	for (i = 0; i < w->nngt; i++) {
-		put_le32(e, w->ngt[i].sector);
+		store_le32(e, w->ngt[i].sector);
 		if (fmt_io_write(w->io, w->g.gd_off + w->ngt[i].gd_idx * 4, e,
 		    4, err) != 0)
 			return -1;
 		if (w->g.rgd_off == 0)
 			continue;
-		put_le32(e, w->ngt[i].rsector);
+		store_le32(e, w->ngt[i].rsector);
 		if (fmt_io_write(w->io, w->g.rgd_off + w->ngt[i].gd_idx * 4, e,
 		    4, err) != 0)
 			return -1;
