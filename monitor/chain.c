@@ -20,56 +20,13 @@
 #include "image_open.h"
 #include "lock.h"
 #include "log.h"
+#include "options.h"
 #include "path.h"
 #include "strvis.h"
 
 /* What a dry run shares at the least: all but write and resize, as info
  * does without -U. */
 #define DRY_RUN_SHARED	(LOCK_PERM_ALL & ~(LOCK_PERM_WRITE | LOCK_PERM_RESIZE))
-
-int
-format_parse(const char *name, Instar__Format *fmt)
-{
-	if (strcmp(name, "qcow2") == 0)
-		*fmt = INSTAR__FORMAT__FORMAT_QCOW2;
-	else if (strcmp(name, "vmdk") == 0)
-		*fmt = INSTAR__FORMAT__FORMAT_VMDK;
-	else if (strcmp(name, "raw") == 0)
-		*fmt = INSTAR__FORMAT__FORMAT_RAW;
-	else
-		return -1;
-	return 0;
-}
-
-const char *
-format_name(Instar__Format fmt)
-{
-	switch (fmt) {
-	case INSTAR__FORMAT__FORMAT_QCOW2:
-		return "qcow2";
-	case INSTAR__FORMAT__FORMAT_VMDK:
-		return "vmdk";
-	case INSTAR__FORMAT__FORMAT_RAW:
-		return "raw";
-	default:
-		return "unknown";
-	}
-}
-
-bool
-cache_mode_valid(const char *mode)
-{
-	static const char *const modes[] = {
-		"off", "none", "directsync", "writeback", "unsafe",
-		"writethrough",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
-		if (strcmp(mode, modes[i]) == 0)
-			return true;
-	return false;
-}
 
 void
 walk_prefix(struct walk *wk, const char *fmt, ...)

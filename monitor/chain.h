@@ -60,11 +60,6 @@ enum chain_open {
 	CHAIN_OPEN_TRY_RDWR,
 };
 
-/* The format names instar knows (-f, -F, recorded backing formats). */
-int		 format_parse(const char *, Instar__Format *);
-const char	*format_name(Instar__Format);
-/* block.c bdrv_parse_cache_mode(): the names qemu-img accepts. */
-bool		 cache_mode_valid(const char *);
 
 /* block/raw-format.c's warning when a probed raw image is opened for
  * writing. */

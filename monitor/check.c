@@ -29,6 +29,7 @@
 #include "lock.h"
 #include "log.h"
 #include "monitor.h"
+#include "options.h"
 #include "strvis.h"
 #include "worker_client.h"
 

@@ -32,6 +32,7 @@
 #include "lock.h"
 #include "log.h"
 #include "monitor.h"
+#include "options.h"
 #include "path.h"
 #include "progress.h"
 #include "sizestr.h"
@@ -222,14 +223,7 @@ check_names(const struct commit_opts *o, Instar__Format *fmt)
 		error("Invalid cache option: %s", o->cache);
 		return -1;
 	}
-	*fmt = INSTAR__FORMAT__FORMAT_PROBE;
-	if (o->format_name != NULL && format_parse(o->format_name, fmt) !=
-	    0) {
-		error("Could not open '%s': Unknown driver '%s'", o->filename,
-		    o->format_name);
-		return -1;
-	}
-	return 0;
+	return format_option(o->filename, o->format_name, fmt);
 }
 
 /*

@@ -22,6 +22,7 @@
 #include "lock.h"
 #include "log.h"
 #include "monitor.h"
+#include "options.h"
 #include "path.h"
 #include "worker_client.h"
 
@@ -69,21 +70,6 @@ info_usage(FILE *out)
 	    "  -U, --force-share open the image even if it is in use\n");
 }
 
-/* Only the formats the sandbox parses; others are refused by name. */
-static int
-parse_format(const char *name, Instar__Format *fmt)
-{
-	if (strcmp(name, "qcow2") == 0)
-		*fmt = INSTAR__FORMAT__FORMAT_QCOW2;
-	else if (strcmp(name, "vmdk") == 0)
-		*fmt = INSTAR__FORMAT__FORMAT_VMDK;
-	else if (strcmp(name, "raw") == 0)
-		*fmt = INSTAR__FORMAT__FORMAT_RAW;
-	else
-		return -1;
-	return 0;
-}
-
 static void
 parse_args(int argc, char **argv, struct info_opts *o)
 {
@@ -110,7 +96,7 @@ parse_args(int argc, char **argv, struct info_opts *o)
 			info_usage(stdout);
 			exit(0);
 		case 'f':
-			if (parse_format(optarg, &o->format) != 0)
+			if (format_parse(optarg, &o->format) != 0)
 				fatal("Unknown or unsupported format '%s' "
 				    "(instar handles qcow2, vmdk and raw)",
 				    optarg);
@@ -195,7 +181,7 @@ backing_format(const struct chain_image *img, Instar__Format *fmt)
 		*fmt = INSTAR__FORMAT__FORMAT_PROBE;
 		return 0;
 	}
-	if (parse_format(info->backing_format, fmt) != 0) {
+	if (format_parse(info->backing_format, fmt) != 0) {
 		error("Could not open '%s': backing format '%s' is not "
 		    "supported (instar handles qcow2, vmdk and raw)",
 		    img->full_backing, info->backing_format);

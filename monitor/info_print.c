@@ -23,8 +23,9 @@
 
 #define NSEC_PER_SEC	1000000000ull
 
+/* The name of a format an info result may carry; NULL for any other. */
 static const char *
-format_name(Instar__Format fmt)
+known_format_name(Instar__Format fmt)
 {
 	switch (fmt) {
 	case INSTAR__FORMAT__FORMAT_RAW:
@@ -106,7 +107,7 @@ check_entry(const struct info_entry *e)
 	const Instar__ImageInfo *info = e->info;
 
 	if (e->filename == NULL || info == NULL ||
-	    format_name(info->format) == NULL ||
+	    known_format_name(info->format) == NULL ||
 	    info->virtual_size > INT64_MAX ||
 	    (info->has_cluster_size && info->cluster_size > INT64_MAX))
 		return -1;
@@ -235,7 +236,7 @@ put_format_specific(struct json_value *obj, const struct info_entry *e)
 	default:
 		return 0;	/* raw has none */
 	}
-	type = format_name(e->info->format);
+	type = known_format_name(e->info->format);
 	if ((spec = json_object_new()) == NULL) {
 		json_free(data);
 		return -1;
@@ -310,7 +311,7 @@ image_info(const struct info_entry *e)
 		return NULL;
 	r |= json_object_put(o, "filename", json_cstring_new(e->filename));
 	r |= json_object_put(o, "format",
-	    json_cstring_new(format_name(info->format)));
+	    json_cstring_new(known_format_name(info->format)));
 	r |= json_object_put(o, "dirty-flag", json_bool_new(info->dirty));
 	if (e->actual_size >= 0)
 		r |= json_object_put(o, "actual-size",
@@ -532,7 +533,7 @@ dump_human(FILE *out, const struct info_entry *e, const struct json_value *o)
 	    "file format: %s\n"
 	    "virtual size: %s (%" PRId64 " bytes)\n"
 	    "disk size: %s\n",
-	    format_name(info->format), vsize,
+	    known_format_name(info->format), vsize,
 	    (int64_t)info->virtual_size, dsize);
 	if (is_encrypted(info))
 		fputs("encrypted: yes\n", out);

@@ -32,6 +32,7 @@
 #include "lock.h"
 #include "log.h"
 #include "monitor.h"
+#include "options.h"
 #include "path.h"
 #include "progress.h"
 #include "worker_client.h"
@@ -577,14 +578,7 @@ check_names(const struct rebase_opts *o, Instar__Format *fmt)
 		error("Invalid source cache option: %s", o->src_cache);
 		return -1;
 	}
-	*fmt = INSTAR__FORMAT__FORMAT_PROBE;
-	if (o->format_name != NULL && format_parse(o->format_name, fmt) !=
-	    0) {
-		error("Could not open '%s': Unknown driver '%s'", o->filename,
-		    o->format_name);
-		return -1;
-	}
-	return 0;
+	return format_option(o->filename, o->format_name, fmt);
 }
 
 static int
