@@ -116,17 +116,6 @@ same_source(const struct rebase *r, const struct chain_extent *o,
 	return o->e.centry == n->e.centry && o->e.coff == n->e.coff;
 }
 
-static bool
-all_zero(const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != 0)
-			return false;
-	return true;
-}
-
 /*
  * What one cluster of the compare buffers needs: nothing, a zero
  * cluster, or the old content written.
@@ -150,7 +139,7 @@ judge(const struct rebase *r, uint64_t k, uint64_t want)
 		clen = r->cs;
 	if (memcmp(r->obuf + k, r->nbuf + k, (size_t)clen) == 0)
 		return SAME;
-	if (zero_entries(r) && all_zero(r->obuf + k, (size_t)clen))
+	if (zero_entries(r) && mem_is_zero(r->obuf + k, (size_t)clen))
 		return ZERO;
 	return DATA;
 }

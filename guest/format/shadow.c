@@ -306,17 +306,6 @@ shadow_read(void *ctx, uint64_t off, void *out, size_t len)
 
 /* ---- writing ---- */
 
-static bool
-all_zero(const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != 0)
-			return false;
-	return true;
-}
-
 static int
 grow_to(struct fmt_shadow *s, uint64_t off, uint64_t len)
 {
@@ -333,7 +322,7 @@ page_store(struct fmt_shadow *s, uint64_t pno, size_t in, const uint8_t *src,
     size_t n)
 {
 	struct shadow_page *p = page_find(s, pno);
-	bool zeros = all_zero(src, n);
+	bool zeros = mem_is_zero(src, n);
 	uint8_t *buf;
 
 	if (p != NULL && p->buf == NULL && zeros)
