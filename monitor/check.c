@@ -172,28 +172,6 @@ parse_args(int argc, char **argv, struct check_opts *o)
 	o->filename = argv[optind];
 }
 
-/* The block drivers qemu-img 7.2 knows ("Supported formats:"). */
-static bool
-qemu_knows_format(const char *name)
-{
-	static const char *const known[] = {
-		"blkdebug", "blklogwrites", "blkverify", "bochs", "cloop",
-		"compress", "copy-before-write", "copy-on-read", "dmg",
-		"file", "ftp", "ftps", "gluster", "host_cdrom",
-		"host_device", "http", "https", "iscsi", "iser", "luks",
-		"nbd", "nfs", "null-aio", "null-co", "nvme", "parallels",
-		"preallocate", "qcow", "qed", "quorum", "rbd",
-		"replication", "snapshot-access", "ssh", "throttle", "vdi",
-		"vhdx", "vpc", "vvfat",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(name, known[i]) == 0)
-			return true;
-	return false;
-}
-
 static bool
 repairing(const struct check_opts *o)
 {
@@ -216,7 +194,7 @@ check_names(struct check_opts *o)
 		return -1;
 	}
 	if (o->format_name != NULL && format_parse(o->format_name,
-	    &o->format) != 0 && !qemu_knows_format(o->format_name)) {
+	    &o->format) != 0 && !format_known_to_qemu(o->format_name)) {
 		error("Could not open '%s': Unknown driver '%s'", o->filename,
 		    o->format_name);
 		return -1;

@@ -31,6 +31,8 @@
 
 struct info_opts {
 	const char *filename;
+	const char *format_name;	/* -f */
+	const char *output;		/* --output */
 	Instar__Format format;
 	bool json;
 	bool chain;
@@ -96,13 +98,10 @@ parse_args(int argc, char **argv, struct info_opts *o)
 			info_usage(stdout);
 			exit(0);
 		case 'f':
-			if (format_parse(optarg, &o->format) != 0)
-				fatal("Unknown or unsupported format '%s' "
-				    "(instar handles qcow2, vmdk and raw)",
-				    optarg);
+			o->format_name = optarg;
 			break;
 		case 'O':
-			o->json = parse_output("info", optarg);
+			o->output = optarg;
 			break;
 		case 'c':
 			o->chain = true;
@@ -110,17 +109,28 @@ parse_args(int argc, char **argv, struct info_opts *o)
 		case 'U':
 			o->force_share = true;
 			break;
+		/* qemu-img names the word as it was given, long or short. */
 		case ':':
-			usage_error("info", "option requires an argument "
-			    "-- '%c'", optopt);
+			usage_error("info", "missing argument for option "
+			    "'%s'", argv[optind - 1]);
 		default:
-			usage_error("info", "invalid option -- '%c'",
-			    optopt != 0 ? optopt : '?');
+			usage_error("info", "unrecognized option '%s'",
+			    argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)
 		usage_error("info", "Expecting one image file name");
 	o->filename = argv[optind];
+	/* img_info()'s order: the file name, --output, then the format. */
+	if (o->output != NULL && strcmp(o->output, "json") == 0)
+		o->json = true;
+	else if (o->output != NULL && strcmp(o->output, "human") != 0) {
+		error("--output must be used with human or json as "
+		    "argument.");
+		exit(1);
+	}
+	if (format_option(o->filename, o->format_name, &o->format) != 0)
+		exit(1);
 }
 
 /*

@@ -49,14 +49,38 @@ cache_mode_valid(const char *mode)
 	return false;
 }
 
+bool
+format_known_to_qemu(const char *name)
+{
+	static const char *const known[] = {
+		"blkdebug", "blklogwrites", "blkverify", "bochs", "cloop",
+		"compress", "copy-before-write", "copy-on-read", "dmg",
+		"file", "ftp", "ftps", "gluster", "host_cdrom",
+		"host_device", "http", "https", "iscsi", "iser", "luks",
+		"nbd", "nfs", "null-aio", "null-co", "nvme", "parallels",
+		"preallocate", "qcow", "qed", "quorum", "rbd",
+		"replication", "snapshot-access", "ssh", "throttle", "vdi",
+		"vhdx", "vpc", "vvfat",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(name, known[i]) == 0)
+			return true;
+	return false;
+}
+
 int
 format_option(const char *filename, const char *name, Instar__Format *fmt)
 {
 	*fmt = INSTAR__FORMAT__FORMAT_PROBE;
-	if (name != NULL && format_parse(name, fmt) != 0) {
+	if (name == NULL || format_parse(name, fmt) == 0)
+		return 0;
+	if (format_known_to_qemu(name))
+		error("Unknown or unsupported format '%s' (instar handles "
+		    "qcow2, vmdk and raw)", name);
+	else
 		error("Could not open '%s': Unknown driver '%s'", filename,
 		    name);
-		return -1;
-	}
-	return 0;
+	return -1;
 }

@@ -14,9 +14,12 @@
 int		 format_parse(const char *, Instar__Format *);
 /* The name of fmt; "unknown" for PROBE. */
 const char	*format_name(Instar__Format);
+/* The block drivers qemu-img 7.2 knows ("Supported formats:"). */
+bool		 format_known_to_qemu(const char *);
 /*
  * -f NAME for the image filename: *fmt is its format, or PROBE without
- * -f.  A name instar does not know is qemu's "Unknown driver" error.
+ * -f.  A name qemu does not know either is qemu's "Unknown driver"
+ * error; one only qemu knows says which formats instar handles.
  */
 int		 format_option(const char *filename, const char *name,
 		    Instar__Format *fmt);

@@ -1,0 +1,70 @@
+# The command-line errors of all four subcommands, as qemu-img 7.2 words
+# them: an unknown option, long or short, is named as it was given; so
+# is an option that lacks its argument; a missing or extra file name is
+# refused the same way.  The message (program names aside), the exit
+# status and standard output must be qemu-img's, and no image changes.
+REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$REGRESS_DIR/test-exec.sh"
+
+sums() {
+	sha256sum "$@" | cut -c1-64 | tr '\n' ' '
+}
+
+# same_usage_error SUBCOMMAND ARGS...: see the top of this file.
+same_usage_error() {
+	sub=$1
+	shift
+	before=$(sums ./*.qcow2)
+	"$QEMU_IMG" "$sub" "$@" >"$WORK/.qout" 2>"$WORK/.qerr"
+	qrc=$?
+	"$INSTAR" "$sub" "$@" >"$WORK/.iout" 2>"$WORK/.ierr"
+	irc=$?
+	sed -e 's/^qemu-img: /instar: /' \
+	    -e "s/^Try 'qemu-img --help'/Try 'instar $sub --help'/" \
+	    "$WORK/.qerr" >"$WORK/.qerr.n"
+	if [ $qrc -ne $irc ]; then
+		fail "$sub $*: instar exits $irc, qemu-img $qrc:" \
+		    "$(cat "$WORK/.ierr")"
+	elif ! cmp -s "$WORK/.qerr.n" "$WORK/.ierr"; then
+		fail "$sub $*: message differs"
+		diff -u "$WORK/.qerr.n" "$WORK/.ierr" >&2
+	elif ! cmp -s "$WORK/.qout" "$WORK/.iout"; then
+		fail "$sub $*: standard output differs"
+		diff -u "$WORK/.qout" "$WORK/.iout" >&2
+	else
+		pass
+	fi
+	[ "$before" = "$(sums ./*.qcow2)" ]
+	check $? "$sub $*: files changed"
+}
+
+qimg create -f qcow2 base.qcow2 4M
+qio -c 'write -P 0x11 0 1M' base.qcow2
+qimg create -f qcow2 -b base.qcow2 -F qcow2 top.qcow2
+
+for sub in info check rebase commit; do
+	same_usage_error $sub --no-such-option top.qcow2
+	same_usage_error $sub --no-such-option=1 top.qcow2
+	same_usage_error $sub -Z top.qcow2
+	same_usage_error $sub top.qcow2 -f
+	same_usage_error $sub top.qcow2 --format
+	same_usage_error $sub
+	same_usage_error $sub top.qcow2 base.qcow2
+done
+same_usage_error info top.qcow2 --output
+same_usage_error info --output top.qcow2
+same_usage_error info --output=xml top.qcow2
+same_usage_error info -f no-such-format top.qcow2
+same_usage_error info -f no-such-format --output=xml top.qcow2
+same_usage_error check --output=xml top.qcow2
+same_usage_error check -f no-such-format top.qcow2
+same_usage_error rebase -f no-such-format -b base.qcow2 top.qcow2
+same_usage_error commit -f no-such-format top.qcow2
+same_usage_error check top.qcow2 -r
+same_usage_error check -r sometimes top.qcow2
+same_usage_error rebase top.qcow2 -b
+same_usage_error rebase top.qcow2 -F
+same_usage_error commit top.qcow2 -b
+same_usage_error commit -d -b base.qcow2 -Y top.qcow2
+
+finish
