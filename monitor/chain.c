@@ -108,9 +108,12 @@ rdwr_refused(int err)
  * and taking its locks made without doing either.
  */
 static int
-open_dry(const struct walk *wk, size_t depth, const char *filename,
-    enum chain_open how, struct stat *st, bool *writable, int *rdwr_errno)
+open_dry(const struct chain *c, const struct walk *wk, size_t depth,
+    const char *filename, enum chain_open how, struct stat *st,
+    bool *writable, int *rdwr_errno)
 {
+	struct lock_held also;
+	size_t i;
 	enum image_origin origin = depth > 0 ? IMAGE_FROM_IMAGE :
 	    IMAGE_FROM_USER;
 	char why[PATH_MAX + 512];
@@ -130,8 +133,21 @@ open_dry(const struct walk *wk, size_t depth, const char *filename,
 		*rdwr_errno = errno;
 		*writable = false;
 	}
-	/* The real run's conflicts first, in its words. */
-	if (lock_probe(fd, wk->perm, wk->shared, why, sizeof(why)) != 0 ||
+	/*
+	 * The real run's conflicts first, in its words: with other
+	 * processes, and with the locks it would hold itself on this file
+	 * where the chain has it already (a loop back to it).
+	 */
+	memset(&also, 0, sizeof(also));
+	for (i = 0; i < c->n; i++) {
+		if (c->images[i].dev != st->st_dev ||
+		    c->images[i].ino != st->st_ino)
+			continue;
+		also.perm |= c->images[i].lock_perm;
+		also.unshared |= LOCK_PERM_ALL & ~c->images[i].lock_shared;
+	}
+	if (lock_probe_as_if(fd, wk->perm, wk->shared, &also, why,
+	    sizeof(why)) != 0 ||
 	    lock_image(fd, wk->perm & LOCK_PERM_CONSISTENT_READ,
 	    wk->shared | DRY_RUN_SHARED, why, sizeof(why)) != 0) {
 		chain_error(wk, depth, filename, "%s", why);
@@ -147,8 +163,9 @@ open_dry(const struct walk *wk, size_t depth, const char *filename,
  * reference, so it is confined to the backing roots.
  */
 static int
-open_locked(const struct walk *wk, size_t depth, const char *filename,
-    enum chain_open how, struct stat *st, bool *writable, int *rdwr_errno)
+open_locked(const struct chain *c, const struct walk *wk, size_t depth,
+    const char *filename, enum chain_open how, struct stat *st,
+    bool *writable, int *rdwr_errno)
 {
 	enum image_origin origin = depth > 0 ? IMAGE_FROM_IMAGE :
 	    IMAGE_FROM_USER;
@@ -158,7 +175,7 @@ open_locked(const struct walk *wk, size_t depth, const char *filename,
 	*writable = how != CHAIN_OPEN_RDONLY;
 	*rdwr_errno = 0;
 	if (wk->dry_run)
-		return open_dry(wk, depth, filename, how, st, writable,
+		return open_dry(c, wk, depth, filename, how, st, writable,
 		    rdwr_errno);
 	fd = image_open(filename, *writable ? O_RDWR : O_RDONLY, origin, st,
 	    why, sizeof(why));
@@ -196,7 +213,7 @@ chain_add(struct worker_conn *w, struct chain *c, const struct walk *wk,
 		    INSTAR_MAX_DEVICES);
 		return -1;
 	}
-	if ((fd = open_locked(wk, depth, filename, how, &st, &writable,
+	if ((fd = open_locked(c, wk, depth, filename, how, &st, &writable,
 	    &rdwr_errno)) < 0)
 		return -1;
 	if (chain_contains(c, loop_from, &st)) {
@@ -211,6 +228,8 @@ chain_add(struct worker_conn *w, struct chain *c, const struct walk *wk,
 	img->rdwr_errno = rdwr_errno;
 	img->dev = st.st_dev;
 	img->ino = st.st_ino;
+	img->lock_perm = wk->perm;
+	img->lock_shared = wk->shared;
 	if ((img->filename = strdup(filename)) == NULL)
 		fatal_f("out of memory");
 	c->n++;

@@ -27,6 +27,9 @@ struct image {
 	struct worker_check_outcome check;
 	dev_t dev;
 	ino_t ino;
+	/* The locks the real run holds on it (its walk's perm, shared). */
+	unsigned int lock_perm;
+	unsigned int lock_shared;
 };
 
 /*

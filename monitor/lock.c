@@ -72,18 +72,24 @@ apply(int fd, unsigned int perm, unsigned int shared)
 	return 0;
 }
 
-/* 0 if no conflict, 1 with err set on a conflict, -1 on a failure. */
+/*
+ * 0 if no conflict, 1 with err set on a conflict, -1 on a failure.  A
+ * byte counts as taken when another open file holds it, or when also
+ * (NULL: nothing) says it would be.
+ */
 static int
-check(int fd, unsigned int perm, unsigned int shared, char *err,
-    size_t errlen)
+check(int fd, unsigned int perm, unsigned int shared,
+    const struct lock_held *also, char *err, size_t errlen)
 {
+	unsigned int also_perm = also != NULL ? also->perm : 0;
+	unsigned int also_unshared = also != NULL ? also->unshared : 0;
 	int i, taken;
 
 	for (i = 0; i < LOCK_BITS; i++) {
 		if (perm & (1u << i)) {
 			if ((taken = byte_taken(fd, LOCK_SHARED_BASE + i)) < 0)
 				return -1;
-			if (taken) {
+			if (taken || (also_unshared & (1u << i))) {
 				snprintf(err, errlen, "Failed to get \"%s\" "
 				    "lock", perm_names[i]);
 				return 1;
@@ -92,7 +98,7 @@ check(int fd, unsigned int perm, unsigned int shared, char *err,
 		if (!(shared & (1u << i))) {
 			if ((taken = byte_taken(fd, LOCK_PERM_BASE + i)) < 0)
 				return -1;
-			if (taken) {
+			if (taken || (also_perm & (1u << i))) {
 				snprintf(err, errlen, "Failed to get shared "
 				    "\"%s\" lock", perm_names[i]);
 				return 1;
@@ -128,9 +134,16 @@ int
 lock_probe(int fd, unsigned int perm, unsigned int shared, char *err,
     size_t errlen)
 {
+	return lock_probe_as_if(fd, perm, shared, NULL, err, errlen);
+}
+
+int
+lock_probe_as_if(int fd, unsigned int perm, unsigned int shared,
+    const struct lock_held *also, char *err, size_t errlen)
+{
 	int ret;
 
-	if ((ret = check(fd, perm, shared, err, errlen)) < 0)
+	if ((ret = check(fd, perm, shared, also, err, errlen)) < 0)
 		return lock_failed(err, errlen);
 	return ret == 0 ? 0 : -1;
 }

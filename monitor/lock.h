@@ -37,6 +37,23 @@ int lock_probe(int fd, unsigned int perm, unsigned int shared, char *err,
     size_t errlen);
 
 /*
+ * What other descriptors of this process would hold on the same file in
+ * the real run a dry run stands for: their permission bytes, and the
+ * bytes of what they would not share.
+ */
+struct lock_held {
+	unsigned int perm;
+	unsigned int unshared;
+};
+
+/*
+ * lock_probe(), as if also were held as well: the conflicts the real run
+ * would meet on a file it opens twice (a backing loop), in its words.
+ */
+int lock_probe_as_if(int fd, unsigned int perm, unsigned int shared,
+    const struct lock_held *also, char *err, size_t errlen);
+
+/*
  * Release every lock held through fd's open file description at once,
  * though a duplicate of it (the worker's) may stay open a little longer.
  */
