@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,17 @@ static const struct command commands[] = {
 	    "check an image for consistency, repair it (qemu-img check)" },
 };
 
+/* Whether instar runs under the name qemu-img (see main()). */
+static bool as_qemu_img;
+
+static const char *
+base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
 static void
 usage(FILE *out)
 {
@@ -53,8 +65,13 @@ usage_error(const char *cmd, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	error("%s", msg);
-	fprintf(stderr, "Try 'instar %s%s--help' for more information\n",
-	    cmd != NULL ? cmd : "", cmd != NULL ? " " : "");
+	if (as_qemu_img)
+		fprintf(stderr, "Try 'qemu-img --help' for more "
+		    "information\n");
+	else
+		fprintf(stderr, "Try 'instar %s%s--help' for more "
+		    "information\n", cmd != NULL ? cmd : "",
+		    cmd != NULL ? " " : "");
 	exit(1);
 }
 
@@ -101,7 +118,13 @@ main(int argc, char **argv)
 	int ch;
 
 	sanitise_stdfd();
-	log_init("instar");
+	/*
+	 * Installed as qemu-img (a link of that name), instar speaks as
+	 * qemu-img in its messages too, so that whatever reads them (a
+	 * script, qemu's own iotests) sees the words it knows.
+	 */
+	as_qemu_img = argc > 0 && strcmp(base_name(argv[0]), "qemu-img") == 0;
+	log_init(as_qemu_img ? "qemu-img" : "instar");
 	while ((ch = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':

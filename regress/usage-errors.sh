@@ -3,6 +3,8 @@
 # is an option that lacks its argument; a missing or extra file name is
 # refused the same way.  The message (program names aside), the exit
 # status and standard output must be qemu-img's, and no image changes.
+# Run through a link named qemu-img, instar speaks as qemu-img: then its
+# messages must be qemu-img's byte for byte, program name and all.
 REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$REGRESS_DIR/test-exec.sh"
 
@@ -66,5 +68,40 @@ same_usage_error rebase top.qcow2 -b
 same_usage_error rebase top.qcow2 -F
 same_usage_error commit top.qcow2 -b
 same_usage_error commit -d -b base.qcow2 -Y top.qcow2
+
+# as_qemu_img ARGS...: instar through a link named qemu-img prints what
+# qemu-img prints, unchanged, and exits the same way.
+mkdir "$WORK/bin"
+ln -s "$INSTAR" "$WORK/bin/qemu-img"
+as_qemu_img() {
+	"$QEMU_IMG" "$@" >"$WORK/.qout" 2>"$WORK/.qerr"
+	qrc=$?
+	"$WORK/bin/qemu-img" "$@" >"$WORK/.iout" 2>"$WORK/.ierr"
+	irc=$?
+	if [ $qrc -ne $irc ]; then
+		fail "as qemu-img $*: exits $irc, qemu-img $qrc:" \
+		    "$(cat "$WORK/.ierr")"
+	elif ! cmp -s "$WORK/.qerr" "$WORK/.ierr"; then
+		fail "as qemu-img $*: message differs"
+		diff -u "$WORK/.qerr" "$WORK/.ierr" >&2
+	elif ! cmp -s "$WORK/.qout" "$WORK/.iout"; then
+		fail "as qemu-img $*: standard output differs"
+		diff -u "$WORK/.qout" "$WORK/.iout" >&2
+	else
+		pass
+	fi
+}
+as_qemu_img
+as_qemu_img no-such-command
+for sub in info check rebase commit; do
+	as_qemu_img $sub --no-such-option top.qcow2
+	as_qemu_img $sub top.qcow2 -f
+	as_qemu_img $sub -f no-such-format top.qcow2
+	as_qemu_img $sub no-such-file.qcow2
+done
+# The work itself, through the link: info reads as qemu-img's does.
+as_qemu_img info top.qcow2
+as_qemu_img info --output=json --backing-chain top.qcow2
+as_qemu_img check top.qcow2
 
 finish
