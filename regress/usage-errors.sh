@@ -12,6 +12,22 @@ sums() {
 	sha256sum "$@" | cut -c1-64 | tr '\n' ' '
 }
 
+# compare DESC EXPECTED: the run just made (stdout .iout, stderr .ierr,
+# status irc) against qemu-img's (.qout, stderr EXPECTED, status qrc).
+compare() {
+	if [ $qrc -ne $irc ]; then
+		fail "$1: instar exits $irc, qemu-img $qrc: $(cat "$WORK/.ierr")"
+	elif ! cmp -s "$2" "$WORK/.ierr"; then
+		fail "$1: message differs"
+		diff -u "$2" "$WORK/.ierr" >&2
+	elif ! cmp -s "$WORK/.qout" "$WORK/.iout"; then
+		fail "$1: standard output differs"
+		diff -u "$WORK/.qout" "$WORK/.iout" >&2
+	else
+		pass
+	fi
+}
+
 # same_usage_error SUBCOMMAND ARGS...: see the top of this file.
 same_usage_error() {
 	sub=$1
@@ -24,18 +40,7 @@ same_usage_error() {
 	sed -e 's/^qemu-img: /instar: /' \
 	    -e "s/^Try 'qemu-img --help'/Try 'instar $sub --help'/" \
 	    "$WORK/.qerr" >"$WORK/.qerr.n"
-	if [ $qrc -ne $irc ]; then
-		fail "$sub $*: instar exits $irc, qemu-img $qrc:" \
-		    "$(cat "$WORK/.ierr")"
-	elif ! cmp -s "$WORK/.qerr.n" "$WORK/.ierr"; then
-		fail "$sub $*: message differs"
-		diff -u "$WORK/.qerr.n" "$WORK/.ierr" >&2
-	elif ! cmp -s "$WORK/.qout" "$WORK/.iout"; then
-		fail "$sub $*: standard output differs"
-		diff -u "$WORK/.qout" "$WORK/.iout" >&2
-	else
-		pass
-	fi
+	compare "$sub $*" "$WORK/.qerr.n"
 	[ "$before" = "$(sums ./*.qcow2)" ]
 	check $? "$sub $*: files changed"
 }
@@ -78,18 +83,7 @@ as_qemu_img() {
 	qrc=$?
 	"$WORK/bin/qemu-img" "$@" >"$WORK/.iout" 2>"$WORK/.ierr"
 	irc=$?
-	if [ $qrc -ne $irc ]; then
-		fail "as qemu-img $*: exits $irc, qemu-img $qrc:" \
-		    "$(cat "$WORK/.ierr")"
-	elif ! cmp -s "$WORK/.qerr" "$WORK/.ierr"; then
-		fail "as qemu-img $*: message differs"
-		diff -u "$WORK/.qerr" "$WORK/.ierr" >&2
-	elif ! cmp -s "$WORK/.qout" "$WORK/.iout"; then
-		fail "as qemu-img $*: standard output differs"
-		diff -u "$WORK/.qout" "$WORK/.iout" >&2
-	else
-		pass
-	fi
+	compare "as qemu-img $*" "$WORK/.qerr"
 }
 as_qemu_img
 as_qemu_img no-such-command
