@@ -151,11 +151,9 @@ open_image(const char *filename, enum image_origin origin, bool force_share,
 
 	if ((fd = image_open(filename, O_RDONLY, origin, st, why,
 	    sizeof(why))) < 0) {
-		/* A failed open says so itself; a refusal is nested. */
-		if (errno != 0)
-			error("%s", why);
-		else
-			error("Could not open '%s': %s", filename, why);
+		/* qemu nests both: "Could not open 'x': Could not open 'x':
+		 * No such file or directory", as for a refusal. */
+		error("Could not open '%s': %s", filename, why);
 		return -1;
 	}
 	if (!force_share && lock_image(fd, INFO_PERM, INFO_SHARED, why,
