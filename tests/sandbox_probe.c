@@ -88,14 +88,13 @@ print_fsize(pid_t pid)
 
 /*
  * "ns NAME new" or "ns NAME shared" against the probe's own, or "ns NAME
- * unreadable".  A PID namespace for children that none has entered yet
- * reads as nothing (namespaces(7)): a new one.
+ * unreadable".
  */
 static void
 print_namespaces(pid_t pid)
 {
 	static const char *const names[] = {
-		"user", "net", "ipc", "mnt", "pid_for_children",
+		"user", "net", "ipc", "mnt",
 	};
 	char path[64], mine[128], theirs[128];
 	ssize_t m, n;
@@ -107,16 +106,14 @@ print_namespaces(pid_t pid)
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid,
 		    names[i]);
 		n = readlink(path, theirs, sizeof(theirs) - 1);
-		if (m < 0 || (n < 0 && (errno != ENOENT ||
-		    strcmp(names[i], "pid_for_children") != 0))) {
+		if (m < 0 || n < 0) {
 			printf("ns %s unreadable\n", names[i]);
 			continue;
 		}
 		mine[m] = '\0';
-		if (n >= 0)
-			theirs[n] = '\0';
+		theirs[n] = '\0';
 		printf("ns %s %s\n", names[i],
-		    n < 0 || strcmp(mine, theirs) != 0 ? "new" : "shared");
+		    strcmp(mine, theirs) != 0 ? "new" : "shared");
 	}
 }
 

@@ -52,12 +52,19 @@
  * them costs only defence in depth, never the job.  Unprivileged, a
  * user namespace is what permits the others.  Root keeps its user
  * namespace: inside a new one no uid would be left to drop to.
+ *
+ * No PID namespace: unshare(CLONE_NEWPID) moves only the children of
+ * the caller, and the worker can start none (its filter has no clone),
+ * so it would guard nothing.  And it costs the job: x86 KVM starts the
+ * VM's NX huge page recovery task on the first KVM_RUN (Linux 6.13 and
+ * later), as a child of the caller in its PID namespace for children,
+ * which has no init yet, so that KVM_RUN fails with EINVAL.
  */
 static void
 enter_namespaces(void)
 {
 	static const int sets[] = {
-		CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID,
+		CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC,
 		CLONE_NEWNET | CLONE_NEWIPC,
 		CLONE_NEWNET,
 		0,
@@ -159,9 +166,14 @@ set_limit(int resource, rlim_t value, const char *name, char *err,
 static int
 lower_limits(const struct sandbox_policy *pol, char *err, size_t errlen)
 {
+	/*
+	 * No RLIMIT_NPROC of 0: the filter refuses every way to start a
+	 * process, and the kernel's own task for the VM (see
+	 * enter_namespaces) counts against the limit, so with it the first
+	 * KVM_RUN fails with EAGAIN, for ever, once the worker is nobody.
+	 */
 	if (set_limit(RLIMIT_NOFILE, (rlim_t)pol->max_fd + 1, "NOFILE", err,
 	    errlen) != 0 ||
-	    set_limit(RLIMIT_NPROC, 0, "NPROC", err, errlen) != 0 ||
 	    set_limit(RLIMIT_CORE, 0, "CORE", err, errlen) != 0)
 		return -1;
 	/* A read-only job cannot grow any file, whatever the guest asks. */
