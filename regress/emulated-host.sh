@@ -109,6 +109,9 @@ fi
 	echo 'mount -t proc proc /proc; mount -t sysfs sysfs /sys'
 	echo 'mount -t devtmpfs devtmpfs /dev; mkdir -p /dev/pts /dev/shm'
 	echo 'mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /dev/shm'
+	# What udev would make: bash's <(...) and qemu-iotests need /dev/fd.
+	echo 'ln -sf /proc/self/fd /dev/fd; ln -sf /proc/self/fd/0 /dev/stdin'
+	echo 'ln -sf /proc/self/fd/1 /dev/stdout; ln -sf /proc/self/fd/2 /dev/stderr'
 	echo 'mount -t tmpfs tmpfs /run'
 	if [ -n "$disk" ]; then
 		echo "modprobe -S $kver virtio_blk"
