@@ -60,6 +60,7 @@
 
 struct check_opts {
 	const char *filename;
+	bool image_opts;		/* filename is qemu's option syntax */
 	const char *format_name;	/* -f, or NULL to probe */
 	Instar__Format format;
 	const char *cache;		/* -T */
@@ -90,6 +91,7 @@ check_usage(FILE *out)
 	    "  -q                quiet: print no report\n"
 	    "  -U, --force-share check the image even if it is in use\n"
 	    "  --chain           check every image of the backing chain\n"
+	    IMAGE_OPTS_USAGE
 	    "  --backing-root DIR\n"
 	    "                    follow backing references only beneath DIR "
 	    "(repeatable;\n"
@@ -114,6 +116,7 @@ parse_args(int argc, char **argv, struct check_opts *o)
 		{ "chain", no_argument, NULL, 'c' },
 		{ IMAGE_ROOT_OPTION, required_argument, NULL,
 		    IMAGE_ROOT_OPTVAL },
+		IMAGE_OPTS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -127,6 +130,13 @@ parse_args(int argc, char **argv, struct check_opts *o)
 		switch (ch) {
 		case IMAGE_ROOT_OPTVAL:
 			image_root_add(optarg);
+			break;
+		case IMAGE_OPTS_OPTVAL:
+			o->image_opts = true;
+			break;
+		case OBJECT_OPTVAL:
+			if (object_option(optarg) != 0)
+				exit(1);
 			break;
 		case 'h':
 			check_usage(stdout);
@@ -193,6 +203,9 @@ check_names(struct check_opts *o)
 		error("Invalid source cache option: %s", o->cache);
 		return -1;
 	}
+	if (o->image_opts && image_opts_apply(o->filename, &o->filename,
+	    &o->format_name) != 0)
+		return -1;
 	if (o->format_name != NULL && format_parse(o->format_name,
 	    &o->format) != 0 && !format_known_to_qemu(o->format_name)) {
 		error("Could not open '%s': Unknown driver '%s'", o->filename,
@@ -247,7 +260,7 @@ collect(struct worker_conn *w, struct chain *c, const struct check_opts *o)
 	char *next;
 	int r;
 
-	walk_prefix(&wk, "Could not open '%s': ", o->filename);
+	walk_prefix(&wk, "Could not open '%s': ", opened_as(o->filename));
 	wk.perm = repairing(o) ? PERM_WRITER : PERM_READER;
 	wk.shared = o->force_share ? LOCK_PERM_ALL : SHARE_NO_WRITERS;
 	/*
@@ -480,7 +493,8 @@ cmd_check(int argc, char **argv)
 		return CHECK_EXIT_FAILED;
 	if (worker_start(&w, repairing(&o) ? INSTAR__OP__OP_CHECK_REPAIR :
 	    INSTAR__OP__OP_CHECK, CHECK_GUEST_TIMEOUT_MS) != 0) {
-		error("Could not open '%s': %s", o.filename, w.error);
+		error("Could not open '%s': %s", opened_as(o.filename),
+		    w.error);
 		return CHECK_EXIT_FAILED;
 	}
 	if (collect(&w, &c, &o) != 0) {

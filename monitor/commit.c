@@ -62,6 +62,7 @@
 
 struct commit_opts {
 	const char *filename;
+	bool image_opts;		/* filename is qemu's option syntax */
 	const char *format_name;	/* -f, or NULL to probe */
 	Instar__Format format;
 	const char *cache;
@@ -108,6 +109,7 @@ commit_usage(FILE *out)
 	    "order)\n"
 	    "  -p                show progress\n"
 	    "  -q                quiet: no progress, no message\n"
+	    IMAGE_OPTS_USAGE
 	    "  --backing-root DIR\n"
 	    "                    follow backing references only beneath DIR "
 	    "(repeatable;\n"
@@ -154,6 +156,7 @@ parse_args(int argc, char **argv, struct commit_opts *o)
 		{ "output", required_argument, NULL, 'O' },
 		{ IMAGE_ROOT_OPTION, required_argument, NULL,
 		    IMAGE_ROOT_OPTVAL },
+		IMAGE_OPTS_LONGOPTS,
 		{ DRY_RUN_OPTION, no_argument, NULL, DRY_RUN_OPTVAL },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -167,6 +170,13 @@ parse_args(int argc, char **argv, struct commit_opts *o)
 		switch (ch) {
 		case IMAGE_ROOT_OPTVAL:
 			image_root_add(optarg);
+			break;
+		case IMAGE_OPTS_OPTVAL:
+			o->image_opts = true;
+			break;
+		case OBJECT_OPTVAL:
+			if (object_option(optarg) != 0)
+				exit(1);
 			break;
 		case DRY_RUN_OPTVAL:
 			o->dry_run = true;
@@ -217,12 +227,15 @@ parse_args(int argc, char **argv, struct commit_opts *o)
 
 /* Everything qemu-img checks before it opens a file, in its order. */
 static int
-check_names(const struct commit_opts *o, Instar__Format *fmt)
+check_names(struct commit_opts *o, Instar__Format *fmt)
 {
 	if (!cache_mode_valid(o->cache)) {
 		error("Invalid cache option: %s", o->cache);
 		return -1;
 	}
+	if (o->image_opts && image_opts_apply(o->filename, &o->filename,
+	    &o->format_name) != 0)
+		return -1;
 	return format_option(o->filename, o->format_name, fmt);
 }
 
@@ -301,7 +314,7 @@ collect(struct worker_conn *w, struct commit_job *j,
 	bool is_base;
 	int r;
 
-	walk_prefix(&wk, "Could not open '%s': ", o->filename);
+	walk_prefix(&wk, "Could not open '%s': ", opened_as(o->filename));
 	wk.perm = PERM_WRITER;
 	wk.shared = SHARE_NO_WRITERS;
 	if (chain_add(w, &j->c, &wk, 0, 0, o->filename, o->format,
@@ -664,7 +677,8 @@ cmd_commit(int argc, char **argv)
 		goto out;
 	if (worker_start_job(&w, INSTAR__OP__OP_COMMIT,
 	    COMMIT_GUEST_TIMEOUT_MS, o.dry_run) != 0) {
-		error("Could not open '%s': %s", o.filename, w.error);
+		error("Could not open '%s': %s", opened_as(o.filename),
+		    w.error);
 		goto out;
 	}
 	if (collect(&w, &j, &o) != 0) {

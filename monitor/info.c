@@ -31,6 +31,7 @@
 
 struct info_opts {
 	const char *filename;
+	bool image_opts;		/* filename is qemu's option syntax */
 	const char *format_name;	/* -f */
 	const char *output;		/* --output */
 	Instar__Format format;
@@ -62,6 +63,7 @@ info_usage(FILE *out)
 	    "\n"
 	    "  -f FMT            image format: qcow2, vmdk or raw "
 	    "(default: probe)\n"
+	    IMAGE_OPTS_USAGE
 	    "  --backing-root DIR\n"
 	    "                    follow backing references only beneath DIR "
 	    "(repeatable;\n"
@@ -83,6 +85,7 @@ parse_args(int argc, char **argv, struct info_opts *o)
 		{ "force-share", no_argument, NULL, 'U' },
 		{ IMAGE_ROOT_OPTION, required_argument, NULL,
 		    IMAGE_ROOT_OPTVAL },
+		IMAGE_OPTS_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -93,6 +96,13 @@ parse_args(int argc, char **argv, struct info_opts *o)
 		switch (ch) {
 		case IMAGE_ROOT_OPTVAL:
 			image_root_add(optarg);
+			break;
+		case IMAGE_OPTS_OPTVAL:
+			o->image_opts = true;
+			break;
+		case OBJECT_OPTVAL:
+			if (object_option(optarg) != 0)
+				exit(1);
 			break;
 		case 'h':
 			info_usage(stdout);
@@ -129,6 +139,9 @@ parse_args(int argc, char **argv, struct info_opts *o)
 		    "argument.");
 		exit(1);
 	}
+	if (o->image_opts && image_opts_apply(o->filename, &o->filename,
+	    &o->format_name) != 0)
+		exit(1);
 	if (format_option(o->filename, o->format_name, &o->format) != 0)
 		exit(1);
 }
@@ -153,12 +166,12 @@ open_image(const char *filename, enum image_origin origin, bool force_share,
 	    sizeof(why))) < 0) {
 		/* qemu nests both: "Could not open 'x': Could not open 'x':
 		 * No such file or directory", as for a refusal. */
-		error("Could not open '%s': %s", filename, why);
+		error("Could not open '%s': %s", opened_as(filename), why);
 		return -1;
 	}
 	if (!force_share && lock_image(fd, INFO_PERM, INFO_SHARED, why,
 	    sizeof(why)) != 0) {
-		error("Could not open '%s': %s", filename, why);
+		error("Could not open '%s': %s", opened_as(filename), why);
 		error_plain("Is another process using the image [%s]?",
 		    filename);
 		close(fd);
@@ -320,7 +333,8 @@ cmd_info(int argc, char **argv)
 		return 1;
 	if (worker_start(&w, INSTAR__OP__OP_INFO, INFO_GUEST_TIMEOUT_MS) !=
 	    0) {
-		error("Could not open '%s': %s", o.filename, w.error);
+		error("Could not open '%s': %s", opened_as(o.filename),
+		    w.error);
 		return 1;
 	}
 	if (collect_chain(&w, &o, &ch) != 0) {

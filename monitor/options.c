@@ -1,5 +1,8 @@
 /* Format names and cache modes on the command line: see options.h. */
+#include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -83,4 +86,252 @@ format_option(const char *filename, const char *name, Instar__Format *fmt)
 		error("Could not open '%s': Unknown driver '%s'", filename,
 		    name);
 	return -1;
+}
+
+/* Longer than any key qemu has; values are paths, so PATH_MAX. */
+#define OPT_KEY_MAX	64
+
+struct opt_item {
+	char	key[OPT_KEY_MAX];
+	char	value[PATH_MAX];
+};
+
+/*
+ * Copy up to stop or a ',' that ends the item: in a value ",," stands
+ * for a comma and only a single one ends it.
+ */
+static const char *
+opt_copy(const char *p, char stop, bool in_value, char *out, size_t outlen,
+    bool *too_long)
+{
+	size_t n = 0;
+
+	while (*p != '\0' && *p != stop) {
+		if (*p == ',') {
+			if (!in_value || p[1] != ',')
+				break;
+			p++;
+		}
+		if (n + 1 >= outlen)
+			*too_long = true;
+		else
+			out[n++] = *p;
+		p++;
+	}
+	out[n] = '\0';
+	return p;
+}
+
+/*
+ * The next item of qemu's "key=value,..." (util/qemu-option.c), or
+ * NULL at the end.  The first item may be a bare value, for the
+ * implied key "file"; a later bare key is qemu's short form of
+ * "key=on".
+ */
+static const char *
+opt_next(const char *p, bool first, struct opt_item *it, bool *too_long)
+{
+	const char *q;
+
+	if (*p == '\0')
+		return NULL;
+	q = opt_copy(p, '=', false, it->key, sizeof(it->key), too_long);
+	if (*q == '=')
+		q = opt_copy(q + 1, '\0', true, it->value, sizeof(it->value),
+		    too_long);
+	else if (first) {
+		q = opt_copy(p, '\0', true, it->value, sizeof(it->value),
+		    too_long);
+		(void)snprintf(it->key, sizeof(it->key), "file");
+	} else
+		(void)snprintf(it->value, sizeof(it->value), "on");
+	return *q == ',' ? q + 1 : q;
+}
+
+struct image_spec {
+	char	driver[PATH_MAX];	/* "" to probe */
+	char	filename[PATH_MAX];
+	char	file_ref[PATH_MAX];	/* file=NODE: a node, never a path */
+};
+
+/* One key of spec into is; -1 after qemu's error for what instar lacks. */
+static int
+image_spec_key(const char *spec, const struct opt_item *it,
+    struct image_spec *is)
+{
+	if (strcmp(it->key, "driver") == 0)
+		(void)snprintf(is->driver, sizeof(is->driver), "%s", it->value);
+	else if (strcmp(it->key, "file.filename") == 0)
+		(void)snprintf(is->filename, sizeof(is->filename), "%s",
+		    it->value);
+	else if (strcmp(it->key, "file") == 0)
+		(void)snprintf(is->file_ref, sizeof(is->file_ref), "%s",
+		    it->value);
+	else if (strcmp(it->key, "file.driver") == 0) {
+		if (strcmp(it->value, "file") != 0) {
+			error("Could not open '%s': instar opens images over "
+			    "the file protocol only, not '%s'", spec,
+			    it->value);
+			return -1;
+		}
+	} else if (strcmp(it->key, "file.locking") == 0) {
+		/* Off would take no locks at all: instar always does. */
+		if (strcmp(it->value, "on") != 0 &&
+		    strcmp(it->value, "auto") != 0) {
+			error("Could not open '%s': instar always locks its "
+			    "images (file.locking=%s)", spec, it->value);
+			return -1;
+		}
+	} else if (strncmp(it->key, "encrypt.", 8) == 0) {
+		error("Could not open '%s': instar opens no encrypted images "
+		    "(%s)", spec, it->key);
+		return -1;
+	} else if (strncmp(it->key, "file.", 5) == 0) {
+		error("Could not open '%s': Block protocol 'file' doesn't "
+		    "support the option '%s'", spec, it->key + 5);
+		return -1;
+	} else {
+		error("Could not open '%s': Block format '%s' does not "
+		    "support the option '%s'", spec,
+		    is->driver[0] != '\0' ? is->driver : "(probed)", it->key);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+image_spec_parse(const char *spec, struct image_spec *is)
+{
+	struct opt_item it;
+	const char *p = spec;
+	bool first = true, too_long = false;
+
+	memset(is, 0, sizeof(*is));
+	while ((p = opt_next(p, first, &it, &too_long)) != NULL) {
+		first = false;
+		if (too_long) {
+			error("Could not open '%s': an option is too long",
+			    spec);
+			return -1;
+		}
+		if (image_spec_key(spec, &it, is) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *applied_spec, *applied_filename;
+
+const char *
+opened_as(const char *filename)
+{
+	if (applied_spec != NULL && strcmp(filename, applied_filename) == 0)
+		return applied_spec;
+	return filename;
+}
+
+int
+image_opts_apply(const char *spec, const char **filename,
+    const char **format_name)
+{
+	struct image_spec is;
+	Instar__Format fmt;
+
+	/* img_open()'s order: -f first, then the options, then the open. */
+	if (*format_name != NULL) {
+		error("--image-opts and --format are mutually exclusive");
+		return -1;
+	}
+	if (image_spec_parse(spec, &is) != 0)
+		return -1;
+	if (is.driver[0] != '\0' && format_option(spec, is.driver,
+	    &fmt) != 0)
+		return -1;
+	if (is.file_ref[0] != '\0' && is.filename[0] == '\0') {
+		error("Could not open '%s': Cannot find device='%s' nor "
+		    "node-name='%s'", spec, is.file_ref, is.file_ref);
+		return -1;
+	}
+	if (is.filename[0] == '\0') {
+		if (is.driver[0] == '\0')
+			error("Could not open '%s': Must specify either "
+			    "driver or file", spec);
+		else
+			error("Could not open '%s': A block device must be "
+			    "specified for \"file\"", spec);
+		return -1;
+	}
+	if ((*filename = strdup(is.filename)) == NULL ||
+	    (is.driver[0] != '\0' &&
+	    (*format_name = strdup(is.driver)) == NULL))
+		fatal("out of memory");
+	applied_spec = spec;
+	applied_filename = *filename;
+	return 0;
+}
+
+/* The user-creatable qom-types of qemu-img 7.2 that need no machine. */
+static bool
+object_type_known(const char *type)
+{
+	static const char *const known[] = {
+		"authz-list", "authz-listfile", "authz-pam", "authz-simple",
+		"secret", "secret_keyring", "throttle-group",
+		"tls-cipher-suites", "tls-creds-anon", "tls-creds-psk",
+		"tls-creds-x509",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(type, known[i]) == 0)
+			return true;
+	return false;
+}
+
+int
+object_option(const char *arg)
+{
+	struct opt_item it;
+	const char *p = arg;
+	char type[PATH_MAX] = "";
+	bool first = true, too_long = false, id = false, data = false;
+
+	while ((p = opt_next(p, first, &it, &too_long)) != NULL) {
+		if (too_long) {
+			error("--object: an option is too long");
+			return -1;
+		}
+		/* The first item is the type: "secret,..." or qom-type=. */
+		if ((first && strcmp(it.key, "file") == 0) ||
+		    strcmp(it.key, "qom-type") == 0)
+			(void)snprintf(type, sizeof(type), "%s", it.value);
+		else if (strcmp(it.key, "id") == 0)
+			id = it.value[0] != '\0';
+		else if (strcmp(it.key, "data") == 0 ||
+		    strcmp(it.key, "file") == 0)
+			data = true;
+		first = false;
+	}
+	if (type[0] == '\0') {
+		error("Parameter 'qom-type' is missing");
+		return -1;
+	}
+	if (!object_type_known(type)) {
+		error("Parameter 'qom-type' does not accept value '%s'", type);
+		return -1;
+	}
+	if (strcmp(type, "secret") != 0) {
+		error("--object %s: instar takes only secret objects",
+		    type);
+		return -1;
+	}
+	if (!id) {
+		error("Parameter 'id' is missing");
+		return -1;
+	}
+	if (!data) {
+		error("Either 'file' or 'data' must be provided");
+		return -1;
+	}
+	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * What the subcommands' command lines share: the format names instar
- * knows (-f, -F, and recorded backing formats) and qemu's cache modes
- * (-t, -T).
+ * knows (-f, -F, and recorded backing formats), qemu's cache modes
+ * (-t, -T), --image-opts and --object.
  */
 #ifndef INSTAR_MONITOR_OPTIONS_H
 #define INSTAR_MONITOR_OPTIONS_H
@@ -25,5 +25,39 @@ int		 format_option(const char *filename, const char *name,
 		    Instar__Format *fmt);
 /* block.c bdrv_parse_cache_mode(): the names qemu-img accepts. */
 bool		 cache_mode_valid(const char *);
+
+/*
+ * --image-opts: SPEC names the image in qemu's option syntax
+ * ("driver=qcow2,file.filename=a.qcow2"), as far as instar's images go:
+ * qcow2, vmdk or raw over the file protocol.  On success *filename is
+ * the file and *format_name the driver, or NULL to probe; format_name
+ * comes in as -f, which --image-opts excludes.  -1 after qemu's error.
+ */
+#define IMAGE_OPTS_OPTVAL	0x110
+#define OBJECT_OPTVAL		0x111
+/* The long options for both, for each subcommand's table. */
+#define IMAGE_OPTS_LONGOPTS \
+	{ "image-opts", no_argument, NULL, IMAGE_OPTS_OPTVAL }, \
+	{ "object", required_argument, NULL, OBJECT_OPTVAL }
+#define IMAGE_OPTS_USAGE \
+	"  --image-opts      FILENAME is qemu's option string, e.g.\n" \
+	"                    driver=qcow2,file.filename=disk.qcow2\n" \
+	"  --object OBJDEF   a secret object, checked and unused: instar " \
+	"opens no\n" \
+	"                    encrypted image\n"
+int		 image_opts_apply(const char *spec, const char **filename,
+		    const char **format_name);
+/*
+ * The name qemu gives filename in the errors of its open: the spec that
+ * --image-opts named it with, or filename itself.
+ */
+const char	*opened_as(const char *filename);
+/*
+ * --object ARG: qemu-img takes it for the keys of encrypted images.
+ * instar opens no encrypted image, so it checks a secret object's
+ * syntax and keeps nothing; any other type is refused.  -1 after the
+ * error.
+ */
+int		 object_option(const char *arg);
 
 #endif /* INSTAR_MONITOR_OPTIONS_H */

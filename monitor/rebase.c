@@ -52,6 +52,7 @@
 
 struct rebase_opts {
 	const char *filename;
+	bool image_opts;		/* filename is qemu's option syntax */
 	const char *format_name;	/* -f, or NULL to probe */
 	Instar__Format format;
 	const char *cache;
@@ -104,6 +105,7 @@ rebase_usage(FILE *out)
 	    "  -q                quiet: no progress\n"
 	    "  -U, --force-share open the new backing chain even if it is in "
 	    "use\n"
+	    IMAGE_OPTS_USAGE
 	    "  --backing-root DIR\n"
 	    "                    follow backing references only beneath DIR "
 	    "(repeatable;\n"
@@ -123,6 +125,7 @@ parse_args(int argc, char **argv, struct rebase_opts *o)
 		{ "output", required_argument, NULL, 'O' },
 		{ IMAGE_ROOT_OPTION, required_argument, NULL,
 		    IMAGE_ROOT_OPTVAL },
+		IMAGE_OPTS_LONGOPTS,
 		{ DRY_RUN_OPTION, no_argument, NULL, DRY_RUN_OPTVAL },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -138,6 +141,13 @@ parse_args(int argc, char **argv, struct rebase_opts *o)
 		switch (ch) {
 		case IMAGE_ROOT_OPTVAL:
 			image_root_add(optarg);
+			break;
+		case IMAGE_OPTS_OPTVAL:
+			o->image_opts = true;
+			break;
+		case OBJECT_OPTVAL:
+			if (object_option(optarg) != 0)
+				exit(1);
 			break;
 		case DRY_RUN_OPTVAL:
 			o->dry_run = true;
@@ -201,7 +211,8 @@ add_overlay(struct worker_conn *w, struct job *j,
 {
 	struct walk wk = { .dry_run = o->dry_run };
 
-	walk_prefix(&wk, "Could not open '%s': ", o->filename);
+	walk_prefix(&wk, "Could not open '%s': ",
+	    opened_as(o->filename));
 	wk.perm = LOCK_PERM_CONSISTENT_READ | LOCK_PERM_WRITE |
 	    LOCK_PERM_RESIZE;
 	wk.shared = LOCK_PERM_ALL & ~(LOCK_PERM_WRITE | LOCK_PERM_RESIZE);
@@ -219,7 +230,8 @@ add_old_chain(struct worker_conn *w, struct job *j,
 {
 	struct walk wk = { .dry_run = o->dry_run };
 
-	walk_prefix(&wk, "Could not open '%s': ", o->filename);
+	walk_prefix(&wk, "Could not open '%s': ",
+	    opened_as(o->filename));
 	wk.perm = LOCK_PERM_CONSISTENT_READ;
 	wk.shared = LOCK_PERM_ALL & ~(LOCK_PERM_WRITE | LOCK_PERM_RESIZE);
 	return chain_add_below(w, &j->c, 0, &wk, 0, &j->old_len);
@@ -568,7 +580,7 @@ print_result(const struct rebase_opts *o, const struct job *j,
 
 /* Everything qemu-img checks before it opens a file, in its order. */
 static int
-check_names(const struct rebase_opts *o, Instar__Format *fmt)
+check_names(struct rebase_opts *o, Instar__Format *fmt)
 {
 	if (!cache_mode_valid(o->cache)) {
 		error("Invalid cache option: %s", o->cache);
@@ -578,6 +590,9 @@ check_names(const struct rebase_opts *o, Instar__Format *fmt)
 		error("Invalid source cache option: %s", o->src_cache);
 		return -1;
 	}
+	if (o->image_opts && image_opts_apply(o->filename, &o->filename,
+	    &o->format_name) != 0)
+		return -1;
 	return format_option(o->filename, o->format_name, fmt);
 }
 
@@ -633,7 +648,8 @@ cmd_rebase(int argc, char **argv)
 		goto out;
 	if (worker_start_job(&w, INSTAR__OP__OP_REBASE,
 	    REBASE_GUEST_TIMEOUT_MS, o.dry_run) != 0) {
-		error("Could not open '%s': %s", o.filename, w.error);
+		error("Could not open '%s': %s", opened_as(o.filename),
+		    w.error);
 		goto out;
 	}
 	if (collect(&w, &j, &o) != 0 || check_new_name(&o) != 0 ||
