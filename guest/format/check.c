@@ -228,6 +228,27 @@ fill_result(struct ck *c)
 	r->compressed_clusters = c->comp;
 }
 
+/*
+ * qemu opens an image it repairs for writing, and so clears the
+ * autoclear bits it does not know (qcow2.txt asks it of every writer),
+ * whether or not the repair finds anything; a repair here does the
+ * same, before anything else.
+ */
+static int
+clear_unknown_autoclear(struct ck *c)
+{
+	uint64_t known = c->h.autoclear & AUTOCLEAR_KNOWN;
+	uint8_t b[8];
+
+	if (c->h.version < 3 || c->h.autoclear == known)
+		return 0;
+	store_be64(b, known);
+	if (ck_write(c, 88, b, sizeof(b)) != 0 || ck_flush(c) != 0)
+		return -1;
+	c->h.autoclear = known;
+	return 0;
+}
+
 static int
 run_qcow2(struct ck *c)
 {
@@ -240,6 +261,8 @@ run_qcow2(struct ck *c)
 	else if (c->job->params->repair == INSTAR_CHECK_REPAIR_ALL)
 		fix = FIX_LEAKS | FIX_ERRORS;
 	c->prog_total = fix ? 3 : 1;
+	if (fix && clear_unknown_autoclear(c) != 0)
+		return -1;
 	if (check_once(c, fix) != 0)
 		return -1;
 	if (c->failed) {

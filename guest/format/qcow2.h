@@ -27,6 +27,8 @@
 #define COMPAT_LAZY_REFCOUNTS	(1ull << 0)
 #define AUTOCLEAR_BITMAPS	(1ull << 0)
 #define AUTOCLEAR_DATA_RAW	(1ull << 1)
+/* The autoclear bits instar (like qemu 7.2) knows; a writer clears the rest. */
+#define AUTOCLEAR_KNOWN		(AUTOCLEAR_BITMAPS | AUTOCLEAR_DATA_RAW)
 
 #define EXT_END			0u
 #define EXT_BACKING_FMT		0xe2792acau

@@ -852,6 +852,31 @@ release_old(struct qcow2_writer *w, const struct commit *c,
 	return n == 0 ? 0 : qcow2w_release(w, list, n, err);
 }
 
+/*
+ * A writer must clear the autoclear bits it does not know (qcow2.txt),
+ * and qemu does so as it opens an image for writing: here before the
+ * first metadata write, so that the bit never outlives the data it
+ * would have described.  In place and alone: clearing one is always
+ * safe, whatever follows or does not.  (qemu-img commit leaves them in
+ * the base, which it reopens rather than opens for writing; instar
+ * clears them there too.)
+ */
+int
+qcow2w_clear_autoclear(struct qcow2_writer *w, struct fmt_err *err)
+{
+	uint64_t known = w->h.autoclear & AUTOCLEAR_KNOWN;
+	uint8_t field[8];
+
+	if (w->h.version < 3 || w->h.autoclear == known)
+		return 0;
+	store_be64(field, known);
+	if (fmt_io_write(w->io, 88, field, sizeof(field), err) != 0 ||
+	    fmt_io_flush(w->io, err) != 0)
+		return -1;
+	w->h.autoclear = known;
+	return 0;
+}
+
 int
 qcow2w_commit(struct qcow2_writer *w, struct fmt_err *err)
 {
@@ -861,6 +886,8 @@ qcow2w_commit(struct qcow2_writer *w, struct fmt_err *err)
 
 	if (w->nupd == 0 && w->next_free == w->batch_first)
 		return 0;
+	if (qcow2w_clear_autoclear(w, err) != 0)
+		return -1;
 	memset(&c, 0, sizeof(c));
 	c.groups = fmt_alloc(w->arena, (w->nupd + 1) * sizeof(*c.groups), 8);
 	c.blocks = fmt_alloc(w->arena, NEW_BLOCKS_MAX * sizeof(*c.blocks), 8);

@@ -90,6 +90,8 @@ int qcow2w_set(struct qcow2_writer *, uint64_t cluster, uint64_t entry,
 
 /* Make every queued cluster durable and visible (steps 1-4 above). */
 int qcow2w_commit(struct qcow2_writer *, struct fmt_err *);
+/* Clear the autoclear bits instar does not know, as any writer must. */
+int qcow2w_clear_autoclear(struct qcow2_writer *, struct fmt_err *);
 
 /*
  * Commit what is queued, then rewrite the header cluster as qemu's

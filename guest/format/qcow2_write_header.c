@@ -118,8 +118,7 @@ has_bitmaps(const struct qcow2_hdr *h, const uint8_t *old)
 static size_t
 build_fixed(const struct qcow2_hdr *h, const uint8_t *old, uint8_t *buf)
 {
-	uint64_t autoclear = h->autoclear & (AUTOCLEAR_BITMAPS |
-	    AUTOCLEAR_DATA_RAW);
+	uint64_t autoclear = h->autoclear & AUTOCLEAR_KNOWN;
 	size_t unknown;
 
 	if (h->version == 2) {
