@@ -206,6 +206,8 @@ check_names(struct check_opts *o)
 	if (o->image_opts && image_opts_apply(o->filename, &o->filename,
 	    &o->format_name) != 0)
 		return -1;
+	if (!o->image_opts)
+		file_protocol_apply(&o->filename);
 	if (o->format_name != NULL && format_parse(o->format_name,
 	    &o->format) != 0 && !format_known_to_qemu(o->format_name)) {
 		error("Could not open '%s': Unknown driver '%s'", o->filename,

@@ -236,6 +236,8 @@ check_names(struct commit_opts *o, Instar__Format *fmt)
 	if (o->image_opts && image_opts_apply(o->filename, &o->filename,
 	    &o->format_name) != 0)
 		return -1;
+	if (!o->image_opts)
+		file_protocol_apply(&o->filename);
 	return format_option(o->filename, o->format_name, fmt);
 }
 

@@ -220,6 +220,7 @@ image_spec_parse(const char *spec, struct image_spec *is)
 	return 0;
 }
 
+/* The one image named with --image-opts or file:, and its file. */
 static const char *applied_spec, *applied_filename;
 
 const char *
@@ -228,6 +229,28 @@ opened_as(const char *filename)
 	if (applied_spec != NULL && strcmp(filename, applied_filename) == 0)
 		return applied_spec;
 	return filename;
+}
+
+void
+file_protocol_apply(const char **filename)
+{
+	const char *path = *filename, *colon, *slash;
+	char *name;
+	size_t len;
+
+	if (strncmp(path, "file:", 5) != 0)
+		return;
+	path += 5;
+	colon = strchr(path, ':');
+	slash = strchr(path, '/');
+	len = strlen(path) + 3;
+	if ((name = malloc(len)) == NULL)
+		fatal("out of memory");
+	(void)snprintf(name, len, "%s%s", colon != NULL &&
+	    (slash == NULL || colon < slash) ? "./" : "", path);
+	applied_spec = *filename;
+	applied_filename = name;
+	*filename = name;
 }
 
 int

@@ -48,6 +48,13 @@ bool		 cache_mode_valid(const char *);
 int		 image_opts_apply(const char *spec, const char **filename,
 		    const char **format_name);
 /*
+ * A file name given as "file:PATH" names PATH over qemu's file protocol:
+ * *filename becomes PATH, or "./PATH" where a colon in PATH before any
+ * slash would read as another protocol, as qemu names it then.  The
+ * errors of its open keep the name as given (opened_as()).
+ */
+void		 file_protocol_apply(const char **filename);
+/*
  * The name qemu gives filename in the errors of its open: the spec that
  * --image-opts named it with, or filename itself.
  */

@@ -593,17 +593,32 @@ check_names(struct rebase_opts *o, Instar__Format *fmt)
 	if (o->image_opts && image_opts_apply(o->filename, &o->filename,
 	    &o->format_name) != 0)
 		return -1;
+	if (!o->image_opts)
+		file_protocol_apply(&o->filename);
 	return format_option(o->filename, o->format_name, fmt);
 }
 
+/*
+ * -F: any format qemu knows, as qemu-img takes it.  Unsafe mode opens
+ * nothing and records the name as given (qemu-iotests 031 records
+ * host_device); a safe rebase reads the new backing file, so there it
+ * must be one instar can read.
+ */
 static int
 check_backing_format(const struct rebase_opts *o)
 {
 	Instar__Format unused;
 
-	if (o->backing_format != NULL &&
-	    format_parse(o->backing_format, &unused) != 0) {
+	if (o->backing_format == NULL ||
+	    format_parse(o->backing_format, &unused) == 0)
+		return 0;
+	if (!format_known_to_qemu(o->backing_format)) {
 		error("Invalid format name: '%s'", o->backing_format);
+		return -1;
+	}
+	if (!o->unsafe) {
+		error("Unknown or unsupported format '%s' (instar reads "
+		    "qcow2, vmdk and raw backing files)", o->backing_format);
 		return -1;
 	}
 	return 0;

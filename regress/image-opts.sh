@@ -1,5 +1,5 @@
-# --image-opts and --object, as qemu-img 7.2 takes them on all four
-# subcommands.  An image named in qemu's option syntax reads, checks,
+# --image-opts, --object and "file:" names, as qemu-img 7.2 takes them
+# on all four subcommands.  An image named in qemu's option syntax reads, checks,
 # commits and rebases as the same image named by its file does under
 # qemu-img; a spec or an object that qemu-img refuses is refused with
 # qemu-img's words and exit status, and nothing changes.
@@ -95,6 +95,24 @@ for sub in info check; do
 	    $sub --object "$secret" top.qcow2
 done
 
+# "file:PATH" is PATH over the file protocol, "./" first where a colon
+# would read as a protocol of its own.
+qimg create -f qcow2 -b base.qcow2 -F qcow2 ./c:d.qcow2
+same_output "info of file:" info file:top.qcow2 -- info file:top.qcow2
+same_output "info of file: with a colon" info --backing-chain file:c:d.qcow2 \
+    -- info --backing-chain file:c:d.qcow2
+same_output "check of file:" check file:top.qcow2 -- check file:top.qcow2
+
+# rebase -u records any format qemu knows, opening nothing.
+cp top.qcow2 q-hd.qcow2
+cp top.qcow2 i-hd.qcow2
+"$QEMU_IMG" rebase -u -b /nonexistent/disk -F host_device q-hd.qcow2
+"$INSTAR" rebase -u -b /nonexistent/disk -F host_device i-hd.qcow2
+check $? "instar rebase -u -F host_device failed"
+[ "$("$QEMU_IMG" info --output=json q-hd.qcow2 | jq -c '[."backing-filename", ."backing-filename-format"]')" = \
+    "$("$QEMU_IMG" info --output=json i-hd.qcow2 | jq -c '[."backing-filename", ."backing-filename-format"]')" ]
+check $? "rebase -u -F host_device: the backing references differ"
+
 # commit and rebase -u on copies: the images end up alike.
 for tool in q i; do
 	cp base.qcow2 $tool-base.qcow2
@@ -148,7 +166,10 @@ for sub in info check commit; do
 	same_refusal $sub --object secret,id=sec0 top.qcow2
 	same_refusal $sub --object id=x top.qcow2
 	same_refusal $sub --object nosuchtype,id=x top.qcow2
+	same_refusal $sub file:missing.qcow2
+	same_refusal $sub file:a:b.qcow2
 done
+same_refusal rebase -u -b base.qcow2 -F nosuchformat top.qcow2
 same_refusal rebase -u -b base.qcow2 --image-opts -f qcow2 "$spec"
 same_refusal rebase -u -b base.qcow2 --image-opts driver=qcow2
 same_refusal rebase -u -b base.qcow2 --image-opts "$spec,bogus=1"
