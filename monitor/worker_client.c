@@ -54,6 +54,10 @@ static const struct permit permits[] = {
 	    INSTAR__ENVELOPE__BODY_FAILURE } },
 	{ WS_AWAIT_INFO, { INSTAR__ENVELOPE__BODY_IMAGE_INFO,
 	    INSTAR__ENVELOPE__BODY_FAILURE } },
+	/* The check runs in the guest run that opens the image. */
+	{ WS_AWAIT_INFO_CHECK, { INSTAR__ENVELOPE__BODY_PROGRESS,
+	    INSTAR__ENVELOPE__BODY_IMAGE_INFO,
+	    INSTAR__ENVELOPE__BODY_FAILURE } },
 	{ WS_AWAIT_REBASE, { INSTAR__ENVELOPE__BODY_PROGRESS,
 	    INSTAR__ENVELOPE__BODY_REBASE_DONE,
 	    INSTAR__ENVELOPE__BODY_FAILURE } },
@@ -357,7 +361,6 @@ worker_start_job(struct worker_conn *c, Instar__Op op,
 	return 0;
 }
 
-/* Whether a progress report makes sense: never past its own total. */
 /*
  * Whether reply is the worker's Failure for an image or a job, which it
  * then frees, its message left in conn->error.
@@ -373,10 +376,37 @@ refused(struct worker_conn *c, Instar__Envelope *reply, int *image_error)
 	return true;
 }
 
+/* Whether a progress report makes sense: never past its own total. */
 static bool
 progress_valid(const Instar__Progress *p)
 {
 	return p->done <= p->total;
+}
+
+/*
+ * The next frame that is not progress, in the state the caller set;
+ * progress goes to on_progress.  Each frame gets the full timeout:
+ * progress is the heartbeat of a long guest run.
+ */
+static Instar__Envelope *
+receive_past_progress(struct worker_conn *c, worker_progress_fn *on_progress,
+    void *arg)
+{
+	Instar__Envelope *reply;
+
+	while ((reply = receive(c)) != NULL &&
+	    reply->body_case == INSTAR__ENVELOPE__BODY_PROGRESS) {
+		if (!progress_valid(reply->progress)) {
+			instar__envelope__free_unpacked(reply, NULL);
+			fail_dead(c, "it reported impossible progress");
+			return NULL;
+		}
+		if (on_progress != NULL)
+			on_progress(reply->progress->done,
+			    reply->progress->total, arg);
+		instar__envelope__free_unpacked(reply, NULL);
+	}
+	return reply;
 }
 
 /*
@@ -391,20 +421,7 @@ await_outcome(struct worker_conn *c, enum worker_state await,
 
 	*image_error = 0;
 	c->state = await;
-	/* Each frame gets the full timeout: progress is the heartbeat. */
-	while ((reply = receive(c)) != NULL &&
-	    reply->body_case == INSTAR__ENVELOPE__BODY_PROGRESS) {
-		if (!progress_valid(reply->progress)) {
-			instar__envelope__free_unpacked(reply, NULL);
-			fail_dead(c, "it reported impossible progress");
-			return NULL;
-		}
-		if (on_progress != NULL)
-			on_progress(reply->progress->done,
-			    reply->progress->total, arg);
-		instar__envelope__free_unpacked(reply, NULL);
-	}
-	if (reply == NULL)
+	if ((reply = receive_past_progress(c, on_progress, arg)) == NULL)
 		return NULL;
 	c->state = WS_RAN;
 	return refused(c, reply, image_error) ? NULL : reply;
@@ -429,8 +446,9 @@ open_image(struct worker_conn *c, int fd, Instar__Format fmt,
 	env.open_image = &open_image;
 	if (send_env(c, &env, &fd, 1) != 0)
 		return NULL;
-	c->state = WS_AWAIT_INFO;
-	if ((reply = receive(c)) == NULL)
+	/* A check runs as the image opens: its progress comes first. */
+	c->state = check != NULL ? WS_AWAIT_INFO_CHECK : WS_AWAIT_INFO;
+	if ((reply = receive_past_progress(c, NULL, NULL)) == NULL)
 		return NULL;
 	c->state = WS_IDLE;
 	return refused(c, reply, image_error) ? NULL : reply;

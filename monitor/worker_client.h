@@ -17,6 +17,7 @@ enum worker_state {
 	WS_STARTING,		/* job sent, waiting for Ready */
 	WS_IDLE,		/* nothing outstanding */
 	WS_AWAIT_INFO,		/* image sent, waiting for its info */
+	WS_AWAIT_INFO_CHECK,	/* image sent to check: progress, then info */
 	WS_ATTACHING,		/* images attached for a job; no replies */
 	WS_AWAIT_REBASE,	/* rebase sent: progress, then its outcome */
 	WS_AWAIT_COMMIT,	/* commit sent: progress, then its outcome */
