@@ -257,7 +257,8 @@ int
 image_opts_apply(const char *spec, const char **filename,
     const char **format_name)
 {
-	struct image_spec is;
+	/* Static: the names handed out live as long as the command. */
+	static struct image_spec is;
 	Instar__Format fmt;
 
 	/* img_open()'s order: -f first, then the options, then the open. */
@@ -284,10 +285,9 @@ image_opts_apply(const char *spec, const char **filename,
 			    "specified for \"file\"", spec);
 		return -1;
 	}
-	if ((*filename = strdup(is.filename)) == NULL ||
-	    (is.driver[0] != '\0' &&
-	    (*format_name = strdup(is.driver)) == NULL))
-		fatal("out of memory");
+	*filename = is.filename;
+	if (is.driver[0] != '\0')
+		*format_name = is.driver;
 	applied_spec = spec;
 	applied_filename = *filename;
 	return 0;

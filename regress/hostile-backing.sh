@@ -99,11 +99,14 @@ traced() {
 	_args=${2#* }
 	# shellcheck disable=SC2086
 	if [ "$1" = option ]; then
-		(cd "$ROOT" && exec strace -f -qq -o "$WORK/trace" \
+		# LeakSanitizer cannot run under ptrace (a sanitizer build).
+		(cd "$ROOT" && ASAN_OPTIONS=detect_leaks=0 exec strace -f -qq \
+		    -o "$WORK/trace" \
 		    -e trace=open,openat,openat2 timeout 20 "$INSTAR" $_sub \
 		    --backing-root "$ROOT" $_args)
 	else
-		(cd "$ROOT" && INSTAR_BACKING_ROOT="$ROOT" exec strace -f -qq \
+		(cd "$ROOT" && INSTAR_BACKING_ROOT="$ROOT" \
+		    ASAN_OPTIONS=detect_leaks=0 exec strace -f -qq \
 		    -o "$WORK/trace" -e trace=open,openat,openat2 \
 		    timeout 20 "$INSTAR" $_sub $_args)
 	fi >"$WORK/out" 2>"$WORK/err"
