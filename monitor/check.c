@@ -203,11 +203,9 @@ check_names(struct check_opts *o)
 		error("Invalid source cache option: %s", o->cache);
 		return -1;
 	}
-	if (o->image_opts && image_opts_apply(o->filename, &o->filename,
+	if (image_name_apply(o->image_opts, &o->filename,
 	    &o->format_name) != 0)
 		return -1;
-	if (!o->image_opts)
-		file_protocol_apply(&o->filename);
 	if (o->format_name != NULL && format_parse(o->format_name,
 	    &o->format) != 0 && !format_known_to_qemu(o->format_name)) {
 		error("Could not open '%s': Unknown driver '%s'", o->filename,

@@ -139,11 +139,9 @@ parse_args(int argc, char **argv, struct info_opts *o)
 		    "argument.");
 		exit(1);
 	}
-	if (o->image_opts && image_opts_apply(o->filename, &o->filename,
+	if (image_name_apply(o->image_opts, &o->filename,
 	    &o->format_name) != 0)
 		exit(1);
-	if (!o->image_opts)
-		file_protocol_apply(&o->filename);
 	if (format_option(o->filename, o->format_name, &o->format) != 0)
 		exit(1);
 }

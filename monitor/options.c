@@ -231,7 +231,7 @@ opened_as(const char *filename)
 	return filename;
 }
 
-void
+static void
 file_protocol_apply(const char **filename)
 {
 	const char *path = *filename, *colon, *slash;
@@ -253,7 +253,7 @@ file_protocol_apply(const char **filename)
 	*filename = name;
 }
 
-int
+static int
 image_opts_apply(const char *spec, const char **filename,
     const char **format_name)
 {
@@ -356,5 +356,15 @@ object_option(const char *arg)
 		error("Either 'file' or 'data' must be provided");
 		return -1;
 	}
+	return 0;
+}
+
+int
+image_name_apply(bool image_opts, const char **filename,
+    const char **format_name)
+{
+	if (image_opts)
+		return image_opts_apply(*filename, filename, format_name);
+	file_protocol_apply(filename);
 	return 0;
 }

@@ -26,13 +26,7 @@ int		 format_option(const char *filename, const char *name,
 /* block.c bdrv_parse_cache_mode(): the names qemu-img accepts. */
 bool		 cache_mode_valid(const char *);
 
-/*
- * --image-opts: SPEC names the image in qemu's option syntax
- * ("driver=qcow2,file.filename=a.qcow2"), as far as instar's images go:
- * qcow2, vmdk or raw over the file protocol.  On success *filename is
- * the file and *format_name the driver, or NULL to probe; format_name
- * comes in as -f, which --image-opts excludes.  -1 after qemu's error.
- */
+/* --image-opts and --object, in every subcommand's getopt table. */
 #define IMAGE_OPTS_OPTVAL	0x110
 #define OBJECT_OPTVAL		0x111
 /* The long options for both, for each subcommand's table. */
@@ -45,15 +39,20 @@ bool		 cache_mode_valid(const char *);
 	"  --object OBJDEF   a secret object, checked and unused: instar " \
 	"opens no\n" \
 	"                    encrypted image\n"
-int		 image_opts_apply(const char *spec, const char **filename,
-		    const char **format_name);
 /*
- * A file name given as "file:PATH" names PATH over qemu's file protocol:
- * *filename becomes PATH, or "./PATH" where a colon in PATH before any
- * slash would read as another protocol, as qemu names it then.  The
- * errors of its open keep the name as given (opened_as()).
+ * The image name as given into the file to open and the format, as
+ * qemu-img's img_open() takes it: with --image-opts (image_opts true)
+ * the name is qemu's option string ("driver=qcow2,file.filename=a"),
+ * as far as instar's images go: qcow2, vmdk or raw over the file
+ * protocol; *format_name comes in as -f, which --image-opts excludes,
+ * and leaves as the driver or NULL to probe.  Otherwise "file:PATH"
+ * names PATH over qemu's file protocol, or "./PATH" where a colon in
+ * PATH before any slash would read as another protocol, as qemu names
+ * it then.  The errors of its open keep the name as given
+ * (opened_as()).  -1 after qemu's error.
  */
-void		 file_protocol_apply(const char **filename);
+int		 image_name_apply(bool image_opts, const char **filename,
+		    const char **format_name);
 /*
  * The name qemu gives filename in the errors of its open: the spec that
  * --image-opts named it with, or filename itself.

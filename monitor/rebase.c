@@ -590,11 +590,9 @@ check_names(struct rebase_opts *o, Instar__Format *fmt)
 		error("Invalid source cache option: %s", o->src_cache);
 		return -1;
 	}
-	if (o->image_opts && image_opts_apply(o->filename, &o->filename,
+	if (image_name_apply(o->image_opts, &o->filename,
 	    &o->format_name) != 0)
 		return -1;
-	if (!o->image_opts)
-		file_protocol_apply(&o->filename);
 	return format_option(o->filename, o->format_name, fmt);
 }
 

@@ -344,7 +344,9 @@ qcow2w_make_empty(struct qcow2_writer *w, uint64_t *emptied,
 		fmt_seterr(err, "the image cannot be shrunk");
 		return -1;
 	}
-	if (qcow2w_clear_autoclear(w, err) != 0 || qcow2w_commit(w, err) != 0 || count_entries(w, emptied, err) != 0)
+	/* Cleared even when nothing is queued: emptying writes anyway. */
+	if (qcow2w_clear_autoclear(w, err) != 0 ||
+	    qcow2w_commit(w, err) != 0 || count_entries(w, emptied, err) != 0)
 		return -1;
 	w->arena->used = mark;
 	r = 1;
