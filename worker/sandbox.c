@@ -53,6 +53,11 @@
  * user namespace is what permits the others.  Root keeps its user
  * namespace: inside a new one no uid would be left to drop to.
  *
+ * No network namespace: the filter allows no socket call but sendmsg
+ * and recvmsg on the monitor's socket, so there is no network to take
+ * away, and making one (a loopback device, its sysctls, its teardown
+ * later) costs about 0.4 ms, over a tenth of a one-shot command.
+ *
  * No PID namespace: unshare(CLONE_NEWPID) moves only the children of
  * the caller, and the worker can start none (its filter has no clone),
  * so it would guard nothing.  And it costs the job: x86 KVM starts the
@@ -64,9 +69,8 @@ static void
 enter_namespaces(void)
 {
 	static const int sets[] = {
-		CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC,
-		CLONE_NEWNET | CLONE_NEWIPC,
-		CLONE_NEWNET,
+		CLONE_NEWNS | CLONE_NEWIPC,
+		CLONE_NEWIPC,
 		0,
 	};
 	int user = geteuid() == 0 ? 0 : CLONE_NEWUSER;
