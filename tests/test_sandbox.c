@@ -36,6 +36,7 @@ enum action {
 	DO_EXECVE,
 	DO_WRITE_STDOUT,
 	DO_MMAP_EXEC,
+	DO_MMAP_FILE,
 	DO_MADVISE_WILLNEED,
 	DO_IOCTL_OTHER_FD,
 	DO_FORK,
@@ -246,6 +247,11 @@ perform(enum action a, const struct fds *f)
 		(void)mmap(NULL, 4096, PROT_READ | PROT_EXEC,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		break;
+	case DO_MMAP_FILE:
+		/* Shared and writable: writes that outlast the descriptor. */
+		(void)mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    datafd, 0);
+		break;
 	case DO_MADVISE_WILLNEED:
 		(void)madvise(buf, sizeof(buf), MADV_WILLNEED);
 		break;
@@ -444,6 +450,9 @@ test_forbidden_arguments(void **state)
 	/* A read-only job may not write, even to a descriptor it holds. */
 	assert_killed(DO_PWRITE_READONLY);
 	assert_killed(DO_PWRITE);
+	/* Nor map an image, even one it may write. */
+	assert_killed(DO_MMAP_FILE);
+	assert_killed_as(DO_MMAP_FILE, true);
 }
 
 /* File I/O only on the descriptors images arrive in. */

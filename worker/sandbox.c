@@ -211,9 +211,15 @@ allow_memory(scmp_filter_ctx ctx)
 {
 	int rc = 0;
 
-	/* malloc, for protobuf-c; never executable memory. */
+	/*
+	 * malloc, for protobuf-c; never executable memory, and never a
+	 * file's: a mapping of an image would let writes outlast the
+	 * descriptor, and the monitor takes a worker that holds no image
+	 * descriptor for one that can no longer write (worker_finish()).
+	 */
 	rc |= ALLOW(ctx, brk, 0);
-	rc |= ALLOW(ctx, mmap, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	rc |= ALLOW(ctx, mmap, 2, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
+	    SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, MAP_ANONYMOUS));
 	rc |= ALLOW(ctx, munmap, 0);
 	rc |= ALLOW(ctx, mremap, 0);
 	/*
