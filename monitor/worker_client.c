@@ -23,6 +23,7 @@
 
 #include "frame.h"
 #include "log.h"
+#include "proc_fds.h"
 #include "worker_client.h"
 
 /*
@@ -67,6 +68,7 @@ static const struct permit permits[] = {
 	{ WS_AWAIT_CHECK, { INSTAR__ENVELOPE__BODY_PROGRESS,
 	    INSTAR__ENVELOPE__BODY_CHECK_DONE,
 	    INSTAR__ENVELOPE__BODY_FAILURE } },
+	{ WS_RELEASING, { INSTAR__ENVELOPE__BODY_DONE } },
 };
 
 static void conn_error(struct worker_conn *, const char *, ...)
@@ -203,10 +205,26 @@ receive(struct worker_conn *c)
 	return env;
 }
 
+/* Which file fd is, for worker_finish() to look for in the worker. */
+static void
+remember_sent(struct worker_conn *c, int fd)
+{
+	if (c->nsent >= WORKER_SENT_MAX ||
+	    file_id_of(fd, &c->sent[c->nsent]) != 0) {
+		c->sent_unknown = true;
+		return;
+	}
+	c->nsent++;
+}
+
 static int
 send_env(struct worker_conn *c, const Instar__Envelope *env, const int *fds,
     size_t nfds)
 {
+	size_t i;
+
+	for (i = 0; i < nfds; i++)
+		remember_sent(c, fds[i]);
 	if (frame_send(c->sock, env, fds, nfds) != 0) {
 		fail_dead(c, strerror(errno));
 		return -1;
@@ -628,11 +646,16 @@ worker_check(struct worker_conn *c, const Instar__Check *check,
 	return reply;
 }
 
+/*
+ * Tell the worker it is done, and take its Done back: it has let go of
+ * every image by then.
+ */
 static int
 worker_release(struct worker_conn *c)
 {
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 	Instar__Done done = INSTAR__DONE__INIT;
+	Instar__Envelope *reply;
 
 	if (c->state == WS_DEAD)
 		return -1;
@@ -640,6 +663,10 @@ worker_release(struct worker_conn *c)
 	env.done = &done;
 	if (send_env(c, &env, NULL, 0) != 0)
 		return -1;
+	c->state = WS_RELEASING;
+	if ((reply = receive(c)) == NULL)
+		return -1;
+	instar__envelope__free_unpacked(reply, NULL);
 	close(c->sock);
 	c->sock = -1;
 	c->state = WS_RELEASED;
@@ -662,11 +689,24 @@ worker_wait(struct worker_conn *c)
 	return 0;
 }
 
+/*
+ * End a worker that may have written.  One that has let go of every
+ * image can write no more, so it is SIGKILLed and left for init to
+ * reap, as worker_leave() does: the kernel's teardown of its VM takes
+ * about 1 ms, a sixth of a small rebase -u.  Otherwise it is waited for
+ * until it has exited, so that no write of it outlasts the command.
+ */
 int
 worker_finish(struct worker_conn *c)
 {
 	if (worker_release(c) != 0)
 		return -1;
+	if (!c->sent_unknown && !proc_may_hold(c->pid, c->sent, c->nsent)) {
+		(void)kill(c->pid, SIGKILL);
+		c->pid = -1;
+		c->state = WS_DEAD;
+		return 0;
+	}
 	return worker_wait(c);
 }
 
@@ -675,8 +715,8 @@ worker_finish(struct worker_conn *c)
  * reaping: the kernel's teardown of its VM and memory takes about 1 ms
  * on nested KVM, which a command that has its whole answer need not
  * wait for.  Once the monitor has exited, init reaps the worker.  Only
- * for a worker with read-only descriptors: one that may write is always
- * waited for, so that no write of it can outlast the command.
+ * for a worker with read-only descriptors, or (worker_finish()) one
+ * that holds none any more.
  */
 void
 worker_leave(struct worker_conn *c)

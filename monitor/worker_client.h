@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "instar.pb-c.h"
+#include "proc_fds.h"
 
 enum worker_state {
 	WS_STARTING,		/* job sent, waiting for Ready */
@@ -23,9 +24,13 @@ enum worker_state {
 	WS_AWAIT_COMMIT,	/* commit sent: progress, then its outcome */
 	WS_AWAIT_CHECK,		/* check sent: progress, then its outcome */
 	WS_RAN,			/* outcome received; only Done may follow */
-	WS_RELEASED,		/* told it is done; not yet reaped */
+	WS_RELEASING,		/* told it is done, waiting for its Done */
+	WS_RELEASED,		/* it let go of its images; not yet reaped */
 	WS_DEAD,
 };
+
+/* Image descriptors remembered for worker_finish(); more: it waits. */
+#define WORKER_SENT_MAX		64
 
 struct worker_conn {
 	pid_t pid;
@@ -33,6 +38,10 @@ struct worker_conn {
 	enum worker_state state;
 	int reply_timeout_ms;
 	char error[1024];	/* why the last call failed */
+	/* The files of every descriptor handed over, by identity. */
+	struct file_id sent[WORKER_SENT_MAX];
+	size_t nsent;
+	bool sent_unknown;	/* one was not remembered */
 };
 
 int worker_start(struct worker_conn *, Instar__Op, uint32_t guest_timeout_ms);

@@ -57,6 +57,24 @@ send_ready(int sock)
 		fatal_f("cannot reach the monitor: %s", strerror(errno));
 }
 
+/*
+ * Answer Done with Done once no image is attached any more: from then on
+ * the worker can write to none (it opens nothing and maps no file), so
+ * the monitor need not wait for the VM's teardown before it exits.
+ */
+static void
+send_released(struct worker *w)
+{
+	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
+	Instar__Done done = INSTAR__DONE__INIT;
+
+	worker_detach_all(w);
+	env.body_case = INSTAR__ENVELOPE__BODY_DONE;
+	env.done = &done;
+	if (frame_send(w->sock, &env, NULL, 0) != 0)
+		fatal_f("cannot reach the monitor: %s", strerror(errno));
+}
+
 static Instar__Envelope *
 receive(struct worker *w, int *fds, size_t maxfds, size_t *nfds)
 {
@@ -124,6 +142,7 @@ serve(struct worker *w)
 			break;
 		case INSTAR__ENVELOPE__BODY_DONE:
 			instar__envelope__free_unpacked(env, NULL);
+			send_released(w);
 			return;
 		default:
 			fatal("unexpected message %d from the monitor",
