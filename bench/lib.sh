@@ -1,5 +1,6 @@
 # Shared by the bench scripts: sourced, never run.  Sets up a scratch
-# directory and gives die, now_ns, fill, report and time_pair.
+# directory and gives die, now_ns, fill, report_runs, peak_rss and
+# time_pair.
 #
 # The caller sets prog, instar, QEMU_IMG and QEMU_IO first.
 
@@ -14,6 +15,7 @@ bench_setup() {
 	*) instar=$(pwd)/$instar ;;
 	esac
 	[ -x "$instar" ] || die "cannot execute $instar"
+	peak_rss_prog=${PEAK_RSS:-$(dirname "$instar")/bench/peak-rss}
 	command -v "$QEMU_IMG" >/dev/null 2>&1 || die "$QEMU_IMG not found"
 	command -v "$QEMU_IO" >/dev/null 2>&1 || die "$QEMU_IO not found"
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/instar-bench.XXXXXX") ||
@@ -46,59 +48,87 @@ fill() {
 	    die "cannot write $_img"
 }
 
-# report NAME INSTAR_NS QEMU_NS RUNS
-report() {
-	awk -v n="$1" -v ti="$2" -v tq="$3" -v r="$4" 'BEGIN {
-		mi = ti / r / 1e6; mq = tq / r / 1e6
-		printf "%-16s instar %9.2f ms   qemu-img %9.2f ms   ratio %.3f\n",
-		    n, mi, mq, mi / mq
-	}'
-}
-
-# report_runs NAME INSTAR_FILE QEMU_FILE: as report, from files holding
-# one run's time in ns per line, with the medians too: on a shared host a
-# few runs stalled by a neighbour move the mean far more than the median.
+# report_runs NAME INSTAR_FILE QEMU_FILE [MIB]: as report, from files
+# holding one run's time in ns per line, with the medians too: on a
+# shared host a few runs stalled by a neighbour move the mean far more
+# than the median.  With MIB, the data each run moved, also each tool's
+# throughput in MB/s (10^6 bytes) at its median time.
 report_runs() {
 	for _f in "$2" "$3"; do
 		sort -n "$_f" | awk '{ t[NR] = $1; s += $1 } END {
 			m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
 			printf "%f %f\n", s / NR / 1e6, m / 1e6
 		}'
-	done | awk -v n="$1" '
+	done | awk -v n="$1" -v mib="${4:-}" '
 		NR == 1 { mi = $1; di = $2 }
 		NR == 2 { mq = $1; dq = $2 }
 		END {
-			printf "%-16s instar %9.2f ms   qemu-img %9.2f ms   ratio %.3f\n",
+			printf "%-18s instar %9.2f ms   qemu-img %9.2f ms   ratio %.3f\n",
 			    n, mi, mq, mi / mq
-			printf "%-16s median %9.2f ms   qemu-img %9.2f ms   ratio %.3f\n",
+			printf "%-18s median %9.2f ms   qemu-img %9.2f ms   ratio %.3f\n",
 			    "", di, dq, di / dq
+			if (mib != "")
+				printf "%-18s MB/s   %9.1f      qemu-img %9.1f\n", "",
+				    mib * 1.048576 / (di / 1e3),
+				    mib * 1.048576 / (dq / 1e3)
 		}'
+}
+
+# peak_rss NAME ARGS...: one more run of each tool, after bench_reset,
+# under bench/peak-rss: the peak RSS of the largest process each ran
+# (for instar, its worker, which holds the guest's memory).
+peak_rss() {
+	_name=$1
+	shift
+	if [ ! -x "$peak_rss_prog" ]; then
+		printf '%-18s peak RSS not measured: no %s\n' "" "$peak_rss_prog"
+		return 0
+	fi
+	for _tool in "$instar" "$QEMU_IMG"; do
+		bench_reset
+		"$peak_rss_prog" rss.kib "$_tool" "$@" >/dev/null ||
+		    die "$_tool $* failed"
+		if [ "$_tool" = "$instar" ]; then
+			_ri=$(cat rss.kib)
+		else
+			_rq=$(cat rss.kib)
+		fi
+	done
+	awk -v ri="$_ri" -v rq="$_rq" 'BEGIN {
+		printf "%-18s RSS    %9.1f MiB  qemu-img %9.1f MiB\n", "",
+		    ri / 1024, rq / 1024
+	}'
 }
 
 # time_pair NAME RUNS ARGS...: RUNS times each, alternating, run
 # "instar ARGS" and "qemu-img ARGS" after the caller's bench_reset, timing
 # only the command; the caller's bench_keep saves instar's result and
-# bench_same compares it with qemu-img's last one.  Prints the means.
+# bench_same compares it with qemu-img's last one.  Prints the means and
+# medians (with the throughput if bench_mib holds the MiB a run moves),
+# and the peak RSS of each.
 time_pair() {
 	_name=$1 _runs=$2
 	shift 2
-	_ti=0 _tq=0 _i=0
+	_i=0
+	: >instar.times
+	: >qemu.times
 	while [ "$_i" -lt "$_runs" ]; do
 		for _tool in "$instar" "$QEMU_IMG"; do
 			bench_reset
 			sync
 			_t0=$(now_ns)
-			"$_tool" "$@" || die "$_tool $* failed"
+			"$_tool" "$@" >/dev/null || die "$_tool $* failed"
 			_t1=$(now_ns)
 			if [ "$_tool" = "$instar" ]; then
-				_ti=$((_ti + _t1 - _t0))
+				echo $((_t1 - _t0)) >>instar.times
 				bench_keep
 			else
-				_tq=$((_tq + _t1 - _t0))
+				echo $((_t1 - _t0)) >>qemu.times
 			fi
 		done
 		_i=$((_i + 1))
 	done
 	bench_same || die "$_name: instar's result differs from qemu-img's"
-	report "$_name" "$_ti" "$_tq" "$_runs"
+	report_runs "$_name" instar.times qemu.times "${bench_mib:-}"
+	peak_rss "$_name" "$@"
 }
