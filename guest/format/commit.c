@@ -26,6 +26,12 @@
 
 #define ZERO_BUF_BYTES		(256u * 1024)
 #define PROGRESS_BYTES		(64ull * 1024 * 1024)
+/*
+ * Merged clusters that follow each other go to the base together, up to
+ * this much: a run of compressed clusters then costs one allocation and
+ * one write, not one round trip to the host per cluster.
+ */
+#define RUN_BYTES		(1024u * 1024)
 
 struct commit {
 	const struct commit_job	*job;
@@ -46,7 +52,10 @@ struct commit {
 	uint64_t		 top_size;
 	uint64_t		 zero_from;	/* the base reads 0 from here */
 	uint64_t		 bcs;		/* base cluster size */
-	uint8_t			*cbuf;		/* one base cluster */
+	uint8_t			*run;		/* merged clusters, unwritten */
+	uint64_t		 run_first;	/* the first one's index */
+	uint64_t		 run_n;		/* how many run holds */
+	uint64_t		 run_max;	/* how many it can hold */
 	uint8_t			*zbuf;		/* zeros, for a raw base */
 	uint64_t		 committed;	/* raw base: sectors */
 	uint64_t		 bytes;
@@ -158,21 +167,29 @@ raw_write_extent(struct commit *c, const struct chain_extent *ce,
 
 /* ---- a qcow2 base: new clusters, switched in ---- */
 
-/* The upper chain's content over the base's, in one base cluster. */
+/*
+ * The upper chain's content over the base's, in one base cluster, into
+ * buf.  What the base holds there is read only if some of the cluster
+ * shows through the upper chain.
+ */
 static int
-merged_content(struct commit *c, uint64_t cl, bool *all_zero,
+merged_content(struct commit *c, uint64_t cl, uint8_t *buf, bool *all_zero,
     struct fmt_err *err)
 {
-	uint64_t start = cl * c->bcs, end = start + c->bcs, pos, n, i, zero;
+	uint64_t start = cl * c->bcs, end = start + c->bcs, pos, n, zero;
 	struct chain_extent ce;
 
-	/* What the base reads there now, through its own backing chain. */
-	if (chain_read(&c->below, start, c->cbuf, c->bcs, err) != 0)
+	if (chain_map(&c->upper, start, c->bcs, &ce, err) != 0)
 		return -1;
-	/* Past the base's old end it reads zeros (see grow_base). */
-	zero = c->zero_from > start ? c->zero_from : start;
-	if (zero < end)
-		memset(c->cbuf + (zero - start), 0, (size_t)(end - zero));
+	if (ce.layer < 0 || ce.e.len < c->bcs || end > c->top_size) {
+		/* What the base reads there now, through its backing chain. */
+		if (chain_read(&c->below, start, buf, c->bcs, err) != 0)
+			return -1;
+		/* Past the base's old end it reads zeros (see grow_base). */
+		zero = c->zero_from > start ? c->zero_from : start;
+		if (zero < end)
+			memset(buf + (zero - start), 0, (size_t)(end - zero));
+	}
 	if (end > c->top_size)
 		end = c->top_size;
 	for (pos = start; pos < end; pos += n) {
@@ -182,38 +199,73 @@ merged_content(struct commit *c, uint64_t cl, bool *all_zero,
 		if (ce.layer < 0)
 			continue;
 		if (image_read_extent(c->upper_layers[ce.layer], &ce.e,
-		    c->cbuf + (pos - start), n, err) != 0)
+		    buf + (pos - start), n, err) != 0)
 			return -1;
 	}
-	*all_zero = true;
-	for (i = 0; i < c->bcs && *all_zero; i++)
-		*all_zero = c->cbuf[i] == 0;
+	*all_zero = mem_is_zero(buf, (size_t)c->bcs);
 	return 0;
 }
 
-/* Merge the upper chain's content over the base's in one cluster. */
+/*
+ * Write the run of merged clusters to the base: new clusters for all of
+ * them in one piece, the data, then each L2 entry switched to its own.
+ */
 static int
-merge_cluster(struct commit *c, uint64_t cl, struct fmt_err *err)
+flush_run(struct commit *c, struct fmt_err *err)
 {
-	uint64_t host, old;
-	bool all_zero;
+	uint64_t n = c->run_n, host, k, old;
 
-	if (merged_content(c, cl, &all_zero, err) != 0)
-		return -1;
+	if (n == 0)
+		return 0;
+	c->run_n = 0;
 	if (c->base->fmt == INSTAR_FMT_VMDK)
-		return all_zero ? vmdkw_put_zero(&c->bvw, cl, err) :
-		    vmdkw_put_data(&c->bvw, cl, 1, c->cbuf, err);
-	if (qcow2_entry_at(c->base, cl, &old, err) != 0)
+		return vmdkw_put_data(&c->bvw, c->run_first, n, c->run, err);
+	if (qcow2w_alloc(&c->bw, n, &host, err) != 0)
 		return -1;
-	if (all_zero && c->base->u.q.h.version >= 3)
-		return qcow2w_set(&c->bw, cl, QCOW2_ZERO, old, err);
-	if (qcow2w_alloc(&c->bw, 1, &host, err) != 0)
-		return -1;
-	if (fmt_write_data(c->base_io, host, c->cbuf, (size_t)c->bcs) != 0) {
+	if (fmt_write_data(c->base_io, host, c->run,
+	    (size_t)(n * c->bcs)) != 0) {
 		fmt_seterr(err, "Could not write to the base: I/O error");
 		return -1;
 	}
-	return qcow2w_set(&c->bw, cl, host | QCOW2_COPIED, old, err);
+	for (k = 0; k < n; k++)
+		if (qcow2_entry_at(c->base, c->run_first + k, &old, err) != 0 ||
+		    qcow2w_set(&c->bw, c->run_first + k,
+		    (host + k * c->bcs) | QCOW2_COPIED, old, err) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Merge the upper chain's content over the base's in one cluster.  Data
+ * joins the run when it follows it (flush_run() writes it); zeros are
+ * written at once, after the run before them.
+ */
+static int
+merge_cluster(struct commit *c, uint64_t cl, struct fmt_err *err)
+{
+	uint64_t old;
+	bool all_zero;
+
+	if (c->run_n > 0 && (cl != c->run_first + c->run_n ||
+	    c->run_n == c->run_max) && flush_run(c, err) != 0)
+		return -1;
+	if (merged_content(c, cl, c->run + c->run_n * c->bcs, &all_zero,
+	    err) != 0)
+		return -1;
+	if (!all_zero || (c->base->fmt == INSTAR_FMT_QCOW2 &&
+	    c->base->u.q.h.version < 3)) {
+		if (c->run_n == 0)
+			c->run_first = cl;
+		c->run_n++;
+		return 0;
+	}
+	if (flush_run(c, err) != 0)
+		return -1;
+	if (c->base->fmt == INSTAR_FMT_VMDK)
+		return vmdkw_put_zero(&c->bvw, cl, err);
+	if (qcow2_entry_at(c->base, cl, &old, err) != 0)
+		return -1;
+	return qcow2w_set(&c->bw, cl, QCOW2_ZERO, old, err);
 }
 
 /* n whole clusters from cl that read as zeros above the base. */
@@ -222,6 +274,8 @@ zero_clusters(struct commit *c, uint64_t cl, uint64_t n, struct fmt_err *err)
 {
 	uint64_t k, old;
 
+	if (flush_run(c, err) != 0)
+		return -1;
 	if (c->base->fmt == INSTAR_FMT_VMDK) {
 		for (k = 0; k < n; k++)
 			if (vmdkw_put_zero(&c->bvw, cl + k, err) != 0)
@@ -251,6 +305,8 @@ copy_clusters(struct commit *c, uint64_t cl, uint64_t n,
 {
 	uint64_t host, k, old;
 
+	if (flush_run(c, err) != 0)
+		return -1;
 	if (c->base->fmt == INSTAR_FMT_VMDK)
 		return vmdkw_put_copy(&c->bvw, cl, n, src->io, src_off, err);
 	if (qcow2w_alloc(&c->bw, n, &host, err) != 0)
@@ -272,7 +328,8 @@ copy_clusters(struct commit *c, uint64_t cl, uint64_t n,
  * The upper chain holds [pos, pos + len) as ce says; the base is qcow2
  * or VMDK, with clusters or grains (both "clusters" here).  Whole base
  * clusters of plain data or zeros are done wholesale; the clusters at
- * either ragged end, and compressed data, are merged one at a time.
+ * either ragged end, and compressed data, are merged one at a time
+ * (and written in runs, see merge_cluster()).
  * Returns the end of what was done (a cluster boundary or pos + len).
  */
 static int
@@ -345,7 +402,7 @@ walk_upper(struct commit *c, struct fmt_err *err)
 		if (pos - c->reported >= PROGRESS_BYTES)
 			report(c, pos);
 	}
-	return 0;
+	return flush_run(c, err);
 }
 
 /* ---- the base's size ---- */
@@ -544,9 +601,10 @@ run(struct commit *c, struct instar_commit_result *res, struct fmt_err *err)
 		return -1;
 	}
 	res->base_cluster_size = (uint32_t)c->bcs;
-	c->cbuf = fmt_alloc(job->arena, (size_t)c->bcs, 4096);
+	c->run_max = c->bcs < RUN_BYTES ? RUN_BYTES / c->bcs : 1;
+	c->run = fmt_alloc(job->arena, (size_t)(c->run_max * c->bcs), 4096);
 	c->zbuf = fmt_alloc(job->arena, ZERO_BUF_BYTES, 4096);
-	if (c->cbuf == NULL || c->zbuf == NULL) {
+	if (c->run == NULL || c->zbuf == NULL) {
 		fmt_seterr(err, "out of memory for the commit");
 		return -1;
 	}
