@@ -57,6 +57,46 @@ cio ctop -c 'write -P 0x21 1M 3M' -c 'write -P 0x22 9M 64k' src.qcow2
 cq ctop convert -c -O qcow2 -B b.qcow2 -F qcow2 src.qcow2 t.qcow2
 rm -f "$WORK/ctop/src.qcow2"
 both "compressed top" ctop t.qcow2 b.qcow2
+# Compressed clusters of every size (text, random bytes that stay
+# uncompressed, patterns), the first half written backwards so that the
+# file holds them in the reverse of the disk's order, the second half
+# forwards, and two overwritten: reads that go backwards and forwards
+# through compressed data of mixed sizes.
+mkchain cmixed
+cq cmixed create -f qcow2 b.qcow2 4M
+cio cmixed -c 'write -P 0x11 0 4M' b.qcow2
+seq 1 200000 | head -c 1M >"$WORK/cmixed/text" &&
+    head -c 1M /dev/urandom >"$WORK/cmixed/noise" ||
+    fail "cannot make cmixed's data"
+cq cmixed create -f qcow2 -b b.qcow2 -F qcow2 t.qcow2
+# cmixed_put I: compressed cluster I, its content chosen by I.
+cmixed_put() {
+	case $(($1 % 3)) in
+	0) from=text ;;
+	1) from=noise ;;
+	*) from= ;;
+	esac
+	if [ -n "$from" ]; then
+		# -s reads from its file's start: cut a piece of its own.
+		dd if="$WORK/cmixed/$from" of="$WORK/cmixed/src" bs=64k \
+		    skip=$(($1 % 16)) count=1 2>/dev/null ||
+		    fail "cannot cut cmixed's data"
+		cio cmixed -c "write -c -s src $(($1 * 64))k 64k" t.qcow2
+	else
+		cio cmixed -c "write -c -P $(($1 + 1)) $(($1 * 64))k 64k" t.qcow2
+	fi
+}
+i=31
+while [ $i -ge 0 ]; do
+	cmixed_put $i
+	i=$((i - 1))
+done
+while [ $i -lt 64 ]; do
+	[ $i -lt 32 ] || cmixed_put $i
+	i=$((i + 1))
+done
+cio cmixed -c 'write -P 0x31 1M 4k' -c 'write -z 2M 64k' t.qcow2
+both "compressed clusters scattered, of mixed sizes" cmixed t.qcow2 b.qcow2
 # A compressed middle layer committed with -b.
 mkchain cmid
 cq cmid create -f qcow2 b.qcow2 16M

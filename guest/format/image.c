@@ -8,6 +8,12 @@
 /* Table windows: large enough for long runs, small enough to stay cheap. */
 #define TABLE_WIN_BYTES		(32u * 1024)
 #define SECTOR			512ull
+/*
+ * Compressed clusters lie packed one after another; reading this much of
+ * the file at once serves the next few dozen of them without another
+ * trip to the host.
+ */
+#define COMPRESSED_AHEAD	(256u * 1024)
 
 static int
 win_setup(struct table_win *w, struct fmt_arena *a, uint32_t entry_len,
@@ -174,6 +180,37 @@ qcow2_map_at(struct image *img, uint64_t off, uint64_t len, struct extent *e,
 	return 0;
 }
 
+/*
+ * The csize bytes of the file at coff, through the read-ahead window,
+ * which is filled only while the reads go forward through the file: a
+ * scattered reader pays for no more than it reads.  The window may hold stale bytes of free or metadata clusters, but a
+ * live compressed cluster's bytes never change while its entry points
+ * at them: writers only ever fill clusters whose refcount was 0, and
+ * image_forget() empties the window when the layout may have changed.
+ */
+static const uint8_t *
+compressed_bytes(struct image *img, uint64_t coff, uint64_t csize,
+    struct fmt_err *err)
+{
+	struct qcow2_map *q = &img->u.q;
+	bool forward = q->cin_next != 0 && coff + SECTOR >= q->cin_next &&
+	    coff < q->cin_next + SECTOR;
+
+	if (csize > q->cin_len || coff < q->cin_off ||
+	    coff - q->cin_off > q->cin_len - csize) {
+		q->cin_len = 0;
+		if (img->io->read(img->io->ctx, coff, q->cin,
+		    (size_t)(forward ? q->cin_cap : csize)) != 0) {
+			fmt_seterr(err, "Could not read compressed cluster");
+			return NULL;
+		}
+		q->cin_off = coff;
+		q->cin_len = forward ? q->cin_cap : csize;
+	}
+	q->cin_next = coff + csize;
+	return q->cin + (coff - q->cin_off);
+}
+
 static int
 qcow2_read_compressed(struct image *img, const struct extent *e,
     uint8_t *buf, uint64_t len, struct fmt_err *err)
@@ -183,6 +220,7 @@ qcow2_read_compressed(struct image *img, const struct extent *e,
 	uint64_t coff = e->centry & q->coff_mask;
 	uint64_t sectors = ((e->centry >> q->csize_shift) & q->csize_mask) + 1;
 	uint64_t csize = sectors * SECTOR - (coff & (SECTOR - 1));
+	const uint8_t *in;
 
 	/* Callers refuse such images first; this is the backstop. */
 	if (q->h.compression != IMG_COMPRESSION_ZLIB) {
@@ -190,8 +228,13 @@ qcow2_read_compressed(struct image *img, const struct extent *e,
 		return -1;
 	}
 	if (q->cbuf == NULL) {
+		/* csize is at most two clusters (csize_mask). */
+		q->cin_cap = 2 * cs > COMPRESSED_AHEAD ? 2 * cs :
+		    COMPRESSED_AHEAD;
 		q->cbuf = fmt_alloc(img->arena, (size_t)cs, 8);
-		q->cin = fmt_alloc(img->arena, (size_t)(2 * cs), 8);
+		q->cin = fmt_alloc(img->arena, (size_t)q->cin_cap, 8);
+		q->cin_len = 0;
+		q->cin_next = 0;
 		if (q->cbuf == NULL || q->cin == NULL) {
 			fmt_seterr(err, "out of memory for compressed clusters");
 			return -1;
@@ -199,13 +242,9 @@ qcow2_read_compressed(struct image *img, const struct extent *e,
 	}
 	if (q->centry != e->centry) {
 		q->centry = 0;
-		if (img->io->read(img->io->ctx, coff, q->cin,
-		    (size_t)csize) != 0) {
-			fmt_seterr(err, "Could not read compressed cluster");
+		if ((in = compressed_bytes(img, coff, csize, err)) == NULL)
 			return -1;
-		}
-		if (inflate_raw(q->cin, (size_t)csize, q->cbuf,
-		    (size_t)cs) != 0) {
+		if (inflate_raw(in, (size_t)csize, q->cbuf, (size_t)cs) != 0) {
 			fmt_seterr(err, "Could not decompress the cluster at "
 			    "%#llx; the image is corrupt",
 			    (unsigned long long)coff);
@@ -258,6 +297,8 @@ image_forget(struct image *img)
 		img->u.q.l1.count = 0;
 		img->u.q.l2.count = 0;
 		img->u.q.centry = 0;
+		img->u.q.cin_len = 0;
+		img->u.q.cin_next = 0;
 	} else if (img->fmt == INSTAR_FMT_VMDK) {
 		img->u.v.gd.count = 0;
 		img->u.v.gt.count = 0;

@@ -48,8 +48,13 @@ struct qcow2_map {
 	struct table_win	 l2;
 	/* One decompressed cluster, kept for reads smaller than it. */
 	uint8_t			*cbuf;
-	uint8_t			*cin;
 	uint64_t		 centry;	/* what cbuf holds; 0: nothing */
+	/* The file from cin_off on, read ahead for compressed clusters. */
+	uint8_t			*cin;
+	uint64_t		 cin_off;
+	uint64_t		 cin_len;	/* 0: nothing */
+	uint64_t		 cin_cap;
+	uint64_t		 cin_next;	/* where the last one ended */
 };
 
 struct vmdk_map {
