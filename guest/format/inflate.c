@@ -142,21 +142,24 @@ take(struct bits *b, unsigned n)
 	return v;
 }
 
-/* A code longer than FAST_BITS: walk the canonical code bit by bit. */
+/*
+ * A code longer than FAST_BITS: walk the canonical code bit by bit over
+ * the bits of buf (cnt of them real).  Its length goes to *len.  Taking
+ * the bits by value lets the decoder keep its own in registers.
+ */
 static int
-decode_long(struct bits *b, const struct huff *h)
+decode_long(uint64_t buf, unsigned cnt, const struct huff *h, unsigned *len)
 {
-	unsigned code = 0, first = 0, index = 0, len, n;
+	unsigned code = 0, first = 0, index = 0, l, n;
 
-	for (len = 1; len <= MAXBITS; len++) {
-		code |= (unsigned)(b->buf >> (len - 1)) & 1;
-		n = h->count[len];
+	for (l = 1; l <= MAXBITS; l++) {
+		code |= (unsigned)(buf >> (l - 1)) & 1;
+		n = h->count[l];
 		/* Codes of this length are first .. first + n - 1. */
 		if (code - first < n) {
-			if (len > b->cnt)
+			if (l > cnt)
 				return -1;
-			b->buf >>= len;
-			b->cnt -= len;
+			*len = l;
 			return h->sym[index + (code - first)];
 		}
 		index += n;
@@ -164,6 +167,7 @@ decode_long(struct bits *b, const struct huff *h)
 		code <<= 1;
 	}
 	/* build() admits no code with such a gap; refuse it all the same. */
+	*len = 0;
 	return SYM_INVALID;
 }
 
@@ -176,14 +180,19 @@ decode_long(struct bits *b, const struct huff *h)
 static inline int
 decode(struct bits *b, const struct huff *h)
 {
-	unsigned e, len;
+	unsigned e, len = 0;
+	int sym;
 
 	if (b->cnt < MAXBITS)
 		refill(b);
 	e = h->fast[b->buf & h->mask];
 	len = e >> ENT_SYMBITS;
-	if (len == 0)
-		return decode_long(b, h);
+	if (len == 0) {
+		sym = decode_long(b->buf, b->cnt, h, &len);
+		b->buf >>= len;
+		b->cnt -= len;
+		return sym;
+	}
 	if (len > b->cnt)
 		return -1;
 	b->buf >>= len;
@@ -314,71 +323,93 @@ build_runs(struct huff *h, const struct run *r, size_t nruns)
 }
 
 /*
- * Copy a match of len bytes from dist back.  The bytes may overlap the
- * ones being written (a run), so this goes a byte at a time, forwards.
+ * Copy a match of len bytes from dist back, into out at *pos (out_len
+ * bytes in all).  The bytes may overlap the ones being written (a run),
+ * so this goes a byte at a time, forwards.  (Eight at a time where they
+ * cannot overlap ran more instructions on text: its matches are short.)
  */
-static int
-copy_match(struct inflate_ctx *c, unsigned len, unsigned dist)
+static inline int
+copy_match(uint8_t *out, size_t out_len, size_t *pos, unsigned len,
+    unsigned dist)
 {
-	size_t room = c->out_len - c->out_pos, n = len, i;
+	size_t room = out_len - *pos, n = len, i;
 	uint8_t *d;
 	const uint8_t *s;
 
 	if (room == 0)
 		return R_FULL;
 	/* Checked only once there is room, as zlib does. */
-	if (dist > c->out_pos)
+	if (dist > *pos)
 		return R_BAD;
 	if (n > room)
 		n = room;
-	d = c->out + c->out_pos;
+	d = out + *pos;
 	s = d - dist;
 	for (i = 0; i < n; i++)
 		d[i] = s[i];
-	c->out_pos += n;
+	*pos += n;
 	return n < len ? R_FULL : R_OK;
 }
 
-/* The symbols of one Huffman-coded block, up to its end-of-block. */
+/*
+ * The symbols of one Huffman-coded block, up to its end-of-block.  The
+ * bit stream and the output position are worked on in copies: stores of
+ * output bytes may alias anything, and would otherwise send them back
+ * to memory after every byte.
+ */
 static int
 codes(struct inflate_ctx *c)
 {
-	struct bits *b = &c->br;
+	struct bits b = c->br;
+	uint8_t *out = c->out;
+	size_t out_len = c->out_len, pos = c->out_pos;
 	unsigned len, dist;
 	int sym, r;
 
 	for (;;) {
-		sym = decode(b, &c->lit);
-		if (sym < 0)
-			return R_SHORT;
+		sym = decode(&b, &c->lit);
+		if (sym < 0) {
+			r = R_SHORT;
+			break;
+		}
 		if (sym < EOB) {
-			if (c->out_pos == c->out_len)
-				return R_FULL;
-			c->out[c->out_pos++] = (uint8_t)sym;
+			if (pos == out_len) {
+				r = R_FULL;
+				break;
+			}
+			out[pos++] = (uint8_t)sym;
 			continue;
 		}
+		r = R_OK;
 		if (sym == EOB)
-			return R_OK;
+			break;
 		/* Lengths 286 and 287, and unused patterns. */
 		sym -= EOB + 1;
+		r = R_BAD;
 		if (sym >= 29)
-			return R_BAD;
-		if (!need(b, len_extra[sym]))
-			return R_SHORT;
-		len = len_base[sym] + take(b, len_extra[sym]);
+			break;
+		r = R_SHORT;
+		if (!need(&b, len_extra[sym]))
+			break;
+		len = len_base[sym] + take(&b, len_extra[sym]);
 
-		sym = decode(b, &c->dist);
+		sym = decode(&b, &c->dist);
 		if (sym < 0)
-			return R_SHORT;
+			break;
+		r = R_BAD;
 		if (sym >= MAXDIST)
-			return R_BAD;
-		if (!need(b, dist_extra[sym]))
-			return R_SHORT;
-		dist = dist_base[sym] + take(b, dist_extra[sym]);
+			break;
+		r = R_SHORT;
+		if (!need(&b, dist_extra[sym]))
+			break;
+		dist = dist_base[sym] + take(&b, dist_extra[sym]);
 
-		if ((r = copy_match(c, len, dist)) != R_OK)
-			return r;
+		if ((r = copy_match(out, out_len, &pos, len, dist)) != R_OK)
+			break;
 	}
+	c->br = b;
+	c->out_pos = pos;
+	return r;
 }
 
 /* A stored block: its length, the length's complement, the bytes. */
