@@ -1,6 +1,7 @@
 #!/bin/sh
-# iotests.sh [-f FORMATS] [-b] [TEST...]: QEMU 7.2's own qemu-iotests with
-# instar standing in for qemu-img's info, rebase, commit and check.
+# iotests.sh [-f FORMATS] [-b] [-s LIST] [TEST...]: QEMU 7.2's own
+# qemu-iotests with instar standing in for qemu-img's info, rebase,
+# commit and check.
 #
 # The suite comes from Debian's qemu source package, fetched once with a
 # private apt configuration (the system's sources are not touched) into
@@ -16,7 +17,10 @@
 # The wrapper logs each call it gives instar, so that a test counts only
 # if it really exercised instar.  A failure is a test that passes on the
 # baseline and not with instar, unless regress/iotests-divergences lists
-# it with the reason.  -b runs the baseline only.
+# it with the reason.  -b runs the baseline only.  -s LIST runs only the
+# tests LIST names, one "FORMAT TEST" per line (regress/iotests-gate is
+# the fast selection CI runs); there, a test the baseline does not pass
+# or that never calls instar fails too, since a gate must test something.
 #
 # Exit status: 0 when nothing failed, 1 otherwise or when the suite
 # cannot be had.
@@ -33,15 +37,24 @@ real_qemu_img=$(command -v qemu-img) || {
 }
 formats="qcow2 vmdk raw"
 baseline_only=false
+list=
 
-while getopts "bf:" opt; do
+while getopts "bf:s:" opt; do
 	case $opt in
 	b) baseline_only=true ;;
 	f) formats=$(echo "$OPTARG" | tr ',' ' ') ;;
-	*) echo "usage: iotests.sh [-b] [-f FORMATS] [TEST...]" >&2; exit 1 ;;
+	s) list=$OPTARG ;;
+	*) echo "usage: iotests.sh [-b] [-f FORMATS] [-s LIST] [TEST...]" >&2
+	   exit 1 ;;
 	esac
 done
 shift $((OPTIND - 1))
+if [ -n "$list" ]; then
+	[ -r "$list" ] || { echo "iotests: cannot read $list" >&2; exit 1; }
+	[ $# -eq 0 ] ||
+	    { echo "iotests: -s and test names do not go together" >&2; exit 1; }
+	formats=$(awk '!/^#/ && NF >= 2 { print $1 }' "$list" | sort -u)
+fi
 
 die() {
 	echo "iotests: $*" >&2
@@ -156,9 +169,13 @@ select_tests() {
 
 if [ $# -gt 0 ]; then
 	selected="$*"
-else
+elif [ -z "$list" ]; then
 	selected=$(select_tests)
 fi
+
+listed_tests() {	# FORMAT: the tests LIST names for it
+	awk -v f="$1" '!/^#/ && $1 == f { print $2 }' "$list"
+}
 
 # run_suite FORMAT QEMU_IMG_PROG OUT: the suite's TAP lines into OUT.
 run_suite() {
@@ -202,7 +219,9 @@ listed() {	# FORMAT TEST: the reason, when regress/iotests-divergences has one
 
 keep=${INSTAR_IOTESTS_KEEP:-}
 n_selected=0 n_base=0 n_passed=0 n_failed=0 n_listed=0 n_unused=0
+n_missing=0
 for fmt in $formats; do
+	[ -n "$list" ] && selected=$(listed_tests "$fmt")
 	: >"$work/calls"
 	run_suite "$fmt" "$real_qemu_img" base
 	if ! $baseline_only; then
@@ -210,6 +229,11 @@ for fmt in $formats; do
 	fi
 	for t in $selected; do
 		base=$(status_of "$fmt" "$t" "$work/$fmt-base.tap")
+		if [ "$base" != pass ] && [ -n "$list" ]; then
+			n_missing=$((n_missing + 1))
+			echo "$fmt $t: FAIL: listed, but $base with qemu-img alone"
+			continue
+		fi
 		[ "$base" = skip ] && continue
 		n_selected=$((n_selected + 1))
 		if [ "$base" != pass ]; then
@@ -220,7 +244,10 @@ for fmt in $formats; do
 		$baseline_only && { echo "$fmt $t: passes with qemu-img"; continue; }
 		calls=$(grep -c "^$t " "$work/calls")
 		with=$(status_of "$fmt" "$t" "$work/$fmt-instar.tap")
-		if [ "$calls" -eq 0 ]; then
+		if [ "$calls" -eq 0 ] && [ -n "$list" ]; then
+			n_missing=$((n_missing + 1))
+			echo "$fmt $t: FAIL: listed, but instar was never called"
+		elif [ "$calls" -eq 0 ]; then
 			n_unused=$((n_unused + 1))
 			echo "$fmt $t: $with, but instar was never called"
 		elif [ "$with" = pass ]; then
@@ -248,4 +275,6 @@ if $baseline_only; then
 fi
 echo "iotests: $n_unused of them never called instar"
 echo "iotests: $n_passed passed, $n_failed failed, $n_listed listed divergences"
-[ $n_failed -eq 0 ]
+[ -z "$list" ] ||
+    echo "iotests: $n_missing listed in $list but not run as listed"
+[ $n_failed -eq 0 ] && [ $n_missing -eq 0 ]
