@@ -420,8 +420,9 @@ check_one(struct worker_conn *w, struct chain *c, size_t i,
 	if (!o->quiet && !o->json)
 		check_report_human(stdout, d);
 	else if (!o->quiet) {
-		if ((obj = check_report_json(img->filename, fmt, d)) ==
-		    NULL)
+		/* qemu names the image as the command line named it. */
+		obj = check_report_json(opened_as(img->filename), fmt, d);
+		if (obj == NULL)
 			fatal_f("out of memory");
 		if (rep->array != NULL) {
 			if (json_array_append(rep->array, obj) != 0)

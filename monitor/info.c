@@ -256,7 +256,8 @@ add_image(struct worker_conn *w, struct chain *ch, const char *filename,
 	img->env = worker_image_info(w, fd, fmt, &image_error);
 	close(fd);
 	if (img->env == NULL) {
-		error("Could not open '%s': %s", filename, w->error);
+		error("Could not open '%s': %s", ch->n == 0 ?
+		    opened_as(filename) : filename, w->error);
 		return -1;
 	}
 	if ((img->filename = strdup(filename)) == NULL)

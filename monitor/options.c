@@ -1,10 +1,12 @@
 /* Format names and cache modes on the command line: see options.h. */
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_name.h"
 #include "log.h"
 #include "options.h"
 
@@ -152,12 +154,35 @@ struct image_spec {
 	char	driver[PATH_MAX];	/* "" to probe */
 	char	filename[PATH_MAX];
 	char	file_ref[PATH_MAX];	/* file=NODE: a node, never a path */
+	/*
+	 * The first option refused, said once the spec is known to name
+	 * an image at all, as qemu opens the image before it finds an
+	 * option nothing consumed: refused, or the key that the format
+	 * does not take (said with the format's name, known only then).
+	 */
+	char	refused[PATH_MAX + 128];
+	char	format_key[OPT_KEY_MAX];
 };
 
-/* One key of spec into is; -1 after qemu's error for what instar lacks. */
-static int
-image_spec_key(const char *spec, const struct opt_item *it,
-    struct image_spec *is)
+static void
+spec_refuse(struct image_spec *is, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+spec_refuse(struct image_spec *is, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (is->refused[0] != '\0' || is->format_key[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(is->refused, sizeof(is->refused), fmt, ap);
+	va_end(ap);
+}
+
+/* One key of spec into is; what instar lacks is refused, for later. */
+static void
+image_spec_key(const struct opt_item *it, struct image_spec *is)
 {
 	if (strcmp(it->key, "driver") == 0)
 		(void)snprintf(is->driver, sizeof(is->driver), "%s", it->value);
@@ -168,35 +193,24 @@ image_spec_key(const char *spec, const struct opt_item *it,
 		(void)snprintf(is->file_ref, sizeof(is->file_ref), "%s",
 		    it->value);
 	else if (strcmp(it->key, "file.driver") == 0) {
-		if (strcmp(it->value, "file") != 0) {
-			error("Could not open '%s': instar opens images over "
-			    "the file protocol only, not '%s'", spec,
-			    it->value);
-			return -1;
-		}
+		if (strcmp(it->value, "file") != 0)
+			spec_refuse(is, "instar opens images over the file "
+			    "protocol only, not '%s'", it->value);
 	} else if (strcmp(it->key, "file.locking") == 0) {
 		/* Off would take no locks at all: instar always does. */
 		if (strcmp(it->value, "on") != 0 &&
-		    strcmp(it->value, "auto") != 0) {
-			error("Could not open '%s': instar always locks its "
-			    "images (file.locking=%s)", spec, it->value);
-			return -1;
-		}
-	} else if (strncmp(it->key, "encrypt.", 8) == 0) {
-		error("Could not open '%s': instar opens no encrypted images "
-		    "(%s)", spec, it->key);
-		return -1;
-	} else if (strncmp(it->key, "file.", 5) == 0) {
-		error("Could not open '%s': Block protocol 'file' doesn't "
-		    "support the option '%s'", spec, it->key + 5);
-		return -1;
-	} else {
-		error("Could not open '%s': Block format '%s' does not "
-		    "support the option '%s'", spec,
-		    is->driver[0] != '\0' ? is->driver : "(probed)", it->key);
-		return -1;
-	}
-	return 0;
+		    strcmp(it->value, "auto") != 0)
+			spec_refuse(is, "instar always locks its images "
+			    "(file.locking=%s)", it->value);
+	} else if (strncmp(it->key, "encrypt.", 8) == 0)
+		spec_refuse(is, "instar opens no encrypted images (%s)",
+		    it->key);
+	else if (strncmp(it->key, "file.", 5) == 0)
+		spec_refuse(is, "Block protocol 'file' doesn't support the "
+		    "option '%s'", it->key + 5);
+	else if (is->refused[0] == '\0' && is->format_key[0] == '\0')
+		(void)snprintf(is->format_key, sizeof(is->format_key), "%s",
+		    it->key);
 }
 
 static int
@@ -214,8 +228,7 @@ image_spec_parse(const char *spec, struct image_spec *is)
 			    spec);
 			return -1;
 		}
-		if (image_spec_key(spec, &it, is) != 0)
-			return -1;
+		image_spec_key(&it, is);
 	}
 	return 0;
 }
@@ -253,13 +266,57 @@ file_protocol_apply(const char **filename)
 	*filename = name;
 }
 
+/*
+ * What the spec's options name, checked as qemu's open checks them:
+ * the file and, unless -f named one, the format.
+ */
+static int
+image_spec_finish(const char *spec, struct image_spec *is,
+    const char **filename, const char **format_name)
+{
+	Instar__Format fmt;
+
+	if (*format_name == NULL && is->driver[0] != '\0' &&
+	    format_option(spec, is->driver, &fmt) != 0)
+		return -1;
+	if (is->file_ref[0] != '\0' && is->filename[0] == '\0') {
+		error("Could not open '%s': Cannot find device='%s' nor "
+		    "node-name='%s'", spec, is->file_ref, is->file_ref);
+		return -1;
+	}
+	if (is->filename[0] == '\0') {
+		if (is->driver[0] == '\0' && *format_name == NULL)
+			error("Could not open '%s': Must specify either "
+			    "driver or file", spec);
+		else
+			error("Could not open '%s': A block device must be "
+			    "specified for \"file\"", spec);
+		return -1;
+	}
+	if (*format_name == NULL && is->driver[0] != '\0')
+		*format_name = is->driver;
+	if (is->refused[0] != '\0') {
+		error("Could not open '%s': %s", spec, is->refused);
+		return -1;
+	}
+	if (is->format_key[0] != '\0') {
+		error("Could not open '%s': Block format '%s' does not "
+		    "support the option '%s'", spec, *format_name != NULL ?
+		    *format_name : "(probed)", is->format_key);
+		return -1;
+	}
+	*filename = is->filename;
+	applied_spec = spec;
+	applied_filename = *filename;
+	return 0;
+}
+
 static int
 image_opts_apply(const char *spec, const char **filename,
     const char **format_name)
 {
 	/* Static: the names handed out live as long as the command. */
 	static struct image_spec is;
-	Instar__Format fmt;
 
 	/* img_open()'s order: -f first, then the options, then the open. */
 	if (*format_name != NULL) {
@@ -268,29 +325,55 @@ image_opts_apply(const char *spec, const char **filename,
 	}
 	if (image_spec_parse(spec, &is) != 0)
 		return -1;
-	if (is.driver[0] != '\0' && format_option(spec, is.driver,
-	    &fmt) != 0)
-		return -1;
-	if (is.file_ref[0] != '\0' && is.filename[0] == '\0') {
-		error("Could not open '%s': Cannot find device='%s' nor "
-		    "node-name='%s'", spec, is.file_ref, is.file_ref);
+	return image_spec_finish(spec, &is, filename, format_name);
+}
+
+struct json_spec {
+	const char		*spec;
+	struct image_spec	*is;
+};
+
+static int
+json_spec_key(void *arg, const char *key, const char *value)
+{
+	struct json_spec *js = arg;
+	struct opt_item it;
+
+	if ((size_t)snprintf(it.key, sizeof(it.key), "%s", key) >=
+	    sizeof(it.key) || (size_t)snprintf(it.value, sizeof(it.value),
+	    "%s", value) >= sizeof(it.value)) {
+		error("Could not open '%s': an option is too long", js->spec);
 		return -1;
 	}
-	if (is.filename[0] == '\0') {
-		if (is.driver[0] == '\0')
-			error("Could not open '%s': Must specify either "
-			    "driver or file", spec);
-		else
-			error("Could not open '%s': A block device must be "
-			    "specified for \"file\"", spec);
-		return -1;
-	}
-	*filename = is.filename;
-	if (is.driver[0] != '\0')
-		*format_name = is.driver;
-	applied_spec = spec;
-	applied_filename = *filename;
+	image_spec_key(&it, js->is);
 	return 0;
+}
+
+/*
+ * A "json:{...}" name: the same options as --image-opts takes, as a
+ * JSON object.  A format given with -f wins over the object's driver,
+ * as qemu's bdrv_fill_options() lets the explicit options win.
+ */
+static int
+json_apply(const char **filename, const char **format_name)
+{
+	static struct image_spec is;
+	struct json_spec js = { *filename, &is };
+	char why[256];
+	bool parse_error;
+	int r;
+
+	memset(&is, 0, sizeof(is));
+	r = json_name_parse(*filename, json_spec_key, &js, why, sizeof(why),
+	    &parse_error);
+	if (r > 0)
+		return -1;
+	if (r < 0) {
+		error("Could not open '%s': %s%s", *filename, parse_error ?
+		    "Could not parse the JSON options: " : "", why);
+		return -1;
+	}
+	return image_spec_finish(*filename, &is, filename, format_name);
 }
 
 /* The user-creatable qom-types of qemu-img 7.2 that need no machine. */
@@ -365,6 +448,8 @@ image_name_apply(bool image_opts, const char **filename,
 {
 	if (image_opts)
 		return image_opts_apply(*filename, filename, format_name);
+	if (json_name_is(*filename))
+		return json_apply(filename, format_name);
 	file_protocol_apply(filename);
 	return 0;
 }

@@ -88,8 +88,9 @@ same_output "info of a comma in a spec" info 'with,comma.qcow2' -- \
 same_output "the last driver counts" info -f raw top.qcow2 -- \
     info --image-opts "driver=qcow2,driver=raw,file.filename=top.qcow2"
 same_output "check of a spec" check top.qcow2 -- check --image-opts "$spec"
-same_output "check json of a spec" check --output=json top.qcow2 -- \
-    check --output=json --image-opts "$spec"
+# qemu-img names the image in the JSON as the command line named it.
+same_output "check json of a spec" check --output=json --image-opts \
+    "$spec" -- check --output=json --image-opts "$spec"
 for sub in info check; do
 	same_output "$sub with a secret object" $sub top.qcow2 -- \
 	    $sub --object "$secret" top.qcow2
@@ -162,6 +163,11 @@ for sub in info check commit; do
 	same_refusal $sub --image-opts "$spec,file.bogus=1"
 	same_refusal $sub --image-opts "driver=qcow2,,x"
 	same_refusal $sub --image-opts driver=qcow2,file.filename=missing.qcow2
+	# Whether the spec names an image at all is said first.
+	same_refusal $sub --image-opts bogus=1
+	same_refusal $sub --image-opts bogus=1,driver=qcow2
+	# A format's refusal of the file names the spec.
+	same_refusal $sub --image-opts driver=vmdk,file.filename=top.qcow2
 	same_refusal $sub --object secret,data=x top.qcow2
 	same_refusal $sub --object secret,id=sec0 top.qcow2
 	same_refusal $sub --object id=x top.qcow2
