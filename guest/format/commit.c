@@ -177,11 +177,13 @@ merged_content(struct commit *c, uint64_t cl, uint8_t *buf, bool *all_zero,
     struct fmt_err *err)
 {
 	uint64_t start = cl * c->bcs, end = start + c->bcs, pos, n, zero;
+	uint64_t upper_end = end < c->top_size ? end : c->top_size;
 	struct chain_extent ce;
 
-	if (chain_map(&c->upper, start, c->bcs, &ce, err) != 0)
+	/* A cluster cut short by the top's end is never covered whole. */
+	if (chain_map(&c->upper, start, upper_end - start, &ce, err) != 0)
 		return -1;
-	if (ce.layer < 0 || ce.e.len < c->bcs || end > c->top_size) {
+	if (ce.layer < 0 || ce.e.len < c->bcs) {
 		/* What the base reads there now, through its backing chain. */
 		if (chain_read(&c->below, start, buf, c->bcs, err) != 0)
 			return -1;
@@ -190,10 +192,10 @@ merged_content(struct commit *c, uint64_t cl, uint8_t *buf, bool *all_zero,
 		if (zero < end)
 			memset(buf + (zero - start), 0, (size_t)(end - zero));
 	}
-	if (end > c->top_size)
-		end = c->top_size;
-	for (pos = start; pos < end; pos += n) {
-		if (chain_map(&c->upper, pos, end - pos, &ce, err) != 0)
+	/* The first extent is mapped already. */
+	for (pos = start; pos < upper_end; pos += n) {
+		if (pos != start && chain_map(&c->upper, pos, upper_end - pos,
+		    &ce, err) != 0)
 			return -1;
 		n = ce.e.len;
 		if (ce.layer < 0)

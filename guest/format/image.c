@@ -183,10 +183,11 @@ qcow2_map_at(struct image *img, uint64_t off, uint64_t len, struct extent *e,
 /*
  * The csize bytes of the file at coff, through the read-ahead window,
  * which is filled only while the reads go forward through the file: a
- * scattered reader pays for no more than it reads.  The window may hold stale bytes of free or metadata clusters, but a
- * live compressed cluster's bytes never change while its entry points
- * at them: writers only ever fill clusters whose refcount was 0, and
- * image_forget() empties the window when the layout may have changed.
+ * scattered reader pays for no more than it reads.  The window may hold
+ * stale bytes of free or metadata clusters, but a live compressed
+ * cluster's bytes never change while its entry points at them: writers
+ * only ever fill clusters whose refcount was 0, and image_forget()
+ * empties the window when the layout may have changed.
  */
 static const uint8_t *
 compressed_bytes(struct image *img, uint64_t coff, uint64_t csize,
