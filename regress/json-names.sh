@@ -7,38 +7,6 @@
 REGRESS_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$REGRESS_DIR/test-exec.sh"
 
-sums() {
-	sha256sum ./*.qcow2 | cut -c1-64 | tr '\n' ' '
-}
-
-# same_words SUBCOMMAND ARGS...: the same standard output, standard
-# error (program name aside) and exit status as qemu-img's; on a
-# refusal, no file changed.
-same_words() {
-	before=$(sums)
-	"$QEMU_IMG" "$@" >"$WORK/.qout" 2>"$WORK/.qerr"
-	qrc=$?
-	"$INSTAR" "$@" >"$WORK/.iout" 2>"$WORK/.ierr"
-	irc=$?
-	sed 's/^qemu-img: /instar: /' "$WORK/.qerr" >"$WORK/.qerr.n"
-	if [ $irc -ne $qrc ]; then
-		fail "$*: instar exits $irc, qemu-img $qrc:" \
-		    "$(cat "$WORK/.ierr")"
-	elif ! cmp -s "$WORK/.qerr.n" "$WORK/.ierr"; then
-		fail "$*: standard error differs"
-		diff -u "$WORK/.qerr.n" "$WORK/.ierr" >&2
-	elif ! cmp -s "$WORK/.qout" "$WORK/.iout"; then
-		fail "$*: standard output differs"
-		diff -u "$WORK/.qout" "$WORK/.iout" >&2
-	else
-		pass
-	fi
-	if [ $qrc -ne 0 ]; then
-		[ "$before" = "$(sums)" ]
-		check $? "$*: files changed"
-	fi
-}
-
 qimg create -f qcow2 base.qcow2 4M
 qio -c 'write -P 0x11 0 1M' base.qcow2
 qimg create -f qcow2 -b base.qcow2 -F qcow2 top.qcow2
@@ -84,12 +52,12 @@ same_words rebase -u -b '' 'json:{"a":1 "b":2}'
 
 # instar's own refusals (no protocol but file, always a lock): its own
 # words, and no change.
-before=$(sums)
+before=$(image_sums)
 refuses "another protocol" "over the file protocol only" \
     info 'json:{"driver":"qcow2","file":{"driver":"nbd","filename":"top.qcow2"}}'
 refuses "no locking" "always locks" \
     check 'json:{"driver":"qcow2","file":{"filename":"top.qcow2","locking":"off"}}'
-[ "$before" = "$(sums)" ]
+[ "$before" = "$(image_sums)" ]
 check $? "a refused name changed files"
 
 # commit and rebase -u of a json: name end alike with each tool.

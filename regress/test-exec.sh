@@ -89,6 +89,40 @@ same_output() {
 	pass
 }
 
+# image_sums: the hashes of the images in the working directory.
+image_sums() {
+	sha256sum ./*.qcow2 ./*.vmdk ./*.raw 2>/dev/null | cut -c1-64 |
+	    tr '\n' ' '
+}
+
+# same_words ARGS...: the same standard output, standard error (program
+# name aside) and exit status as qemu-img's for the same arguments; on a
+# refusal, no image changed.  qrc is qemu-img's exit status afterwards.
+same_words() {
+	before=$(image_sums)
+	"$QEMU_IMG" "$@" >"$WORK/.qout" 2>"$WORK/.qerr"
+	qrc=$?
+	"$INSTAR" "$@" >"$WORK/.iout" 2>"$WORK/.ierr"
+	irc=$?
+	sed 's/^qemu-img: /instar: /' "$WORK/.qerr" >"$WORK/.qerr.n"
+	if [ $irc -ne $qrc ]; then
+		fail "$*: instar exits $irc, qemu-img $qrc:" \
+		    "$(cat "$WORK/.ierr")"
+	elif ! cmp -s "$WORK/.qerr.n" "$WORK/.ierr"; then
+		fail "$*: standard error differs"
+		diff -u "$WORK/.qerr.n" "$WORK/.ierr" >&2
+	elif ! cmp -s "$WORK/.qout" "$WORK/.iout"; then
+		fail "$*: standard output differs"
+		diff -u "$WORK/.qout" "$WORK/.iout" >&2
+	else
+		pass
+	fi
+	if [ $qrc -ne 0 ]; then
+		[ "$before" = "$(image_sums)" ]
+		check $? "$*: files changed"
+	fi
+}
+
 # refuses DESC PATTERN -- ARGS: instar exits 1, prints PATTERN on stderr,
 # prints nothing on stdout and is not killed by a signal.
 refuses() {
