@@ -28,6 +28,8 @@ struct jp {
 };
 
 static int	value(struct jp *);
+static int	fail(struct jp *, bool, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 
 static int
 fail(struct jp *j, bool parse_error, const char *fmt, ...)
