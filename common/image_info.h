@@ -35,6 +35,43 @@
 #define IMG_COMPRESSION_ZLIB	0
 #define IMG_COMPRESSION_ZSTD	1
 
+/*
+ * What "qemu-img info" shows of a qcow2 image's encryption (its
+ * "encrypt" block): nothing, the legacy AES format's name, or the LUKS
+ * header that qemu reads even without a key.
+ */
+#define IMG_ENCRYPT_NONE	0
+#define IMG_ENCRYPT_AES		1
+#define IMG_ENCRYPT_LUKS	2
+
+#define INSTAR_LUKS_SLOTS	8
+#define INSTAR_CRYPTO_NAME_MAX	16	/* "twofish-256" and the like */
+#define INSTAR_LUKS_UUID_MAX	41	/* the header's 40 bytes + NUL */
+
+struct instar_luks_slot {
+	uint32_t active;		/* 0 or 1 */
+	uint32_t iters;			/* if active, else 0 */
+	uint32_t stripes;		/* if active, else 0 */
+	uint32_t key_offset_sector;	/* 512-byte sectors */
+};
+
+/*
+ * The names are qemu's QAPI enumeration strings, which the guest picks
+ * from fixed tables after parsing the header's own; the uuid is the
+ * header's bytes up to the first NUL, as qemu copies them.
+ */
+struct instar_luks_info {
+	char cipher_alg[INSTAR_CRYPTO_NAME_MAX];
+	char cipher_mode[INSTAR_CRYPTO_NAME_MAX];
+	char ivgen_alg[INSTAR_CRYPTO_NAME_MAX];
+	char ivgen_hash_alg[INSTAR_CRYPTO_NAME_MAX];	/* "" unless essiv */
+	char hash_alg[INSTAR_CRYPTO_NAME_MAX];
+	char uuid[48];			/* NUL within INSTAR_LUKS_UUID_MAX */
+	uint32_t payload_offset_sector;
+	uint32_t master_key_iters;
+	struct instar_luks_slot slots[INSTAR_LUKS_SLOTS];
+};
+
 struct instar_image_info {
 	uint32_t format;		/* enum instar_fmt, never PROBE */
 	uint32_t flags;			/* IMG_* */
@@ -47,11 +84,12 @@ struct instar_image_info {
 	/* vmdk */
 	uint32_t vmdk_cid;
 	uint32_t vmdk_parent_cid;
-	uint32_t pad;
+	uint32_t encrypt_format;	/* IMG_ENCRYPT_*, qcow2 only */
 	char create_type[INSTAR_CREATE_TYPE_MAX];
 	char backing_name[INSTAR_NAME_MAX];
 	char backing_format[INSTAR_FMTNAME_MAX];
 	char data_file[INSTAR_NAME_MAX];
+	struct instar_luks_info luks;	/* if IMG_ENCRYPT_LUKS, else zero */
 };
 
 /*

@@ -59,6 +59,78 @@ check_strings(const struct instar_image_info *info)
 	return NULL;
 }
 
+static bool
+all_zero(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != 0)
+			return false;
+	return true;
+}
+
+/* A name the guest picked from qemu's enumerations: short and plain. */
+static bool
+crypto_name(const char *s, bool may_be_empty)
+{
+	return terminated(s, INSTAR_CRYPTO_NAME_MAX) && printable(s) &&
+	    (may_be_empty || s[0] != '\0');
+}
+
+static const char *
+check_luks(const struct instar_luks_info *l)
+{
+	size_t i;
+
+	if (!crypto_name(l->cipher_alg, false) ||
+	    !crypto_name(l->cipher_mode, false) ||
+	    !crypto_name(l->ivgen_alg, false) ||
+	    !crypto_name(l->ivgen_hash_alg, true) ||
+	    !crypto_name(l->hash_alg, false))
+		return "bad LUKS algorithm name";
+	/* qemu reports an IV generator hash for ESSIV only. */
+	if ((strcmp(l->ivgen_alg, "essiv") == 0) !=
+	    (l->ivgen_hash_alg[0] != '\0'))
+		return "LUKS IV generator hash without ESSIV";
+	/* The uuid is the image's bytes, up to 40 of them. */
+	if (!terminated(l->uuid, INSTAR_LUKS_UUID_MAX) ||
+	    !all_zero(l->uuid + strlen(l->uuid),
+	    sizeof(l->uuid) - strlen(l->uuid)))
+		return "bad LUKS uuid";
+	for (i = 0; i < INSTAR_LUKS_SLOTS; i++) {
+		const struct instar_luks_slot *s = &l->slots[i];
+
+		if (s->active > 1 ||
+		    (!s->active && (s->iters != 0 || s->stripes != 0)))
+			return "bad LUKS key slot";
+	}
+	return NULL;
+}
+
+static const char *
+check_encrypt(const struct instar_image_info *info)
+{
+	bool encrypted = (info->flags & IMG_ENCRYPTED) != 0;
+
+	switch (info->encrypt_format) {
+	case IMG_ENCRYPT_NONE:
+	case IMG_ENCRYPT_AES:
+		if (!all_zero(&info->luks, sizeof(info->luks)))
+			return "LUKS header without LUKS encryption";
+		if (info->encrypt_format == IMG_ENCRYPT_AES && !encrypted)
+			return "encryption format without encryption";
+		return NULL;
+	case IMG_ENCRYPT_LUKS:
+		if (!encrypted)
+			return "encryption format without encryption";
+		return check_luks(&info->luks);
+	default:
+		return "unknown encryption format";
+	}
+}
+
 static const char *
 check_qcow2(const struct instar_image_info *info)
 {
@@ -73,7 +145,7 @@ check_qcow2(const struct instar_image_info *info)
 	    !is_power_of_two(info->cluster_size) ||
 	    info->cluster_size < 512 || info->cluster_size > (2u << 20))
 		return "bad cluster size";
-	return NULL;
+	return check_encrypt(info);
 }
 
 static const char *
@@ -102,6 +174,10 @@ image_info_validate(const struct instar_image_info *info)
 		return "virtual size out of range";
 	if ((why = check_strings(info)) != NULL)
 		return why;
+	if (info->format != INSTAR_FMT_QCOW2 &&
+	    (info->encrypt_format != IMG_ENCRYPT_NONE ||
+	    !all_zero(&info->luks, sizeof(info->luks))))
+		return "encryption outside qcow2";
 	switch (info->format) {
 	case INSTAR_FMT_RAW:
 		if (info->flags != 0)

@@ -100,6 +100,30 @@ check_snapshots(const Instar__ImageInfo *info)
 	return 0;
 }
 
+/* An "encrypt" block as the worker builds it, or none. */
+static int
+check_encrypt(const Instar__Qcow2Encryption *e)
+{
+	size_t i;
+
+	if (e == NULL)
+		return 0;
+	if (e->format == NULL)
+		return -1;
+	if (strcmp(e->format, "aes") == 0)
+		return 0;
+	if (strcmp(e->format, "luks") != 0 || e->cipher_alg == NULL ||
+	    e->cipher_mode == NULL || e->ivgen_alg == NULL ||
+	    e->hash_alg == NULL || !e->has_payload_offset ||
+	    e->payload_offset > INT64_MAX || !e->has_master_key_iters ||
+	    !e->has_uuid || e->n_slots == 0 || e->slots == NULL)
+		return -1;
+	for (i = 0; i < e->n_slots; i++)
+		if (e->slots[i] == NULL || e->slots[i]->key_offset > INT64_MAX)
+			return -1;
+	return 0;
+}
+
 /* Reject what qemu could never have reported. */
 static int
 check_entry(const struct info_entry *e)
@@ -113,12 +137,81 @@ check_entry(const struct info_entry *e)
 		return -1;
 	if (info->format == INSTAR__FORMAT__FORMAT_QCOW2 &&
 	    (info->qcow2 == NULL || info->qcow2->compression_type == NULL ||
-	    (info->qcow2->version != 2 && info->qcow2->version != 3)))
+	    (info->qcow2->version != 2 && info->qcow2->version != 3) ||
+	    check_encrypt(info->qcow2->encrypt) != 0))
 		return -1;
 	if (info->format == INSTAR__FORMAT__FORMAT_VMDK &&
 	    (info->vmdk == NULL || info->vmdk->create_type == NULL))
 		return -1;
 	return check_snapshots(info);
+}
+
+/* QCryptoBlockInfoLUKSSlot, members in schema order. */
+static struct json_value *
+luks_slot(const Instar__LuksSlot *slot)
+{
+	struct json_value *o;
+	int r = 0;
+
+	if ((o = json_object_new()) == NULL)
+		return NULL;
+	r |= json_object_put(o, "active", json_bool_new(slot->active));
+	if (slot->has_iters)
+		r |= json_object_put(o, "iters", json_int_new(slot->iters));
+	if (slot->has_stripes)
+		r |= json_object_put(o, "stripes",
+		    json_int_new(slot->stripes));
+	r |= json_object_put(o, "key-offset",
+	    json_int_new((int64_t)slot->key_offset));
+	if (r != 0) {
+		json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * ImageInfoSpecificQCow2Encryption: the format, then for LUKS the
+ * members of QCryptoBlockInfoLUKS in schema order.
+ */
+static struct json_value *
+qcow2_encrypt(const Instar__Qcow2Encryption *e)
+{
+	struct json_value *o, *slots;
+	size_t i;
+	int r = 0;
+
+	if ((o = json_object_new()) == NULL)
+		return NULL;
+	r |= json_object_put(o, "format", json_cstring_new(e->format));
+	if (strcmp(e->format, "luks") != 0)
+		goto out;
+	r |= json_object_put(o, "cipher-alg", json_cstring_new(e->cipher_alg));
+	r |= json_object_put(o, "cipher-mode",
+	    json_cstring_new(e->cipher_mode));
+	r |= json_object_put(o, "ivgen-alg", json_cstring_new(e->ivgen_alg));
+	if (e->ivgen_hash_alg != NULL)
+		r |= json_object_put(o, "ivgen-hash-alg",
+		    json_cstring_new(e->ivgen_hash_alg));
+	r |= json_object_put(o, "hash-alg", json_cstring_new(e->hash_alg));
+	r |= json_object_put(o, "payload-offset",
+	    json_int_new((int64_t)e->payload_offset));
+	r |= json_object_put(o, "master-key-iters",
+	    json_int_new(e->master_key_iters));
+	r |= json_object_put(o, "uuid",
+	    json_string_new((const char *)e->uuid.data, e->uuid.len));
+	if ((slots = json_array_new()) == NULL)
+		r = -1;
+	for (i = 0; slots != NULL && i < e->n_slots; i++)
+		if (json_array_append(slots, luks_slot(e->slots[i])) == -1)
+			r = -1;
+	r |= json_object_put(o, "slots", slots);
+ out:
+	if (r != 0) {
+		json_free(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* ImageInfoSpecificQCow2, members in schema order. */
@@ -152,7 +245,8 @@ qcow2_specific(const Instar__Qcow2Info *q)
 	r |= json_object_put(d, "corrupt", json_bool_new(q->corrupt));
 	r |= json_object_put(d, "refcount-bits",
 	    json_int_new(q->refcount_bits));
-	/* "encrypt" would go here; the sandbox does not report its details */
+	if (q->encrypt != NULL)
+		r |= json_object_put(d, "encrypt", qcow2_encrypt(q->encrypt));
 	r |= json_object_put(d, "compression-type",
 	    json_cstring_new(q->compression_type));
  out:

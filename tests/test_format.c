@@ -626,16 +626,66 @@ test_qcow2_encrypted_aes(void **state)
 {
 	struct qcow2_opts o;
 	struct instar_image_info i;
+	struct instar_luks_info zero;
 
 	(void)state;
 	qcow2_default_opts(&o, 1 * MiB);
 	o.crypt_method = 1;
 	qcow2_ok(&o, &i);
 	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_ENCRYPTED);
+	assert_int_equal(i.encrypt_format, IMG_ENCRYPT_AES);
+	memset(&zero, 0, sizeof(zero));
+	assert_memory_equal(&i.luks, &zero, sizeof(zero));
+}
+
+/*
+ * A LUKS1 header as qemu-img create lays one out: aes xts-plain64 with
+ * a 64-byte key, sha256, slot 0 active, and each slot's 504 sectors of
+ * key material after the last.
+ */
+#define LUKS_OFF	65536
+#define LUKS_SLOT(i)	(LUKS_OFF + 208 + 48 * (i))
+#define LUKS_PAYLOAD	4096u
+
+static void
+put_luks_string(struct mem_img *m, size_t off, const char *s)
+{
+	uint8_t field[32];
+
+	memset(field, 0, sizeof(field));
+	memcpy(field, s, strlen(s) < sizeof(field) ? strlen(s) :
+	    sizeof(field));
+	put_bytes(m, off, field, sizeof(field));
 }
 
 static void
-luks_image(struct mem_img *m, uint64_t hdr_off, const char *magic)
+luks_header(struct mem_img *m)
+{
+	size_t i;
+
+	if (m->size < LUKS_OFF + 4096)
+		mem_img_resize(m, LUKS_OFF + 4096);
+	memset(m->buf + LUKS_OFF, 0, 592);
+	put_bytes(m, LUKS_OFF, "LUKS\xba\xbe", 6);
+	put_be16(m, LUKS_OFF + 6, 1);
+	put_luks_string(m, LUKS_OFF + 8, "aes");
+	put_luks_string(m, LUKS_OFF + 40, "xts-plain64");
+	put_luks_string(m, LUKS_OFF + 72, "sha256");
+	put_be32(m, LUKS_OFF + 104, LUKS_PAYLOAD);
+	put_be32(m, LUKS_OFF + 108, 64);
+	put_be32(m, LUKS_OFF + 164, 1234);
+	put_bytes(m, LUKS_OFF + 168, "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", 36);
+	for (i = 0; i < 8; i++) {
+		put_be32(m, LUKS_SLOT(i), i == 0 ? 0x00ac71f3u : 0x0000deadu);
+		put_be32(m, LUKS_SLOT(i) + 4, i == 0 ? 56789 : 0);
+		put_be32(m, LUKS_SLOT(i) + 40, (uint32_t)(8 + 504 * i));
+		put_be32(m, LUKS_SLOT(i) + 44, 4000);
+	}
+}
+
+/* A qcow2 image whose crypto extension points at hdr_off. */
+static void
+luks_image_len(struct mem_img *m, uint64_t hdr_off, uint64_t hdr_len)
 {
 	uint8_t ext[16];
 	struct qcow2_ext e = { 0x0537be77u, sizeof(ext), ext };
@@ -644,16 +694,20 @@ luks_image(struct mem_img *m, uint64_t hdr_off, const char *magic)
 
 	for (i = 0; i < 8; i++) {
 		ext[i] = (uint8_t)(hdr_off >> (56 - 8 * i));
-		ext[8 + i] = 0;
+		ext[8 + i] = (uint8_t)(hdr_len >> (56 - 8 * i));
 	}
-	ext[14] = 0x10;		/* length 4096 */
 	qcow2_default_opts(&o, 1 * MiB);
 	o.crypt_method = 2;
 	o.exts = &e;
 	o.nexts = 1;
 	build_qcow2(m, &o);
-	if (magic != NULL && hdr_off < m->size)
-		put_bytes(m, (size_t)hdr_off, magic, 8);
+}
+
+static void
+luks_image(struct mem_img *m)
+{
+	luks_image_len(m, LUKS_OFF, 2 * MiB);
+	luks_header(m);
 }
 
 static void
@@ -661,27 +715,277 @@ test_qcow2_encrypted_luks(void **state)
 {
 	struct instar_image_info i;
 	struct mem_img m;
+	size_t n;
 
 	(void)state;
-	luks_image(&m, 65536, "LUKS\xba\xbe\x00\x01");
+	luks_image(&m);
 	ok_info(&m, INSTAR_FMT_QCOW2, &i);
 	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_ENCRYPTED);
+	assert_int_equal(i.encrypt_format, IMG_ENCRYPT_LUKS);
+	assert_string_equal(i.luks.cipher_alg, "aes-256");
+	assert_string_equal(i.luks.cipher_mode, "xts");
+	assert_string_equal(i.luks.ivgen_alg, "plain64");
+	assert_string_equal(i.luks.ivgen_hash_alg, "");
+	assert_string_equal(i.luks.hash_alg, "sha256");
+	assert_string_equal(i.luks.uuid,
+	    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	assert_int_equal(i.luks.payload_offset_sector, LUKS_PAYLOAD);
+	assert_int_equal(i.luks.master_key_iters, 1234);
+	assert_int_equal(i.luks.slots[0].active, 1);
+	assert_int_equal(i.luks.slots[0].iters, 56789);
+	assert_int_equal(i.luks.slots[0].stripes, 4000);
+	for (n = 0; n < 8; n++)
+		assert_int_equal(i.luks.slots[n].key_offset_sector, 8 + 504 * n);
+	/* Inactive slots keep their offset only, as qemu lists them. */
+	assert_int_equal(i.luks.slots[5].active, 0);
+	assert_int_equal(i.luks.slots[5].iters, 0);
+	assert_int_equal(i.luks.slots[5].stripes, 0);
+	assert_null(image_info_validate(&i));
 	mem_img_free(&m);
 }
+
+/* The cipher specifications qemu takes, and what it calls them. */
+static void
+test_qcow2_luks_ciphers(void **state)
+{
+	static const struct {
+		const char	*name, *mode, *hash;
+		uint32_t	 key_bytes;
+		const char	*alg, *cmode, *ivgen, *ivhash;
+	} t[] = {
+		{ "aes", "xts-plain64", "sha1", 32, "aes-128", "xts",
+		    "plain64", "" },
+		{ "aes", "xts-plain64", "sha1", 48, "aes-192", "xts",
+		    "plain64", "" },
+		/* XTS halves the key, rounding down, as qemu does. */
+		{ "aes", "xts-plain64", "sha1", 33, "aes-128", "xts",
+		    "plain64", "" },
+		{ "aes", "cbc-essiv:sha256", "sha512", 16, "aes-128", "cbc",
+		    "essiv", "sha256" },
+		{ "twofish", "cbc-plain", "ripemd160", 24, "twofish-192",
+		    "cbc", "plain", "" },
+		{ "serpent", "ctr-plain64", "md5", 32, "serpent-256", "ctr",
+		    "plain64", "" },
+		{ "cast5", "ecb-essiv:md5", "sha224", 16, "cast5-128", "ecb",
+		    "essiv", "md5" },
+		/* A hash after plain64 is parsed, then left out. */
+		{ "aes", "cbc-plain64:sha384", "sha256", 32, "aes-256", "cbc",
+		    "plain64", "" },
+	};
+	struct instar_image_info i;
+	struct mem_img m;
+	size_t n;
+
+	(void)state;
+	for (n = 0; n < sizeof(t) / sizeof(t[0]); n++) {
+		luks_image(&m);
+		put_luks_string(&m, LUKS_OFF + 8, t[n].name);
+		put_luks_string(&m, LUKS_OFF + 40, t[n].mode);
+		put_luks_string(&m, LUKS_OFF + 72, t[n].hash);
+		put_be32(&m, LUKS_OFF + 108, t[n].key_bytes);
+		/* Slots must fit a key of this size: keep them 504 apart. */
+		ok_info(&m, INSTAR_FMT_QCOW2, &i);
+		assert_string_equal(i.luks.cipher_alg, t[n].alg);
+		assert_string_equal(i.luks.cipher_mode, t[n].cmode);
+		assert_string_equal(i.luks.ivgen_alg, t[n].ivgen);
+		assert_string_equal(i.luks.ivgen_hash_alg, t[n].ivhash);
+		assert_string_equal(i.luks.hash_alg, t[n].hash);
+		assert_null(image_info_validate(&i));
+		mem_img_free(&m);
+	}
+}
+
+struct luks_poke {
+	size_t		 off;		/* from the LUKS header's start */
+	const char	*string;	/* a 32-byte field, or NULL */
+	uint32_t	 be32;		/* otherwise this */
+	const char	*want;
+};
 
 static void
 test_qcow2_luks_bad_header(void **state)
 {
+	static const struct luks_poke t[] = {
+		{ 0, "NOTLUKS", 0, "Volume is not in LUKS format" },
+		{ 4, NULL, 0xbabe0002, "LUKS version 2 is not supported" },
+		{ 8, "0123456789abcdef0123456789abcdef", 0,
+		    "LUKS header cipher name is not NUL terminated" },
+		{ 40, "0123456789abcdef0123456789abcdef", 0,
+		    "LUKS header cipher mode is not NUL terminated" },
+		{ 72, "0123456789abcdef0123456789abcdef", 0,
+		    "LUKS header hash spec is not NUL terminated" },
+		{ 104, NULL, 7, "LUKS payload is overlapping with the header" },
+		{ 164, NULL, 0, "LUKS key iteration count is zero" },
+		{ 208 + 48 * 3 + 44, NULL, 3999,
+		    "Keyslot 3 is corrupted (stripes 3999 != 4000)" },
+		{ 208 + 44, NULL, 0xffffffffu,
+		    "Keyslot 0 is corrupted (stripes -1 != 4000)" },
+		{ 208, NULL, 1,
+		    "Keyslot 0 state (active/disable) is corrupted" },
+		{ 208 + 4, NULL, 0, "Keyslot 0 iteration count is zero" },
+		{ 208 + 40, NULL, 7,
+		    "Keyslot 0 is overlapping with the LUKS header" },
+		{ 208 + 48 * 7 + 40, NULL, LUKS_PAYLOAD - 503,
+		    "Keyslot 7 is overlapping with the encrypted payload" },
+		{ 208 + 48 * 2 + 40, NULL, 8 + 504 + 503,
+		    "Keyslots 1 and 2 are overlapping in the header" },
+		{ 40, "xts", 0, "Unexpected cipher mode string format 'xts'" },
+		{ 40, "xts-plain64:sha3", 0,
+		    "Hash algorithm 'sha3' not supported" },
+		{ 40, "gcm-plain64", 0, "Cipher mode 'gcm' not supported" },
+		{ 8, "des", 0,
+		    "Algorithm 'des' with key size 32 bytes not supported" },
+		{ 108, NULL, 40,
+		    "Algorithm 'aes' with key size 20 bytes not supported" },
+		{ 72, "SHA256", 0, "Hash algorithm 'SHA256' not supported" },
+		{ 40, "xts-plain63", 0, "IV generator 'plain63' not supported" },
+		{ 40, "xts-essiv", 0, "Missing IV generator hash specification" },
+		{ 40, "xts-essiv:sha1", 0,
+		    "No AES cipher with key size 20 available" },
+	};
+	struct mem_img m;
+	size_t n;
+
+	(void)state;
+	for (n = 0; n < sizeof(t) / sizeof(t[0]); n++) {
+		luks_image(&m);
+		if (t[n].string != NULL)
+			put_luks_string(&m, LUKS_OFF + t[n].off, t[n].string);
+		else
+			put_be32(&m, LUKS_OFF + t[n].off, t[n].be32);
+		expect_error(&m, INSTAR_FMT_QCOW2, t[n].want);
+		mem_img_free(&m);
+	}
+}
+
+/* The worker's check of the encryption record a guest sends. */
+static void
+test_luks_record_validation(void **state)
+{
+	struct instar_image_info good, i;
 	struct mem_img m;
 
 	(void)state;
-	luks_image(&m, 65536, "NOTLUKS!");
+	luks_image(&m);
+	ok_info(&m, INSTAR_FMT_QCOW2, &good);
+	mem_img_free(&m);
+	assert_null(image_info_validate(&good));
+
+	i = good;
+	i.encrypt_format = 3;
+	assert_string_equal(image_info_validate(&i),
+	    "unknown encryption format");
+	i = good;
+	i.flags &= ~IMG_ENCRYPTED;
+	assert_string_equal(image_info_validate(&i),
+	    "encryption format without encryption");
+	i = good;
+	i.encrypt_format = IMG_ENCRYPT_AES;
+	assert_string_equal(image_info_validate(&i),
+	    "LUKS header without LUKS encryption");
+	i = good;
+	memset(i.luks.cipher_alg, 'a', sizeof(i.luks.cipher_alg));
+	assert_string_equal(image_info_validate(&i),
+	    "bad LUKS algorithm name");
+	i = good;
+	i.luks.hash_alg[0] = '\0';
+	assert_string_equal(image_info_validate(&i),
+	    "bad LUKS algorithm name");
+	i = good;
+	i.luks.cipher_mode[1] = '\n';
+	assert_string_equal(image_info_validate(&i),
+	    "bad LUKS algorithm name");
+	i = good;
+	strcpy(i.luks.ivgen_hash_alg, "sha1");
+	assert_string_equal(image_info_validate(&i),
+	    "LUKS IV generator hash without ESSIV");
+	i = good;
+	strcpy(i.luks.ivgen_alg, "essiv");
+	assert_string_equal(image_info_validate(&i),
+	    "LUKS IV generator hash without ESSIV");
+	i = good;
+	memset(i.luks.uuid, 'u', INSTAR_LUKS_UUID_MAX);
+	assert_string_equal(image_info_validate(&i), "bad LUKS uuid");
+	i = good;
+	i.luks.uuid[45] = 'x';
+	assert_string_equal(image_info_validate(&i), "bad LUKS uuid");
+	i = good;
+	i.luks.slots[2].active = 2;
+	assert_string_equal(image_info_validate(&i), "bad LUKS key slot");
+	i = good;
+	i.luks.slots[2].iters = 9;
+	assert_string_equal(image_info_validate(&i), "bad LUKS key slot");
+	/* Only qcow2 has encryption. */
+	memset(&i, 0, sizeof(i));
+	i.format = INSTAR_FMT_RAW;
+	assert_null(image_info_validate(&i));
+	i.encrypt_format = IMG_ENCRYPT_AES;
+	assert_string_equal(image_info_validate(&i),
+	    "encryption outside qcow2");
+}
+
+/* ESSIV with cast5, which has one key size only. */
+static void
+test_qcow2_luks_essiv_cast5(void **state)
+{
+	struct mem_img m;
+
+	(void)state;
+	luks_image(&m);
+	put_luks_string(&m, LUKS_OFF + 8, "cast5");
+	put_luks_string(&m, LUKS_OFF + 40, "cbc-essiv:sha256");
+	put_be32(&m, LUKS_OFF + 108, 16);
+	expect_error(&m, INSTAR_FMT_QCOW2,
+	    "Cipher cast5-128 not supported with essiv");
+	mem_img_free(&m);
+}
+
+/*
+ * qemu adds a slot's start and length in 32 bits: a slot at the very
+ * top of the range wraps below the payload and passes.
+ */
+static void
+test_qcow2_luks_slot_wraps(void **state)
+{
+	struct instar_image_info i;
+	struct mem_img m;
+
+	(void)state;
+	luks_image(&m);
+	put_be32(&m, LUKS_SLOT(7) + 40, 0xffffff00u);
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	assert_int_equal(i.luks.slots[7].key_offset_sector, 0xffffff00u);
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_luks_header_placement(void **state)
+{
+	struct mem_img m;
+
+	(void)state;
+	luks_image_len(&m, LUKS_OFF, 591);
+	luks_header(&m);
+	expect_error(&m, INSTAR_FMT_QCOW2,
+	    "Request for data outside of extension header");
+	mem_img_free(&m);
+	/* Past the end of the file qemu reads zeros. */
+	luks_image_len(&m, 64 * MiB, 4096);
 	expect_error(&m, INSTAR_FMT_QCOW2, "Volume is not in LUKS format");
 	mem_img_free(&m);
-	luks_image(&m, 65536, "LUKS\xba\xbe\x00\x02");
-	expect_error(&m, INSTAR_FMT_QCOW2, "LUKS version 2 is not supported");
+	/* qemu's block layer refuses a read ending past BDRV_MAX_LENGTH. */
+	luks_image_len(&m, 0x7fffffffbfff0000ull, 4096);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Volume is not in LUKS format");
 	mem_img_free(&m);
-	luks_image(&m, 65536 + 512, NULL);
+	luks_image_len(&m, 0x7fffffffc0000000ull, 4096);
+	expect_error(&m, INSTAR_FMT_QCOW2,
+	    "Could not read encryption header: Input/output error");
+	mem_img_free(&m);
+	luks_image_len(&m, 0xffffffffffff0000ull, 4096);
+	expect_error(&m, INSTAR_FMT_QCOW2,
+	    "Could not read encryption header: Input/output error");
+	mem_img_free(&m);
+	luks_image_len(&m, LUKS_OFF + 512, 4096);
 	expect_error(&m, INSTAR_FMT_QCOW2, "is not a multiple of cluster size");
 	mem_img_free(&m);
 }
@@ -2390,7 +2694,12 @@ main(void)
 		cmocka_unit_test(test_qcow2_data_file_name_too_long),
 		cmocka_unit_test(test_qcow2_encrypted_aes),
 		cmocka_unit_test(test_qcow2_encrypted_luks),
+		cmocka_unit_test(test_qcow2_luks_ciphers),
 		cmocka_unit_test(test_qcow2_luks_bad_header),
+		cmocka_unit_test(test_qcow2_luks_essiv_cast5),
+		cmocka_unit_test(test_luks_record_validation),
+		cmocka_unit_test(test_qcow2_luks_slot_wraps),
+		cmocka_unit_test(test_qcow2_luks_header_placement),
 		cmocka_unit_test(test_qcow2_crypto_ext_without_luks),
 		cmocka_unit_test(test_qcow2_bad_crypt_method),
 		cmocka_unit_test(test_qcow2_unknown_extension_skipped),

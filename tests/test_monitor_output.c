@@ -611,20 +611,19 @@ test_qcow2_corrupt(void **state)
 	    "}\n");
 }
 
-/*
- * Legacy AES encryption.  qemu also prints an "encrypt" block with the
- * method, which the sandbox does not report; the expected text is
- * qemu's with those lines (human: 2, JSON: 3) removed.
- */
+/* Legacy AES encryption: the "encrypt" block names the format only. */
 static void
 test_qcow2_encrypted(void **state)
 {
+	Instar__Qcow2Encryption e = INSTAR__QCOW2_ENCRYPTION__INIT;
 	Instar__Qcow2Info q = qcow2_v3();
 	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1048576,
 	    65536);
 
 	(void)state;
 	q.encrypted = 1;
+	e.format = (char *)"aes";
+	q.encrypt = &e;
 	i.qcow2 = &q;
 	check_one("aes.qcow2", &i, 200704,
 	    "image: aes.qcow2\n"
@@ -638,6 +637,8 @@ test_qcow2_encrypted(void **state)
 	    "    compression type: zlib\n"
 	    "    lazy refcounts: false\n"
 	    "    refcount bits: 16\n"
+	    "    encrypt:\n"
+	    "        format: aes\n"
 	    "    corrupt: false\n"
 	    "    extended l2: false\n",
 	    "{\n"
@@ -653,6 +654,174 @@ test_qcow2_encrypted(void **state)
 	    "            \"compression-type\": \"zlib\",\n"
 	    "            \"lazy-refcounts\": false,\n"
 	    "            \"refcount-bits\": 16,\n"
+	    "            \"encrypt\": {\n"
+	    "                \"format\": \"aes\"\n"
+	    "            },\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"encrypted\": true,\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/*
+ * LUKS, with every member QCryptoBlockInfoLUKS has: twofish-128 in
+ * cbc-essiv:sha256 with sha512 (qemu-img create -o encrypt.format=luks,
+ * encrypt.cipher-alg=twofish-128,encrypt.cipher-mode=cbc,
+ * encrypt.ivgen-alg=essiv,encrypt.ivgen-hash-alg=sha256,
+ * encrypt.hash-alg=sha512).
+ */
+static void
+test_qcow2_luks(void **state)
+{
+	static const uint64_t key_offsets[8] = { 4096, 69632, 135168, 200704, 266240, 331776, 397312, 462848 };
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1048576,
+	    65536);
+	Instar__Qcow2Encryption e = INSTAR__QCOW2_ENCRYPTION__INIT;
+	Instar__LuksSlot slot[8], *slots[8];
+	static const char uuid[] = "d68d4227-beea-4ab3-87ab-1dabd95c46cc";
+	size_t n;
+
+	(void)state;
+	for (n = 0; n < 8; n++) {
+		instar__luks_slot__init(&slot[n]);
+		slot[n].key_offset = key_offsets[n];
+		slots[n] = &slot[n];
+	}
+	slot[0].active = 1;
+	slot[0].has_iters = slot[0].has_stripes = 1;
+	slot[0].iters = 24094;
+	slot[0].stripes = 4000;
+	e.format = (char *)"luks";
+	e.cipher_alg = (char *)"twofish-128";
+	e.cipher_mode = (char *)"cbc";
+	e.ivgen_alg = (char *)"essiv";
+	e.ivgen_hash_alg = (char *)"sha256";
+	e.hash_alg = (char *)"sha512";
+	e.has_payload_offset = e.has_master_key_iters = e.has_uuid = 1;
+	e.payload_offset = 528384;
+	e.master_key_iters = 3002;
+	e.uuid.data = (uint8_t *)(uintptr_t)uuid;
+	e.uuid.len = sizeof(uuid) - 1;
+	e.n_slots = 8;
+	e.slots = slots;
+	q.encrypted = 1;
+	q.encrypt = &e;
+	i.qcow2 = &q;
+	check_one("t.qcow2", &i, 790528,
+	    "image: t.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 1 MiB (1048576 bytes)\n"
+	    "disk size: 772 KiB\n"
+	    "encrypted: yes\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    encrypt:\n"
+	    "        ivgen alg: essiv\n"
+	    "        hash alg: sha512\n"
+	    "        cipher alg: twofish-128\n"
+	    "        uuid: d68d4227-beea-4ab3-87ab-1dabd95c46cc\n"
+	    "        ivgen hash alg: sha256\n"
+	    "        format: luks\n"
+	    "        cipher mode: cbc\n"
+	    "        slots:\n"
+	    "            [0]:\n"
+	    "                active: true\n"
+	    "                iters: 24094\n"
+	    "                key offset: 4096\n"
+	    "                stripes: 4000\n"
+	    "            [1]:\n"
+	    "                active: false\n"
+	    "                key offset: 69632\n"
+	    "            [2]:\n"
+	    "                active: false\n"
+	    "                key offset: 135168\n"
+	    "            [3]:\n"
+	    "                active: false\n"
+	    "                key offset: 200704\n"
+	    "            [4]:\n"
+	    "                active: false\n"
+	    "                key offset: 266240\n"
+	    "            [5]:\n"
+	    "                active: false\n"
+	    "                key offset: 331776\n"
+	    "            [6]:\n"
+	    "                active: false\n"
+	    "                key offset: 397312\n"
+	    "            [7]:\n"
+	    "                active: false\n"
+	    "                key offset: 462848\n"
+	    "        payload offset: 528384\n"
+	    "        master key iters: 3002\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 1048576,\n"
+	    "    \"filename\": \"t.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 790528,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"encrypt\": {\n"
+	    "                \"ivgen-alg\": \"essiv\",\n"
+	    "                \"hash-alg\": \"sha512\",\n"
+	    "                \"cipher-alg\": \"twofish-128\",\n"
+	    "                \"uuid\": \"d68d4227-beea-4ab3-87ab-1dabd95c46cc\",\n"
+	    "                \"ivgen-hash-alg\": \"sha256\",\n"
+	    "                \"format\": \"luks\",\n"
+	    "                \"cipher-mode\": \"cbc\",\n"
+	    "                \"slots\": [\n"
+	    "                    {\n"
+	    "                        \"active\": true,\n"
+	    "                        \"iters\": 24094,\n"
+	    "                        \"key-offset\": 4096,\n"
+	    "                        \"stripes\": 4000\n"
+	    "                    },\n"
+	    "                    {\n"
+	    "                        \"active\": false,\n"
+	    "                        \"key-offset\": 69632\n"
+	    "                    },\n"
+	    "                    {\n"
+	    "                        \"active\": false,\n"
+	    "                        \"key-offset\": 135168\n"
+	    "                    },\n"
+	    "                    {\n"
+	    "                        \"active\": false,\n"
+	    "                        \"key-offset\": 200704\n"
+	    "                    },\n"
+	    "                    {\n"
+	    "                        \"active\": false,\n"
+	    "                        \"key-offset\": 266240\n"
+	    "                    },\n"
+	    "                    {\n"
+	    "                        \"active\": false,\n"
+	    "                        \"key-offset\": 331776\n"
+	    "                    },\n"
+	    "                    {\n"
+	    "                        \"active\": false,\n"
+	    "                        \"key-offset\": 397312\n"
+	    "                    },\n"
+	    "                    {\n"
+	    "                        \"active\": false,\n"
+	    "                        \"key-offset\": 462848\n"
+	    "                    }\n"
+	    "                ],\n"
+	    "                \"payload-offset\": 528384,\n"
+	    "                \"master-key-iters\": 3002\n"
+	    "            },\n"
 	    "            \"corrupt\": false,\n"
 	    "            \"extended-l2\": false\n"
 	    "        }\n"
@@ -2182,6 +2351,7 @@ main(void)
 		cmocka_unit_test(test_qcow2_lazy_killed),
 		cmocka_unit_test(test_qcow2_corrupt),
 		cmocka_unit_test(test_qcow2_encrypted),
+		cmocka_unit_test(test_qcow2_luks),
 		cmocka_unit_test(test_qcow2_escaping),
 		cmocka_unit_test(test_vmdk),
 		cmocka_unit_test(test_vmdk_parent),

@@ -52,6 +52,58 @@ snapshots_to_pb(const struct instar_info_result *res, Instar__Snapshot ***out)
 	return i;
 }
 
+/*
+ * The "encrypt" block of a validated qcow2 record, or NULL when qemu
+ * shows none.  Static, like the snapshots: one image per message.
+ */
+static Instar__Qcow2Encryption *
+encrypt_to_pb(struct instar_image_info *in)
+{
+	static Instar__Qcow2Encryption e;
+	static Instar__LuksSlot slots[INSTAR_LUKS_SLOTS];
+	static Instar__LuksSlot *ptrs[INSTAR_LUKS_SLOTS];
+	struct instar_luks_info *l = &in->luks;
+	size_t i;
+
+	instar__qcow2_encryption__init(&e);
+	switch (in->encrypt_format) {
+	case IMG_ENCRYPT_AES:
+		e.format = "aes";
+		return &e;
+	case IMG_ENCRYPT_LUKS:
+		break;
+	default:
+		return NULL;
+	}
+	e.format = "luks";
+	e.cipher_alg = l->cipher_alg;
+	e.cipher_mode = l->cipher_mode;
+	e.ivgen_alg = l->ivgen_alg;
+	if (l->ivgen_hash_alg[0] != '\0')
+		e.ivgen_hash_alg = l->ivgen_hash_alg;
+	e.hash_alg = l->hash_alg;
+	e.has_payload_offset = 1;
+	e.payload_offset = (uint64_t)l->payload_offset_sector * 512;
+	e.has_master_key_iters = 1;
+	e.master_key_iters = l->master_key_iters;
+	e.has_uuid = 1;
+	e.uuid.data = (uint8_t *)l->uuid;
+	e.uuid.len = strlen(l->uuid);
+	for (i = 0; i < INSTAR_LUKS_SLOTS; i++) {
+		instar__luks_slot__init(&slots[i]);
+		slots[i].active = l->slots[i].active != 0;
+		slots[i].key_offset =
+		    (uint64_t)l->slots[i].key_offset_sector * 512;
+		slots[i].has_iters = slots[i].has_stripes = slots[i].active;
+		slots[i].iters = l->slots[i].iters;
+		slots[i].stripes = l->slots[i].stripes;
+		ptrs[i] = &slots[i];
+	}
+	e.n_slots = INSTAR_LUKS_SLOTS;
+	e.slots = ptrs;
+	return &e;
+}
+
 /* Send a validated result; its record's strings are NUL-terminated. */
 static void
 send_info(int sock, struct instar_info_result *res)
@@ -83,6 +135,7 @@ send_info(int sock, struct instar_info_result *res)
 		q.corrupt = (in->flags & IMG_CORRUPT) != 0;
 		q.extended_l2 = (in->flags & IMG_EXTENDED_L2) != 0;
 		q.encrypted = (in->flags & IMG_ENCRYPTED) != 0;
+		q.encrypt = encrypt_to_pb(in);
 		q.data_file_raw = (in->flags & IMG_DATA_FILE_RAW) != 0;
 		if (in->flags & IMG_HAS_DATA_FILE) {
 			q.has_data_file = 1;

@@ -6,6 +6,7 @@
  * sense.
  */
 #include "format.h"
+#include "luks.h"
 #include "qcow2.h"
 
 /*
@@ -360,12 +361,17 @@ check_tables(const struct qcow2_hdr *h, struct fmt_err *err)
 	return 0;
 }
 
+/*
+ * qemu opens the LUKS header while it walks the extensions, so its
+ * errors come at the extension's place; even without a key it reads the
+ * whole header (qcow2_crypto_hdr_read_func) to describe it.
+ */
 static int
 ext_crypto(struct win *w, const struct qcow2_hdr *h, uint64_t pos,
-    uint32_t len, struct fmt_err *err)
+    uint32_t len, struct instar_image_info *info, struct fmt_err *err)
 {
-	uint8_t b[CRYPTO_EXT_LEN], luks[8];
-	uint64_t off;
+	uint8_t b[CRYPTO_EXT_LEN], luks[LUKS_HDR_LEN];
+	uint64_t off, hdr_len;
 
 	if (h->crypt_method != CRYPT_LUKS) {
 		fmt_seterr(err, "CRYPTO header extension only expected with "
@@ -380,26 +386,26 @@ ext_crypto(struct win *w, const struct qcow2_hdr *h, uint64_t pos,
 	if (win_read(w, pos, b, sizeof(b), err) != 0)
 		return -1;
 	off = get_be64(b);
+	hdr_len = get_be64(b + 8);
 	if ((off & (h->cluster_size - 1)) != 0) {
 		fmt_seterr(err, "Encryption header offset '%llu' is not a "
 		    "multiple of cluster size '%llu'", (unsigned long long)off,
 		    (unsigned long long)h->cluster_size);
 		return -1;
 	}
-	/* Even without a key qemu reads the LUKS header to describe it. */
-	if (w->io->read(w->io->ctx, off, luks, sizeof(luks)) != 0) {
-		fmt_seterr(err, "Could not read encryption header");
+	if (hdr_len < sizeof(luks)) {
+		fmt_seterr(err, "Request for data outside of extension header");
 		return -1;
 	}
-	if (memcmp(luks, "LUKS\xba\xbe", 6) != 0) {
-		fmt_seterr(err, "Volume is not in LUKS format");
+	if (off > BDRV_MAX_LENGTH - sizeof(luks) ||
+	    w->io->read(w->io->ctx, off, luks, sizeof(luks)) != 0) {
+		fmt_seterr(err, "Could not read encryption header: "
+		    "Input/output error");
 		return -1;
 	}
-	if (get_be16(luks + 6) != 1) {
-		fmt_seterr(err, "LUKS version %u is not supported",
-		    get_be16(luks + 6));
+	if (luks_parse(luks, &info->luks, err) != 0)
 		return -1;
-	}
+	info->encrypt_format = IMG_ENCRYPT_LUKS;
 	return 0;
 }
 
@@ -471,7 +477,7 @@ ext_one(struct win *w, const struct qcow2_hdr *h, uint32_t magic,
 		info->flags |= IMG_HAS_DATA_FILE;
 		return 0;
 	case EXT_CRYPTO:
-		return ext_crypto(w, h, pos, len, err);
+		return ext_crypto(w, h, pos, len, info, err);
 	case EXT_BITMAPS:
 		return ext_bitmaps(w, h, pos, len, err);
 	default:
@@ -722,6 +728,9 @@ fill_info(const struct qcow2_hdr *h, struct instar_image_info *info)
 		info->flags |= IMG_DATA_FILE_RAW;
 	if (h->crypt_method != CRYPT_NONE)
 		info->flags |= IMG_ENCRYPTED;
+	/* The legacy AES format needs no header to be described. */
+	if (h->crypt_method == CRYPT_AES)
+		info->encrypt_format = IMG_ENCRYPT_AES;
 	/* qemu shows a backing format only alongside a backing file. */
 	if ((info->flags & IMG_HAS_BACKING) && info->backing_format[0] != '\0')
 		info->flags |= IMG_HAS_BACKING_FMT;
