@@ -45,6 +45,7 @@
 #define IMG_ENCRYPT_LUKS	2
 
 #define INSTAR_LUKS_SLOTS	8
+#define INSTAR_LUKS_SECTOR	512u	/* the header's offsets count these */
 #define INSTAR_CRYPTO_NAME_MAX	16	/* "twofish-256" and the like */
 #define INSTAR_LUKS_UUID_MAX	41	/* the header's 40 bytes + NUL */
 
@@ -52,7 +53,7 @@ struct instar_luks_slot {
 	uint32_t active;		/* 0 or 1 */
 	uint32_t iters;			/* if active, else 0 */
 	uint32_t stripes;		/* if active, else 0 */
-	uint32_t key_offset_sector;	/* 512-byte sectors */
+	uint32_t key_offset_sector;	/* INSTAR_LUKS_SECTOR units */
 };
 
 /*

@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "base.h"
 #include "hypercall.h"
 #include "image_info_check.h"
 
@@ -60,15 +61,9 @@ check_strings(const struct instar_image_info *info)
 }
 
 static bool
-all_zero(const void *p, size_t len)
+luks_is_zero(const struct instar_image_info *info)
 {
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i] != 0)
-			return false;
-	return true;
+	return mem_is_zero((const uint8_t *)&info->luks, sizeof(info->luks));
 }
 
 /* A name the guest picked from qemu's enumerations: short and plain. */
@@ -82,7 +77,7 @@ crypto_name(const char *s, bool may_be_empty)
 static const char *
 check_luks(const struct instar_luks_info *l)
 {
-	size_t i;
+	size_t i, uuid_len;
 
 	if (!crypto_name(l->cipher_alg, false) ||
 	    !crypto_name(l->cipher_mode, false) ||
@@ -95,9 +90,11 @@ check_luks(const struct instar_luks_info *l)
 	    (l->ivgen_hash_alg[0] != '\0'))
 		return "LUKS IV generator hash without ESSIV";
 	/* The uuid is the image's bytes, up to 40 of them. */
-	if (!terminated(l->uuid, INSTAR_LUKS_UUID_MAX) ||
-	    !all_zero(l->uuid + strlen(l->uuid),
-	    sizeof(l->uuid) - strlen(l->uuid)))
+	if (!terminated(l->uuid, INSTAR_LUKS_UUID_MAX))
+		return "bad LUKS uuid";
+	uuid_len = strlen(l->uuid);
+	if (!mem_is_zero((const uint8_t *)l->uuid + uuid_len,
+	    sizeof(l->uuid) - uuid_len))
 		return "bad LUKS uuid";
 	for (i = 0; i < INSTAR_LUKS_SLOTS; i++) {
 		const struct instar_luks_slot *s = &l->slots[i];
@@ -117,7 +114,7 @@ check_encrypt(const struct instar_image_info *info)
 	switch (info->encrypt_format) {
 	case IMG_ENCRYPT_NONE:
 	case IMG_ENCRYPT_AES:
-		if (!all_zero(&info->luks, sizeof(info->luks)))
+		if (!luks_is_zero(info))
 			return "LUKS header without LUKS encryption";
 		if (info->encrypt_format == IMG_ENCRYPT_AES && !encrypted)
 			return "encryption format without encryption";
@@ -176,7 +173,7 @@ image_info_validate(const struct instar_image_info *info)
 		return why;
 	if (info->format != INSTAR_FMT_QCOW2 &&
 	    (info->encrypt_format != IMG_ENCRYPT_NONE ||
-	    !all_zero(&info->luks, sizeof(info->luks))))
+	    !luks_is_zero(info)))
 		return "encryption outside qcow2";
 	switch (info->format) {
 	case INSTAR_FMT_RAW:

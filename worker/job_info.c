@@ -83,7 +83,8 @@ encrypt_to_pb(struct instar_image_info *in)
 		e.ivgen_hash_alg = l->ivgen_hash_alg;
 	e.hash_alg = l->hash_alg;
 	e.has_payload_offset = 1;
-	e.payload_offset = (uint64_t)l->payload_offset_sector * 512;
+	e.payload_offset = (uint64_t)l->payload_offset_sector *
+	    INSTAR_LUKS_SECTOR;
 	e.has_master_key_iters = 1;
 	e.master_key_iters = l->master_key_iters;
 	e.has_uuid = 1;
@@ -93,7 +94,8 @@ encrypt_to_pb(struct instar_image_info *in)
 		instar__luks_slot__init(&slots[i]);
 		slots[i].active = l->slots[i].active != 0;
 		slots[i].key_offset =
-		    (uint64_t)l->slots[i].key_offset_sector * 512;
+		    (uint64_t)l->slots[i].key_offset_sector *
+		    INSTAR_LUKS_SECTOR;
 		slots[i].has_iters = slots[i].has_stripes = slots[i].active;
 		slots[i].iters = l->slots[i].iters;
 		slots[i].stripes = l->slots[i].stripes;

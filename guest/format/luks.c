@@ -10,8 +10,8 @@
 #define LUKS_MAGIC		"LUKS\xba\xbe"
 #define LUKS_MAGIC_LEN		6
 #define LUKS_VERSION		1
-#define LUKS_SECTOR		512u
-#define LUKS_HDR_SECTORS	(4096u / LUKS_SECTOR)	/* key slot offset */
+/* The key slot offset, 4096 bytes, in sectors. */
+#define LUKS_HDR_SECTORS	(4096u / INSTAR_LUKS_SECTOR)
 #define LUKS_STRIPES		4000u
 #define LUKS_SLOT_ENABLED	0x00ac71f3u
 #define LUKS_SLOT_DISABLED	0x0000deadu
@@ -90,15 +90,11 @@ static const struct cipher_family {
 
 #define NELEM(a)		(sizeof(a) / sizeof((a)[0]))
 
+/* memchr(s, '\0', len) != NULL; the guest runtime has strnlen only. */
 static bool
 has_nul(const char *s, size_t len)
 {
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] == '\0')
-			return true;
-	return false;
+	return strnlen(s, len) < len;
 }
 
 static char *
@@ -163,7 +159,8 @@ static uint32_t
 split_key_sectors(uint32_t key_bytes, uint32_t stripes)
 {
 	uint32_t split = key_bytes * stripes;
-	uint64_t sectors = ((uint64_t)split + LUKS_SECTOR - 1) / LUKS_SECTOR;
+	uint64_t sectors = ((uint64_t)split + INSTAR_LUKS_SECTOR - 1) /
+	    INSTAR_LUKS_SECTOR;
 
 	return (uint32_t)((sectors + LUKS_HDR_SECTORS - 1) &
 	    ~(uint64_t)(LUKS_HDR_SECTORS - 1));
@@ -419,7 +416,8 @@ luks_parse(const uint8_t hdr[LUKS_HDR_LEN], struct instar_luks_info *out,
 
 	memset(out, 0, sizeof(*out));
 	decode(hdr, &h);
-	if (check_header(hdr, &h, err) != 0 || parse_cipher(&h, out, err) != 0) {
+	if (check_header(hdr, &h, err) != 0 ||
+	    parse_cipher(&h, out, err) != 0) {
 		memset(out, 0, sizeof(*out));
 		return -1;
 	}
