@@ -203,7 +203,7 @@ check_names(struct check_opts *o)
 		error("Invalid source cache option: %s", o->cache);
 		return -1;
 	}
-	if (image_name_apply(o->image_opts, &o->filename,
+	if (image_name_apply(o->image_opts, false, &o->filename,
 	    &o->format_name) != 0)
 		return -1;
 	if (o->format_name != NULL && format_parse(o->format_name,

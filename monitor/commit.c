@@ -233,7 +233,7 @@ check_names(struct commit_opts *o, Instar__Format *fmt)
 		error("Invalid cache option: %s", o->cache);
 		return -1;
 	}
-	if (image_name_apply(o->image_opts, &o->filename,
+	if (image_name_apply(o->image_opts, false, &o->filename,
 	    &o->format_name) != 0)
 		return -1;
 	return format_option(o->filename, o->format_name, fmt);

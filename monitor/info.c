@@ -139,7 +139,7 @@ parse_args(int argc, char **argv, struct info_opts *o)
 		    "argument.");
 		exit(1);
 	}
-	if (image_name_apply(o->image_opts, &o->filename,
+	if (image_name_apply(o->image_opts, true, &o->filename,
 	    &o->format_name) != 0)
 		exit(1);
 	if (format_option(o->filename, o->format_name, &o->format) != 0)
@@ -283,6 +283,9 @@ collect_chain(struct worker_conn *w, const struct info_opts *o,
 		    IMAGE_FROM_IMAGE, fmt, o->force_share) != 0)
 			return -1;
 		img = &ch->images[ch->n - 1];
+		if (ch->n == 1 && image_opts_probed(next,
+		    img->env->image_info->format) != 0)
+			return -1;
 		if (!o->chain || img->full_backing == NULL)
 			return 0;
 		if (backing_format(img, &fmt) != 0)

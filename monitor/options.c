@@ -162,6 +162,8 @@ struct image_spec {
 	 */
 	char	refused[PATH_MAX + 128];
 	char	format_key[OPT_KEY_MAX];
+	/* The first data-file option, which only qcow2 takes. */
+	char	data_file_key[OPT_KEY_MAX];
 };
 
 static void
@@ -202,6 +204,11 @@ image_spec_key(const struct opt_item *it, struct image_spec *is)
 		    strcmp(it->value, "auto") != 0)
 			spec_refuse(is, "instar always locks its images "
 			    "(file.locking=%s)", it->value);
+	} else if (strcmp(it->key, "data-file") == 0 ||
+	    strncmp(it->key, "data-file.", 10) == 0) {
+		if (is->data_file_key[0] == '\0')
+			(void)snprintf(is->data_file_key,
+			    sizeof(is->data_file_key), "%s", it->key);
 	} else if (strncmp(it->key, "encrypt.", 8) == 0)
 		spec_refuse(is, "instar opens no encrypted images (%s)",
 		    it->key);
@@ -266,6 +273,50 @@ file_protocol_apply(const char **filename)
 	*filename = name;
 }
 
+/* Whether the image is opened as qemu-img info opens it (BDRV_O_NO_IO). */
+static bool opening_without_io;
+/* A data-file option waiting for the probe to say whether it is qcow2's. */
+static const char *pending_data_file_key;
+
+/*
+ * qcow2's data-file options.  Opened without I/O, as qemu-img info
+ * opens an image, qemu 7.2 drops them unused (so that info never opens a
+ * file an untrusted image could name), and so does instar.  Otherwise
+ * qemu would open the data file they name; instar opens no data file.
+ */
+static int
+data_file_options(const char *spec, struct image_spec *is,
+    const char *format_name)
+{
+	if (is->data_file_key[0] == '\0')
+		return 0;
+	if (format_name != NULL && strcmp(format_name, "qcow2") != 0) {
+		error("Could not open '%s': Block format '%s' does not "
+		    "support the option '%s'", spec, format_name,
+		    is->data_file_key);
+		return -1;
+	}
+	if (!opening_without_io) {
+		error("Could not open '%s': instar opens no external data "
+		    "file (option '%s')", spec, is->data_file_key);
+		return -1;
+	}
+	if (format_name == NULL)
+		pending_data_file_key = is->data_file_key;
+	return 0;
+}
+
+int
+image_opts_probed(const char *filename, Instar__Format fmt)
+{
+	if (pending_data_file_key == NULL || fmt == INSTAR__FORMAT__FORMAT_QCOW2)
+		return 0;
+	error("Could not open '%s': Block format '%s' does not support the "
+	    "option '%s'", opened_as(filename), format_name(fmt),
+	    pending_data_file_key);
+	return -1;
+}
+
 /*
  * What the spec's options name, checked as qemu's open checks them:
  * the file and, unless -f named one, the format.
@@ -305,6 +356,8 @@ image_spec_finish(const char *spec, struct image_spec *is,
 		    *format_name : "(probed)", is->format_key);
 		return -1;
 	}
+	if (data_file_options(spec, is, *format_name) != 0)
+		return -1;
 	*filename = is->filename;
 	applied_spec = spec;
 	applied_filename = *filename;
@@ -443,9 +496,10 @@ object_option(const char *arg)
 }
 
 int
-image_name_apply(bool image_opts, const char **filename,
+image_name_apply(bool image_opts, bool without_io, const char **filename,
     const char **format_name)
 {
+	opening_without_io = without_io;
 	if (image_opts)
 		return image_opts_apply(*filename, filename, format_name);
 	if (json_name_is(*filename))

@@ -49,10 +49,18 @@ bool		 cache_mode_valid(const char *);
  * names PATH over qemu's file protocol, or "./PATH" where a colon in
  * PATH before any slash would read as another protocol, as qemu names
  * it then.  The errors of its open keep the name as given
- * (opened_as()).  -1 after qemu's error.
+ * (opened_as()).  without_io says the image is opened as qemu-img info
+ * opens it, with no I/O: qcow2's data-file options are then taken and
+ * dropped, as qemu drops them; elsewhere instar refuses them.  -1 after
+ * qemu's error.
  */
-int		 image_name_apply(bool image_opts, const char **filename,
-		    const char **format_name);
+int		 image_name_apply(bool image_opts, bool without_io,
+		    const char **filename, const char **format_name);
+/*
+ * The probe found fmt for the image image_name_apply() named: -1 after
+ * qemu's error if its options hold one that fmt does not take.
+ */
+int		 image_opts_probed(const char *filename, Instar__Format fmt);
 /*
  * The name qemu gives filename in the errors of its open: the spec that
  * --image-opts named it with, or filename itself.

@@ -590,7 +590,7 @@ check_names(struct rebase_opts *o, Instar__Format *fmt)
 		error("Invalid source cache option: %s", o->src_cache);
 		return -1;
 	}
-	if (image_name_apply(o->image_opts, &o->filename,
+	if (image_name_apply(o->image_opts, false, &o->filename,
 	    &o->format_name) != 0)
 		return -1;
 	return format_option(o->filename, o->format_name, fmt);

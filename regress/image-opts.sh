@@ -79,6 +79,34 @@ same_output "info of file: with a colon" info --backing-chain file:c:d.qcow2 \
     -- info --backing-chain file:c:d.qcow2
 same_output "check of file:" check file:top.qcow2 -- check file:top.qcow2
 
+# qcow2's data-file options: qemu-img info, which opens no data file,
+# drops them unused (whether the file they name exists or not), and so
+# does instar's; another format's refusal of them is qemu-img's.  check,
+# commit and rebase would open the data file, and instar opens none.
+qimg create -f qcow2 -o data_file=df.data df.qcow2 1M
+qio -c 'write -P 0x44 0 64k' df.qcow2
+qimg amend -o data_file=elsewhere df.qcow2
+for opts in data-file.filename=df.data data-file.filename=missing \
+    data-file=missing driver=qcow2,data-file.driver=raw,data-file.file.filename=df.data; do
+	same_output "info of a spec with $opts" info df.qcow2 -- \
+	    info --image-opts "$opts,file.filename=df.qcow2"
+done
+same_output "info json of a spec with a data file" \
+    info --output=json df.qcow2 -- \
+    info --output=json --image-opts data-file.filename=df.data,file.filename=df.qcow2
+same_refusal info --image-opts driver=raw,data-file.filename=df.data,file.filename=df.data
+same_refusal info --image-opts data-file.filename=df.data,file.filename=df.data
+qimg create -f vmdk v.vmdk 1M
+same_refusal info --image-opts driver=vmdk,data-file=x,file.filename=v.vmdk
+for sub in check commit; do
+	refuses "$sub of a spec with a data file" \
+	    "instar opens no external data file (option 'data-file.filename')" \
+	    $sub --image-opts data-file.filename=df.data,file.filename=df.qcow2
+done
+refuses "rebase of a spec with a data file" \
+    "instar opens no external data file (option 'data-file')" \
+    rebase -u -b base.qcow2 -F qcow2 --image-opts data-file=x,file.filename=df.qcow2
+
 # rebase -u records any format qemu knows, opening nothing.
 cp top.qcow2 q-hd.qcow2
 cp top.qcow2 i-hd.qcow2

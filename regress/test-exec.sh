@@ -123,7 +123,7 @@ same_words() {
 	fi
 }
 
-# refuses DESC PATTERN -- ARGS: instar exits 1, prints PATTERN on stderr,
+# refuses DESC PATTERN ARGS...: instar exits 1, prints PATTERN on stderr,
 # prints nothing on stdout and is not killed by a signal.
 refuses() {
 	desc=$1
