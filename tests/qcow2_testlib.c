@@ -189,9 +189,26 @@ count_range(uint32_t *refs, uint64_t nclusters, uint64_t off, uint64_t len,
 	}
 }
 
+/* The snapshot table's length as qemu steps over it (no padding after). */
+static uint64_t
+snapshot_table_len(const struct mem_img *m)
+{
+	uint64_t start = be64_at(m, 64), off = start;
+	uint32_t i, n = get_be32(m->buf + 60);
+
+	for (i = 0; i < n; i++) {
+		off = (off + 7) & ~7ull;
+		assert_true(off + 40 <= m->size);
+		off += 40 + (uint64_t)get_be32(m->buf + off + 36) +
+		    get_be16(m->buf + off + 12) + get_be16(m->buf + off + 14);
+	}
+	return off - start;
+}
+
 /*
- * Count every reference the active tables, the refcount structures and
- * the header make, and compare with the stored refcounts.  Returns the
+ * Count every reference the active tables, the refcount structures, the
+ * snapshot table and the header make, and compare with the stored
+ * refcounts.  Returns the
  * number of leaked clusters; any cluster referenced more often than its
  * refcount says fails the test.
  */
@@ -209,6 +226,7 @@ check_refcounts(const struct mem_img *m)
 	count_range(refs, n, 0, cs, cb);
 	count_range(refs, n, l1, l1_size * 8, cb);
 	count_range(refs, n, rt, rt_clusters * cs, cb);
+	count_range(refs, n, be64_at(m, 64), snapshot_table_len(m), cb);
 	for (i = 0; i < rt_clusters * cs / 8; i++)
 		if ((e = be64_at(m, rt + i * 8)) != 0)
 			count_range(refs, n, e, cs, cb);

@@ -780,6 +780,205 @@ test_raw_and_vmdk(void **state)
 	mem_img_free(&m);
 }
 
+/* ---- the snapshot table ---- */
+
+/* n entries in new clusters at the end of m, refcounted; their offset. */
+static uint64_t
+put_table(struct mem_img *m, const struct qcow2_snap *sn, size_t n)
+{
+	uint64_t cs = 1ull << get_be32(m->buf + 20), off = m->size, len, k;
+
+	len = qcow2_put_snapshots(m, (size_t)off, sn, n);
+	mem_img_resize(m, (size_t)((off + len + cs - 1) / cs * cs));
+	for (k = off / cs; k < (off + len + cs - 1) / cs; k++)
+		set_refcount(m, k, 1);
+	return off;
+}
+
+/* Entry i of m's snapshot table: its offset. */
+static uint64_t
+entry_at(const struct mem_img *m, uint32_t i)
+{
+	uint64_t off = be64(m, 64);
+
+	for (;;) {
+		off = (off + 7) & ~7ull;
+		if (i-- == 0)
+			return off;
+		off += 40 + (uint64_t)get_be32(m->buf + off + 36) +
+		    get_be16(m->buf + off + 12) + get_be16(m->buf + off + 14);
+	}
+}
+
+static void
+assert_entry(const struct mem_img *m, uint32_t i, uint32_t extra,
+    uint64_t disk_size, uint64_t icount, const char *id, const char *name)
+{
+	uint64_t e = entry_at(m, i);
+	const uint8_t *p = m->buf + e;
+
+	assert_int_equal(get_be32(p + 36), extra);
+	assert_int_equal(get_be64(p + 48), disk_size);
+	assert_int_equal(get_be64(p + 56), icount);
+	assert_int_equal(get_be16(p + 12), strlen(id));
+	assert_int_equal(get_be16(p + 14), strlen(name));
+	assert_memory_equal(p + 40 + extra, id, strlen(id));
+	assert_memory_equal(p + 40 + extra + strlen(id), name, strlen(name));
+}
+
+/*
+ * A crash after any write of a repair: never a refcount below its
+ * references (the snapshot table's included), and the header names a
+ * table whose entries are whole.
+ */
+static void
+assert_crash_safe(const struct mem_img *before, const struct wdev *log)
+{
+	struct mem_img img;
+	size_t n;
+
+	for (n = 0; n <= log->nlog; n++) {
+		mem_img_alloc(&img, before->size);
+		memcpy(img.buf, before->buf, before->size);
+		wdev_replay(log, n, &img);
+		check_refcounts(&img);
+		mem_img_free(&img);
+	}
+}
+
+/*
+ * Version 3 entries need 16 bytes of extra data: qemu counts a shorter
+ * one as a corruption and -r all writes the table anew, with all it
+ * knows (disk_size the virtual size where it was missing, icount none).
+ */
+static void
+test_snapshot_incomplete(void **state)
+{
+	struct qcow2_snap sn[3];
+	struct mem_img m, before;
+	struct wdev log;
+	uint64_t old;
+
+	(void)state;
+	memset(sn, 0, sizeof(sn));
+	sn[0] = (struct qcow2_snap){ .extra = 0, .id = "1", .id_len = 1,
+	    .name = "sn0", .name_len = 3 };
+	sn[1] = (struct qcow2_snap){ .extra = 24, .icount = 7, .id = "2",
+	    .id_len = 1, .name = "sn1", .name_len = 3 };
+	sn[2] = (struct qcow2_snap){ .extra = 8, .id = "3", .id_len = 1,
+	    .name = "sn2", .name_len = 3 };
+	make_image(&m, 16, 4, 8 * MiB);
+	old = put_table(&m, sn, 3);
+	assert_int_equal(check(&m), 0);
+	assert_int_equal(res.corruptions, 2);
+	assert_true(has_line("ERROR snapshot table entry 0 is incomplete"));
+	assert_true(has_line("ERROR snapshot table entry 2 is incomplete"));
+	mem_img_alloc(&before, m.size);
+	memcpy(before.buf, m.buf, m.size);
+	assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_ALL, 0,
+	    ARENA_BYTES, &log), 0);
+	assert_true(has_line("Repairing snapshot table entry 0 is "
+	    "incomplete"));
+	assert_true(has_line("Repairing snapshot table entry 2 is "
+	    "incomplete"));
+	assert_int_equal(res.corruptions_fixed, 2);
+	assert_int_equal(res.corruptions, 0);
+	assert_int_not_equal(be64(&m, 64), old);
+	assert_int_equal(get_be32(m.buf + 60), 3);
+	assert_entry(&m, 0, 24, 8 * MiB, UINT64_MAX, "1", "sn0");
+	assert_entry(&m, 1, 24, 0, 7, "2", "sn1");
+	assert_entry(&m, 2, 24, 8 * MiB, UINT64_MAX, "3", "sn2");
+	/* The old table's cluster is free again. */
+	assert_int_equal(refcount_of(&m, old >> 16), 0);
+	assert_crash_safe(&before, &log);
+	assert_int_equal(check_refcounts(&m), 0);
+	assert_int_equal(check(&m), 0);
+	assert_clean();
+	wdev_free(&log);
+	mem_img_free(&before);
+	mem_img_free(&m);
+}
+
+/*
+ * More than 1 KiB of extra data stops qemu's check; -r all keeps the
+ * first 1 KiB, unknown bytes included, and an id cut at its NUL.
+ */
+static void
+test_snapshot_extra_too_big(void **state)
+{
+	struct qcow2_snap sn[2];
+	struct mem_img m;
+	uint64_t e;
+
+	(void)state;
+	memset(sn, 0, sizeof(sn));
+	sn[0] = (struct qcow2_snap){ .extra = 4096, .id = "1\0junk",
+	    .id_len = 6, .name = "big", .name_len = 3 };
+	sn[1] = (struct qcow2_snap){ .extra = 24, .id = "2", .id_len = 1,
+	    .name = "after", .name_len = 5 };
+	make_image(&m, 16, 4, 8 * MiB);
+	put_table(&m, sn, 2);
+	e = entry_at(&m, 0);
+	put_bytes(&m, (size_t)(e + 40 + 100), "keep me", 7);
+	assert_int_equal(check(&m), -1);
+	assert_string_equal(res.error, "File too large");
+	assert_string_equal(line(0), "instar: ERROR failed to read the "
+	    "snapshot table: Too much extra metadata in snapshot table "
+	    "entry 0");
+	assert_string_equal(line(1), "You can force-remove this extra "
+	    "metadata with qemu-img check -r all");
+	assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_ALL, 0,
+	    ARENA_BYTES, NULL), 0);
+	assert_string_equal(line(0), "Discarding too much extra metadata in "
+	    "snapshot table entry 0 (4096 > 1024)");
+	assert_int_equal(res.corruptions_fixed, 1);
+	e = entry_at(&m, 0);
+	assert_int_equal(get_be32(m.buf + e + 36), 1024);
+	assert_memory_equal(m.buf + e + 40 + 100, "keep me", 7);
+	assert_entry(&m, 0, 1024, 0, 0, "1", "big");
+	assert_entry(&m, 1, 24, 0, 0, "2", "after");
+	assert_int_equal(check_refcounts(&m), 0);
+	assert_int_equal(check(&m), 0);
+	assert_clean();
+	mem_img_free(&m);
+}
+
+/*
+ * Past 65536 snapshots qemu's check stops; -r all lowers the count in
+ * the header (no table to write) and frees what the rest held.
+ */
+static void
+test_snapshot_too_many(void **state)
+{
+	struct mem_img m;
+	uint64_t cs = 64 * KiB, off, len = 40ull * 65537, k;
+
+	(void)state;
+	make_overlay(&m, 2, 16, 4, 8 * MiB, NULL);
+	off = m.size;
+	mem_img_resize(&m, (size_t)((off + len + cs - 1) / cs * cs));
+	memset(m.buf + off, 0, m.size - off);
+	for (k = off / cs; k < m.size / cs; k++)
+		set_refcount(&m, k, 1);
+	put_be32(&m, 60, 65537);
+	put_be64(&m, 64, off);
+	assert_int_equal(check(&m), -1);
+	assert_string_equal(res.error, "File too large");
+	assert_string_equal(line(0), "instar: ERROR snapshot table too large");
+	assert_string_equal(line(1), "You can force-remove all 1 overhanging "
+	    "snapshots with qemu-img check -r all");
+	assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_ALL, 0,
+	    ARENA_BYTES, NULL), 0);
+	assert_string_equal(line(0), "Discarding 1 overhanging snapshots");
+	assert_int_equal(res.corruptions_fixed, 1);
+	assert_int_equal(res.leaks_fixed, 1);
+	assert_int_equal(get_be32(m.buf + 60), 65536);
+	assert_int_equal(check_refcounts(&m), 0);
+	assert_int_equal(check(&m), 0);
+	assert_clean();
+	mem_img_free(&m);
+}
+
 int
 main(void)
 {
@@ -800,6 +999,9 @@ main(void)
 		cmocka_unit_test(test_big_sparse),
 		cmocka_unit_test(test_validators),
 		cmocka_unit_test(test_raw_and_vmdk),
+		cmocka_unit_test(test_snapshot_incomplete),
+		cmocka_unit_test(test_snapshot_extra_too_big),
+		cmocka_unit_test(test_snapshot_too_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,10 +56,13 @@ check_once(struct ck *c, int fix)
 				return -1;
 		}
 	}
-	if (ck_copied(c) != 0)
+	if (ck_copied(c) != 0 || ck_fix_snapshot_table(c) != 0)
 		return -1;
+	if (c->failed)
+		return 0;
 	if (fix && c->w_err + c->c_err + c->p_err == 0 &&
-	    c->w_corr + c->c_corr + c->p_corr == 0 && ck_mark_clean(c) != 0)
+	    c->w_corr + c->c_corr + c->p_corr + c->s_corr == 0 &&
+	    ck_mark_clean(c) != 0)
 		return -1;
 	return 0;
 }
@@ -106,7 +109,7 @@ setup_qcow2(struct ck *c)
 	uint64_t i, maxw, slack, far;
 
 	if (ck_load_prefix(c) != 0 ||
-	    qcow2_parse(&c->pio, &c->h, &c->info, NULL, &c->err) != 0)
+	    qcow2_parse_for_check(&c->pio, &c->h, &c->info, &c->err) != 0)
 		return -1;
 	c->cs = c->h.cluster_size;
 	c->cbits = c->h.cluster_bits;
@@ -137,7 +140,10 @@ setup_qcow2(struct ck *c)
 	if (c->l2cap < c->cs)
 		c->l2cap = c->cs;
 	c->cache = fmt_alloc(a, c->cs, 8);
-	c->rt = fmt_alloc(a, c->rt_entries * 8 + 8, 8);
+	/* Room for the table to grow by a cluster, should a repair of the
+	 * snapshot table need it. */
+	c->rt_cap = c->rt_entries + c->cs / 8;
+	c->rt = fmt_alloc(a, c->rt_cap * 8 + 8, 8);
 	if (c->l1buf == NULL || c->sbuf == NULL || c->cache == NULL ||
 	    c->rt == NULL || fmt_arena_left(a) < c->l2cap) {
 		fmt_seterr(&c->err, "Not enough memory to check the image");
@@ -147,7 +153,7 @@ setup_qcow2(struct ck *c)
 		return -1;
 	for (i = 0; i < c->rt_entries; i++)
 		c->rt[i] = get_be64((uint8_t *)&c->rt[i]);
-	if (read_extensions(c) != 0 || ck_snapshot_table_size(c) != 0)
+	if (read_extensions(c) != 0)
 		return -1;
 
 	/*
@@ -218,7 +224,7 @@ fill_result(struct ck *c)
 	struct instar_check_result *r = c->r;
 
 	r->has_checks = 1;
-	r->corruptions = c->w_corr + c->c_corr + c->p_corr;
+	r->corruptions = c->w_corr + c->c_corr + c->p_corr + c->s_corr;
 	r->leaks = c->c_leak;
 	r->check_errors = c->w_err + c->c_err + c->p_err;
 	r->image_end_offset = (c->highest + 1) * c->cs;
@@ -263,18 +269,20 @@ run_qcow2(struct ck *c)
 	c->prog_total = fix ? 3 : 1;
 	if (fix && clear_unknown_autoclear(c) != 0)
 		return -1;
-	if (check_once(c, fix) != 0)
+	if (ck_read_snapshot_table(c, fix) != 0 || check_once(c, fix) != 0)
 		return -1;
 	if (c->failed) {
 		fill_result(c);
-		fmt_seterr(&c->err, "Input/output error");
+		if (c->err.msg[0] == '\0')
+			fmt_seterr(&c->err, "Input/output error");
 		return -1;
 	}
 	if (fix && (c->fixed_corr || c->fixed_leak)) {
 		/* qemu-img checks the repaired image once more. */
 		uint64_t fc = c->fixed_corr, fl = c->fixed_leak;
 
-		if (check_once(c, 0) != 0)
+		if (ck_read_snapshot_table(c, 0) != 0 ||
+		    check_once(c, 0) != 0)
 			return -1;
 		c->fixed_corr = fc;
 		c->fixed_leak = fl;

@@ -150,6 +150,7 @@ rebuild_structure(struct ck *c)
 		c->rt_new[i] = get_be64((uint8_t *)&c->rt_new[i]);
 	/* The new table is the one to read from now on. */
 	c->rt = c->rt_new;
+	c->rt_cap = c->rt_new_cap;
 	c->rt_new = NULL;
 	c->rt_entries = entries;
 	c->h.rt_off = (uint64_t)at << c->cbits;

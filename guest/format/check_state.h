@@ -5,7 +5,8 @@
  * check_io.c does the reading, writing and reporting; check_walk.c walks
  * every reference the image makes and counts it (calculate_refcounts());
  * check_refcount.c compares the counts with the stored refcounts, repairs
- * them and checks OFLAG_COPIED; check_rebuild.c is qemu's
+ * them and checks OFLAG_COPIED; check_snapshots.c reads and repairs the
+ * snapshot table; check_rebuild.c is qemu's
  * rebuild_refcount_structure() branch; check_vmdk.c is vmdk_co_check().
  * Internal to the check: nothing outside guest/format/check*.c includes it.
  */
@@ -86,6 +87,7 @@ struct ck {
 	uint64_t	 range;		/* clusters compared */
 	uint64_t	*rt;
 	uint64_t	 rt_entries;
+	uint64_t	 rt_cap;	/* entries rt has room for */
 	uint64_t	 snap_size;
 	uint64_t	 crypto_off, crypto_len;
 	uint32_t	 nb_bitmaps;
@@ -139,6 +141,7 @@ struct ck {
 	uint64_t	 w_corr, w_err;		/* the walk's */
 	uint64_t	 c_corr, c_leak, c_err;	/* the comparison's */
 	uint64_t	 p_corr, p_err;		/* OFLAG_COPIED's */
+	uint64_t	 s_corr;		/* the snapshot table's */
 	uint64_t	 fixed_corr, fixed_leak;
 	uint64_t	 highest;
 	uint64_t	 ref_end;
@@ -174,7 +177,6 @@ int ck_stored_rc(struct ck *c, uint64_t k, uint64_t *v);
 /* check_walk.c: the references the image makes, counted */
 const uint8_t *ck_l2_table(struct ck *c, uint64_t off, const uint64_t *l1,
     uint32_t i, uint32_t n);
-int ck_snapshot_table_size(struct ck *c);
 int ck_walk(struct ck *c);
 
 /* check_refcount.c: the counts against the stored refcounts */
@@ -182,6 +184,14 @@ void ck_reset_counts(struct ck *c);
 int ck_all_windows(struct ck *c, bool fixing, bool report);
 int ck_copied(struct ck *c);
 int ck_mark_clean(struct ck *c);
+
+/*
+ * check_snapshots.c: qcow2_check_read_snapshot_table() with fix (-1 with
+ * err set when qemu's check stops there) and, after the refcounts,
+ * qcow2_check_fix_snapshot_table().
+ */
+int ck_read_snapshot_table(struct ck *c, int fix);
+int ck_fix_snapshot_table(struct ck *c);
 
 /* check_rebuild.c */
 int ck_rebuild(struct ck *c);

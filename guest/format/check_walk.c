@@ -365,25 +365,6 @@ walk_snapshots(struct ck *c)
 	return 0;
 }
 
-/* The snapshot table's length as qemu computes it (no padding after). */
-int
-ck_snapshot_table_size(struct ck *c)
-{
-	uint64_t off = c->h.snap_off;
-	uint8_t b[SNAPSHOT_HDR_LEN];
-	uint32_t i;
-
-	for (i = 0; i < c->h.nb_snapshots; i++) {
-		off = (off + 7) & ~7ull;
-		if (ck_sread(c, off, b, sizeof(b)) != 0)
-			return -1;
-		off += SNAPSHOT_HDR_LEN + (uint64_t)get_be32(b + 36) +
-		    get_be16(b + 12) + get_be16(b + 14);
-	}
-	c->snap_size = off - c->h.snap_off;
-	return 0;
-}
-
 /* qcow2_check_bitmaps_refcounts() */
 static int
 walk_bitmaps(struct ck *c)

@@ -305,8 +305,8 @@ check_features(struct win *w, const struct qcow2_hdr *h, struct fmt_err *err)
 }
 
 /* qcow2_validate_table(): bounded size, aligned offset, no overflow. */
-static int
-check_table(const struct qcow2_hdr *h, uint64_t off, uint64_t entries,
+int
+qcow2_check_table(const struct qcow2_hdr *h, uint64_t off, uint64_t entries,
     uint64_t entry_len, uint64_t max_bytes, const char *name,
     struct fmt_err *err)
 {
@@ -323,7 +323,7 @@ check_table(const struct qcow2_hdr *h, uint64_t off, uint64_t entries,
 }
 
 static int
-check_tables(const struct qcow2_hdr *h, struct fmt_err *err)
+check_tables(const struct qcow2_hdr *h, bool for_check, struct fmt_err *err)
 {
 	uint64_t l2_bits, shift, l1_need;
 
@@ -332,11 +332,13 @@ check_tables(const struct qcow2_hdr *h, struct fmt_err *err)
 		    "table");
 		return -1;
 	}
-	if (check_table(h, h->rt_off, h->rt_clusters, h->cluster_size,
+	/* qemu leaves the snapshot table to the check (BDRV_O_CHECK). */
+	if (qcow2_check_table(h, h->rt_off, h->rt_clusters, h->cluster_size,
 	    MAX_REFTABLE_BYTES, "Reference count table", err) != 0 ||
-	    check_table(h, h->snap_off, h->nb_snapshots, SNAPSHOT_HDR_LEN,
-	    SNAPSHOT_HDR_LEN * MAX_SNAPSHOTS, "Snapshot table", err) != 0 ||
-	    check_table(h, h->l1_off, h->l1_size, 8, MAX_L1_BYTES,
+	    (!for_check && qcow2_check_table(h, h->snap_off, h->nb_snapshots,
+	    SNAPSHOT_HDR_LEN, SNAPSHOT_HDR_LEN * MAX_SNAPSHOTS,
+	    "Snapshot table", err) != 0) ||
+	    qcow2_check_table(h, h->l1_off, h->l1_size, 8, MAX_L1_BYTES,
 	    "Active L1 table", err) != 0)
 		return -1;
 
@@ -738,10 +740,10 @@ fill_info(const struct qcow2_hdr *h, struct instar_image_info *info)
 		memset(info->backing_format, 0, sizeof(info->backing_format));
 }
 
-int
-qcow2_parse(const struct fmt_io *io, struct qcow2_hdr *h,
+static int
+parse(const struct fmt_io *io, struct qcow2_hdr *h,
     struct instar_image_info *info, struct fmt_snapshots *snaps,
-    struct fmt_err *err)
+    bool for_check, struct fmt_err *err)
 {
 	uint8_t b[QCOW2_HDR_READ], wbuf[HDR_WIN_LEN];
 	struct fmt_snapshots none;
@@ -767,11 +769,11 @@ qcow2_parse(const struct fmt_io *io, struct qcow2_hdr *h,
 	if (check_geometry(h, err) != 0 ||
 	    check_compression(h, err) != 0 ||
 	    check_features(&w, h, err) != 0 ||
-	    check_tables(h, err) != 0 ||
+	    check_tables(h, for_check, err) != 0 ||
 	    read_extensions(&w, h, info, err) != 0 ||
 	    read_backing(&w, h, info, err) != 0 ||
-	    read_snapshots(io, h, snaps != &none &&
-	    !(h->incompat & INCOMPAT_DATA_FILE), snaps, err) != 0)
+	    (!for_check && read_snapshots(io, h, snaps != &none &&
+	    !(h->incompat & INCOMPAT_DATA_FILE), snaps, err) != 0))
 		goto fail;
 	fill_info(h, info);
 	return 0;
@@ -780,6 +782,21 @@ fail:
 	snaps->len = 0;
 	snaps->count = 0;
 	return -1;
+}
+
+int
+qcow2_parse(const struct fmt_io *io, struct qcow2_hdr *h,
+    struct instar_image_info *info, struct fmt_snapshots *snaps,
+    struct fmt_err *err)
+{
+	return parse(io, h, info, snaps, false, err);
+}
+
+int
+qcow2_parse_for_check(const struct fmt_io *io, struct qcow2_hdr *h,
+    struct instar_image_info *info, struct fmt_err *err)
+{
+	return parse(io, h, info, NULL, true, err);
 }
 
 int

@@ -105,6 +105,20 @@ struct qcow2_hdr {
  */
 int qcow2_parse(const struct fmt_io *, struct qcow2_hdr *,
     struct instar_image_info *, struct fmt_snapshots *, struct fmt_err *);
+/*
+ * The same as qemu opens an image to check it (BDRV_O_CHECK): the
+ * snapshot table is left alone, for the check to read and repair.
+ */
+int qcow2_parse_for_check(const struct fmt_io *, struct qcow2_hdr *,
+    struct instar_image_info *, struct fmt_err *);
+/*
+ * qcow2_validate_table(): entries of entry_len bytes at off, at most
+ * max_bytes, cluster aligned; -1 with err "NAME too large" or "NAME
+ * offset invalid".
+ */
+int qcow2_check_table(const struct qcow2_hdr *, uint64_t off,
+    uint64_t entries, uint64_t entry_len, uint64_t max_bytes,
+    const char *name, struct fmt_err *);
 
 /*
  * What instar reads and writes no data of: an image marked corrupt, an
