@@ -46,7 +46,7 @@ moddir=/lib/modules/$kver
 qemu=$(command -v qemu-system-x86_64) ||
     die "qemu-system-x86_64 not found (install qemu-system-x86)"
 busybox=$(command -v busybox) || die "busybox not found (install busybox-static)"
-for tool in cpio gzip modprobe; do
+for tool in cpio gzip modprobe xz; do
 	command -v $tool >/dev/null 2>&1 || die "$tool not found"
 done
 
@@ -73,9 +73,15 @@ for m in virtio_pci 9pnet_virtio 9p; do
 		echo "$path"
 	done
 done | awk '!seen[$0]++' >"$state/modlist"
+# busybox's insmod takes plain modules: newer Debian kernels ship them
+# compressed with xz.
 while read -r path; do
 	n=$((n + 1))
-	cp "$path" "$state/initrd/mods/$(printf '%02d' $n)-$(basename "$path")"
+	dest=$state/initrd/mods/$(printf '%02d' $n)-$(basename "${path%.xz}")
+	case $path in
+	*.ko.xz) xz -dc "$path" >"$dest" || die "cannot unpack $path" ;;
+	*) cp "$path" "$dest" ;;
+	esac
 done <"$state/modlist"
 cp "$busybox" "$state/initrd/bin/busybox"
 
