@@ -1010,6 +1010,33 @@ hc_fault(struct vmm_ctx *c, uint32_t gpa)
 	return -1;
 }
 
+/*
+ * KVM's words on an exit it could not handle: the suberror, and the data
+ * it adds (for an exit during event delivery: the event, the exit reason
+ * and its details), which say where a guest broke a host's KVM.
+ */
+static void
+internal_error(struct vmm_ctx *c, const struct kvm_run *run)
+{
+	char data[160];
+	size_t used = 0;
+	uint32_t i, n = run->internal.ndata;
+
+	data[0] = '\0';
+	if (n > 6)
+		n = 6;
+	for (i = 0; i < n && used < sizeof(data); i++) {
+		int k = snprintf(data + used, sizeof(data) - used, " 0x%llx",
+		    (unsigned long long)run->internal.data[i]);
+
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+	errbuf_set(c->err, c->errlen, "KVM internal error (suberror %u%s%s)",
+	    run->internal.suberror, n > 0 ? ", data" : "", data);
+}
+
 static int watchdog_arm(struct vmm *, uint32_t);
 
 static int
@@ -1164,9 +1191,7 @@ handle_exit(struct vmm_ctx *c)
 		    run->fail_entry.hardware_entry_failure_reason);
 		return -1;
 	case KVM_EXIT_INTERNAL_ERROR:
-		errbuf_set(c->err, c->errlen,
-		    "KVM internal error (suberror %u)",
-		    run->internal.suberror);
+		internal_error(c, run);
 		return -1;
 	default:
 		errbuf_set(c->err, c->errlen, "unexpected KVM exit %u",
