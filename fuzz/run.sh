@@ -30,6 +30,11 @@ qemu-img create -q -f vmdk -o subformat=streamOptimized s.vmdk 64M
 # climbing out with "..".
 qemu-img create -q -f qcow2 -u -b /nonexistent/secret.raw -F raw abs.qcow2 64M
 qemu-img create -q -f qcow2 -u -b ../../outside/secret.raw -F raw up.qcow2 64M
+# Internal snapshots, with clusters small enough for their table to stay
+# in the seed (the check reads and repairs it).
+qemu-img create -q -f qcow2 -o cluster_size=4096 snap.qcow2 1M
+qemu-img snapshot -c one snap.qcow2
+qemu-img snapshot -c two snap.qcow2
 # Only the first cluster matters to the parsers; keep the seeds small.
 for f in *; do truncate -s 131072 "$f"; done
 # Inputs that once found a bug stay in the corpus.

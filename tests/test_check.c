@@ -520,6 +520,65 @@ test_rebuild(void **state)
 	}
 }
 
+/*
+ * An image without any refcount table: qemu's check opens it all the
+ * same (qemu-iotests 108), finds every cluster unreferenced and rebuilds.
+ */
+static void
+test_no_refcount_table(void **state)
+{
+	struct mem_img m;
+
+	(void)state;
+	make_image(&m, 16, 4, 8 * MiB);
+	put_be64(&m, 48, 0);
+	put_be32(&m, 56, 0);
+	assert_int_equal(check(&m), 0);
+	assert_true(has_line("ERROR cluster 0 refcount=0 reference=1"));
+	assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_ALL, 0,
+	    ARENA_BYTES, NULL), 0);
+	assert_true(has_line("Rebuilding refcount structure"));
+	assert_int_equal(res.corruptions + res.leaks, 0);
+	assert_int_not_equal(be64(&m, 48), 0);
+	assert_int_equal(check_refcounts(&m), 0);
+	assert_int_equal(check(&m), 0);
+	assert_clean();
+	mem_img_free(&m);
+}
+
+/*
+ * A refcount block named past INT64_MAX: qemu cannot grow the file to
+ * hold it ("Invalid argument") and rebuilds instead; the size of the
+ * offset must not make the check run out of memory first.
+ */
+static void
+test_refblock_past_int64(void **state)
+{
+	static const uint64_t offs[] = { 0x7fffffffffff0000ull,
+	    0xffffffffffff0000ull };
+	struct mem_img m;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		make_image(&m, 16, 4, 8 * MiB);
+		put_be64(&m, be64(&m, 48) + 8, offs[i]);
+		assert_int_equal(run_check(&m, INSTAR_CHECK_REPAIR_ALL, 0,
+		    ARENA_BYTES, NULL), 0);
+		assert_string_equal(line(0), "Repairing refcount block 1 is "
+		    "outside image");
+		assert_string_equal(line(1), "ERROR could not resize image: "
+		    "Invalid argument");
+		assert_true(has_line("Rebuilding refcount structure"));
+		assert_int_equal(res.corruptions + res.leaks, 0);
+		assert_int_equal(res.corruptions_fixed, 1);
+		assert_int_equal(check_refcounts(&m), 0);
+		assert_int_equal(check(&m), 0);
+		assert_clean();
+		mem_img_free(&m);
+	}
+}
+
 /* ---- repair ordering ---- */
 
 static void
@@ -994,6 +1053,8 @@ main(void)
 		cmocka_unit_test(test_reserved_bits),
 		cmocka_unit_test(test_misaligned_refblock),
 		cmocka_unit_test(test_rebuild),
+		cmocka_unit_test(test_no_refcount_table),
+		cmocka_unit_test(test_refblock_past_int64),
 		cmocka_unit_test(test_repair_crash),
 		cmocka_unit_test(test_rebuild_crash),
 		cmocka_unit_test(test_big_sparse),

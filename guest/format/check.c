@@ -167,8 +167,11 @@ setup_qcow2(struct ck *c)
 	for (i = 0; i < c->rt_entries; i++) {
 		uint64_t off = c->rt[i] & REFT_OFFSET_MASK;
 
+		/* Past INT64_MAX qemu does not grow the file: no room. */
 		if (c->job->params->repair == INSTAR_CHECK_REPAIR_ALL &&
-		    (off & (c->cs - 1)) == 0 && (off >> c->cbits) + 1 > far)
+		    (off & (c->cs - 1)) == 0 &&
+		    off <= (uint64_t)INT64_MAX - c->cs &&
+		    (off >> c->cbits) + 1 > far)
 			far = (off >> c->cbits) + 1;
 	}
 	c->rt_new_cap = ((far + slack) / c->rpb + 2) * 8;

@@ -456,13 +456,18 @@ walk_refblocks(struct ck *c)
 			    c->fix & FIX_ERRORS ? "Repairing" : "ERROR", L(i));
 			if (!(c->fix & FIX_ERRORS))
 				continue;
-			/* qemu grows the file to hold it (it reads zeros). */
-			if (k + 1 > c->wcap || c->io->truncate == NULL ||
+			/*
+			 * qemu grows the file to hold it (it reads zeros),
+			 * unless the end would pass INT64_MAX.
+			 */
+			if (off > (uint64_t)INT64_MAX - c->cs ||
+			    k + 1 > c->wcap || c->io->truncate == NULL ||
 			    c->io->truncate(c->io->ctx, off + c->cs) != 0) {
 				c->rebuild = true;
 				ck_emit(c, "ERROR could not resize image: %s",
-				    k + 1 > c->wcap ? "File too large" :
-				    "Input/output error");
+				    off > (uint64_t)INT64_MAX - c->cs ?
+				    "Invalid argument" : k + 1 > c->wcap ?
+				    "File too large" : "Input/output error");
 				continue;
 			}
 			c->file_size = off + c->cs;
