@@ -8,6 +8,7 @@
 #include "check.h"
 #include "commit.h"
 #include "format.h"
+#include "qcow2.h"
 #include "rebase.h"
 #include "runtime.h"
 #include "shadow.h"
@@ -335,9 +336,28 @@ run_check(const struct instar_boot *boot)
 static struct instar_info_check_result info_check_result;
 
 /*
- * An info job, then a check of the same image in the same run.  The
- * snapshot list is still read, so that an image info refuses is refused
- * here too, but into the arena, and dropped: a check does not show it.
+ * Describe the image a check opens.  qemu opens a qcow2 image it checks
+ * without its snapshot table and without insisting on a refcount table
+ * (BDRV_O_CHECK): the check itself reads, reports and repairs both.
+ */
+static int
+inspect_for_check(const struct fmt_io *io, uint32_t *fmt,
+    struct instar_image_info *info, struct fmt_snapshots *snaps,
+    struct fmt_err *err)
+{
+	struct qcow2_hdr h;
+
+	if (*fmt == INSTAR_FMT_PROBE && fmt_probe(io, fmt, err) != 0)
+		return -1;
+	if (*fmt == INSTAR_FMT_QCOW2)
+		return qcow2_parse_for_check(io, &h, info, err);
+	return fmt_info(io, *fmt, info, snaps, err);
+}
+
+/*
+ * An info job, then a check of the same image in the same run.  What the
+ * open reads goes into the arena, and is dropped: a check does not show
+ * it.
  */
 static int
 run_info_check(const struct instar_boot *boot)
@@ -372,7 +392,8 @@ run_info_check(const struct instar_boot *boot)
 		goto fail;
 	}
 	fmt = check_params.format;
-	if (inspect(&job_ios[0], &fmt, &res->info, &snaps, &err) != 0)
+	if (inspect_for_check(&job_ios[0], &fmt, &res->info, &snaps,
+	    &err) != 0)
 		goto fail;
 	arena.used = mark;
 	check_params.format = fmt;
