@@ -130,20 +130,57 @@ struct instar_snapshot_hdr {
 	(INSTAR_SNAP_AREA_MAX / sizeof(struct instar_snapshot_hdr))
 
 /*
+ * A qcow2 v3 persistent dirty bitmap as "qemu-img info" lists it, packed
+ * like the snapshots: this header, then name_len bytes of name.  qemu
+ * holds the name as a C string (g_strndup() of the directory's bytes),
+ * so it stops at the first NUL and, as the directory entry is checked,
+ * is at most 1023 bytes.  The granularity is 2^9 to 2^31 bytes; the
+ * flags are the entry's in-use and auto bits, the others being refused.
+ */
+#define INSTAR_BITMAP_NAME_MAX	1023
+#define INSTAR_BITMAP_GRAN_MIN	(1u << 9)
+#define INSTAR_BITMAP_GRAN_MAX	(1u << 31)
+#define INSTAR_BITMAP_IN_USE	(1u << 0)
+#define INSTAR_BITMAP_AUTO	(1u << 1)
+
+struct instar_bitmap_hdr {
+	uint32_t granularity;		/* bytes */
+	uint16_t name_len;
+	uint8_t flags;			/* INSTAR_BITMAP_* */
+	uint8_t reserved;		/* zero */
+};
+
+/*
+ * Room for the packed bitmap list.  An entry's protobuf form is its
+ * name and at most 16 bytes, 8 more than its packed form, so the 3072
+ * entries 24 KiB can hold at most encode in under 48 KiB: with the
+ * snapshots' 176 KiB and the rest of the record, still inside
+ * INSTAR_FRAME_MAX.  Images carry a handful of bitmaps; a list that
+ * does not fit is an error.
+ */
+#define INSTAR_BITMAP_AREA_MAX	(24u * 1024)
+#define INSTAR_BITMAP_COUNT_MAX	\
+	(INSTAR_BITMAP_AREA_MAX / sizeof(struct instar_bitmap_hdr))
+
+/*
  * What the guest returns: either an info record or an error text.
- * status 0 means info is valid; otherwise error holds the reason.  Only
- * the first INSTAR_INFO_RESULT_MIN + snapshots_len bytes are sent.
+ * status 0 means info is valid; otherwise error holds the reason.  The
+ * snapshot list fills lists[0..snapshots_len), the bitmap list follows
+ * it at once, and only the first INSTAR_INFO_RESULT_MIN + snapshots_len
+ * + bitmaps_len bytes are sent.
  */
 struct instar_info_result {
 	int32_t status;
 	uint32_t pad;
 	char error[INSTAR_ERROR_MAX];
 	struct instar_image_info info;
-	uint32_t nsnapshots;		/* entries in snapshots[] */
-	uint32_t snapshots_len;		/* bytes of snapshots[] in use */
-	uint8_t snapshots[INSTAR_SNAP_AREA_MAX];
+	uint32_t nsnapshots;		/* entries in the snapshot list */
+	uint32_t snapshots_len;		/* its bytes, at most SNAP_AREA_MAX */
+	uint32_t nbitmaps;		/* entries in the bitmap list */
+	uint32_t bitmaps_len;		/* its bytes, at most BITMAP_AREA_MAX */
+	uint8_t lists[INSTAR_SNAP_AREA_MAX + INSTAR_BITMAP_AREA_MAX];
 };
 
-#define INSTAR_INFO_RESULT_MIN	offsetof(struct instar_info_result, snapshots)
+#define INSTAR_INFO_RESULT_MIN	offsetof(struct instar_info_result, lists)
 
 #endif

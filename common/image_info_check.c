@@ -238,7 +238,7 @@ check_snapshots(const struct instar_info_result *res)
 	if (res->nsnapshots > INSTAR_SNAP_COUNT_MAX)
 		return "too many snapshots";
 	for (i = 0; i < res->nsnapshots; i++) {
-		if (image_info_snapshot_next(res->snapshots,
+		if (image_info_snapshot_next(res->lists,
 		    res->snapshots_len, &pos, &sn) != 0)
 			return "snapshot list overruns its length";
 		if ((why = check_snapshot(&sn)) != NULL)
@@ -249,6 +249,71 @@ check_snapshots(const struct instar_info_result *res)
 	return NULL;
 }
 
+int
+image_info_bitmap_next(const uint8_t *list, size_t len, size_t *pos,
+    struct instar_bitmap *bm)
+{
+	size_t p = *pos;
+
+	if (p > len || len - p < sizeof(bm->hdr))
+		return -1;
+	memcpy(&bm->hdr, list + p, sizeof(bm->hdr));
+	p += sizeof(bm->hdr);
+	if (len - p < bm->hdr.name_len)
+		return -1;
+	bm->name = list + p;
+	*pos = p + bm->hdr.name_len;
+	return 0;
+}
+
+static const char *
+check_bitmap(const struct instar_bitmap *bm)
+{
+	if (bm->hdr.reserved != 0 ||
+	    (bm->hdr.flags & ~(INSTAR_BITMAP_IN_USE | INSTAR_BITMAP_AUTO)))
+		return "bitmap with reserved bits set";
+	if (!is_power_of_two(bm->hdr.granularity) ||
+	    bm->hdr.granularity < INSTAR_BITMAP_GRAN_MIN)
+		return "bad bitmap granularity";
+	if (bm->hdr.name_len > INSTAR_BITMAP_NAME_MAX)
+		return "bitmap name too long";
+	/* qemu holds the name as a C string. */
+	if (memchr(bm->name, '\0', bm->hdr.name_len) != NULL)
+		return "NUL byte in a bitmap name";
+	return NULL;
+}
+
+/* The bitmap list sits right after the snapshot list. */
+static const char *
+check_bitmaps(const struct instar_info_result *res)
+{
+	const uint8_t *list = res->lists + res->snapshots_len;
+	struct instar_bitmap bm;
+	const char *why;
+	size_t pos = 0;
+	uint32_t i;
+
+	if (res->nbitmaps == 0)
+		return res->bitmaps_len == 0 ? NULL :
+		    "bitmap bytes without bitmaps";
+	/* qemu lists bitmaps of qcow2 v3 images only. */
+	if (res->info.format != INSTAR_FMT_QCOW2 ||
+	    res->info.qcow2_version != 3)
+		return "bitmaps where qemu lists none";
+	if (res->nbitmaps > INSTAR_BITMAP_COUNT_MAX)
+		return "too many bitmaps";
+	for (i = 0; i < res->nbitmaps; i++) {
+		if (image_info_bitmap_next(list, res->bitmaps_len, &pos,
+		    &bm) != 0)
+			return "bitmap list overruns its length";
+		if ((why = check_bitmap(&bm)) != NULL)
+			return why;
+	}
+	if (pos != res->bitmaps_len)
+		return "bitmap list longer than its entries";
+	return NULL;
+}
+
 const char *
 image_info_validate_result(const struct instar_info_result *res, size_t got)
 {
@@ -256,12 +321,16 @@ image_info_validate_result(const struct instar_info_result *res, size_t got)
 
 	if (res->status != 0)
 		return "not a successful result";
-	if (res->snapshots_len > sizeof(res->snapshots) ||
-	    got != INSTAR_INFO_RESULT_MIN + res->snapshots_len)
-		return "snapshot list length disagrees with the result's";
+	if (res->snapshots_len > INSTAR_SNAP_AREA_MAX ||
+	    res->bitmaps_len > INSTAR_BITMAP_AREA_MAX ||
+	    got != INSTAR_INFO_RESULT_MIN + res->snapshots_len +
+	    res->bitmaps_len)
+		return "list lengths disagree with the result's";
 	if ((why = image_info_validate(&res->info)) != NULL)
 		return why;
-	return check_snapshots(res);
+	if ((why = check_snapshots(res)) != NULL)
+		return why;
+	return check_bitmaps(res);
 }
 
 /*

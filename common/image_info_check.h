@@ -28,11 +28,22 @@ struct instar_snapshot {
 int image_info_snapshot_next(const uint8_t *list, size_t len, size_t *pos,
     struct instar_snapshot *);
 
+/* One bitmap of a packed list, pointing into the list. */
+struct instar_bitmap {
+	struct instar_bitmap_hdr	 hdr;
+	const uint8_t			*name;	/* hdr.name_len bytes */
+};
+
+/* As image_info_snapshot_next(), for the bitmap list. */
+int image_info_bitmap_next(const uint8_t *list, size_t len, size_t *pos,
+    struct instar_bitmap *);
+
 /*
  * NULL if a successful result of got bytes (as the vmm received it) is
- * well-formed: the record passes image_info_validate() and the snapshot
- * list fills exactly the bytes sent with nsnapshots entries, each within
- * qemu's limits and free of NUL bytes, and only for qcow2.
+ * well-formed: the record passes image_info_validate(), the snapshot and
+ * bitmap lists fill exactly the bytes sent with nsnapshots and nbitmaps
+ * entries, each within qemu's limits and free of NUL bytes, snapshots
+ * only for qcow2 and bitmaps only for qcow2 v3.
  */
 const char *image_info_validate_result(const struct instar_info_result *,
     size_t got);

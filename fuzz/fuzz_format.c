@@ -1,7 +1,7 @@
 /*
  * libFuzzer harness over the format code: the input is an image.  It is
  * probed, then inspected as every format, and whatever comes back (the
- * record and its snapshot list) must pass the worker's own validation:
+ * record and its snapshot and bitmap lists) must pass the worker's own validation:
  * the checks the guest makes must be enough that a well-formed result
  * can never be rejected downstream.
  */
@@ -42,23 +42,32 @@ static void
 inspect(const struct fmt_io *io, uint32_t fmt)
 {
 	struct fmt_snapshots snaps;
+	struct fmt_bitmaps bitmaps;
 	struct fmt_err err;
 
 	memset(&err, 0, sizeof(err));
 	memset(&res, 0, sizeof(res));
 	memset(&snaps, 0, sizeof(snaps));
-	snaps.buf = res.snapshots;
-	snaps.cap = sizeof(res.snapshots);
-	if (fmt_info(io, fmt, &res.info, &snaps, &err) == 0) {
+	memset(&bitmaps, 0, sizeof(bitmaps));
+	snaps.buf = res.lists;
+	snaps.cap = INSTAR_SNAP_AREA_MAX;
+	bitmaps.buf = res.lists + INSTAR_SNAP_AREA_MAX;
+	bitmaps.cap = INSTAR_BITMAP_AREA_MAX;
+	if (fmt_info(io, fmt, &res.info, &snaps, &bitmaps, &err) == 0) {
 		/* Exactly what the guest would send, as the worker sees it. */
 		res.nsnapshots = snaps.count;
 		res.snapshots_len = (uint32_t)snaps.len;
-		if (snaps.len > snaps.cap ||
-		    image_info_validate_result(&res,
-		    INSTAR_INFO_RESULT_MIN + snaps.len) != NULL)
+		res.nbitmaps = bitmaps.count;
+		res.bitmaps_len = (uint32_t)bitmaps.len;
+		if (snaps.len > snaps.cap || bitmaps.len > bitmaps.cap)
+			abort();
+		memmove(res.lists + snaps.len, bitmaps.buf, bitmaps.len);
+		if (image_info_validate_result(&res, INSTAR_INFO_RESULT_MIN +
+		    snaps.len + bitmaps.len) != NULL)
 			abort();
 	} else if (memchr(err.msg, '\0', sizeof(err.msg)) == NULL ||
-	    err.msg[0] == '\0' || snaps.len != 0 || snaps.count != 0)
+	    err.msg[0] == '\0' || snaps.len != 0 || snaps.count != 0 ||
+	    bitmaps.len != 0 || bitmaps.count != 0)
 		abort();
 }
 

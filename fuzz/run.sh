@@ -35,6 +35,10 @@ qemu-img create -q -f qcow2 -u -b ../../outside/secret.raw -F raw up.qcow2 64M
 qemu-img create -q -f qcow2 -o cluster_size=4096 snap.qcow2 1M
 qemu-img snapshot -c one snap.qcow2
 qemu-img snapshot -c two snap.qcow2
+# Bitmaps: small clusters keep the directory and tables in the seed.
+qemu-img create -q -f qcow2 -o cluster_size=512 bm.qcow2 64k
+qemu-img bitmap --add bm.qcow2 b0
+qemu-img bitmap --add --disable -g 64k bm.qcow2 b1
 # Only the first cluster matters to the parsers; keep the seeds small.
 for f in *; do truncate -s 131072 "$f"; done
 # Inputs that once found a bug stay in the corpus.

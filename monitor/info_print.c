@@ -124,6 +124,27 @@ check_encrypt(const Instar__Qcow2Encryption *e)
 	return 0;
 }
 
+/* Bitmaps as qemu lists them: qcow2 v3, names as C strings. */
+static int
+check_bitmaps(const Instar__Qcow2Info *q)
+{
+	const Instar__Bitmap *bm;
+	size_t i;
+
+	if (q->n_bitmaps > 0 && (q->bitmaps == NULL || q->version != 3))
+		return -1;
+	for (i = 0; i < q->n_bitmaps; i++) {
+		if ((bm = q->bitmaps[i]) == NULL ||
+		    (bm->name.len > 0 && bm->name.data == NULL) ||
+		    bm->name.len > INSTAR_BITMAP_NAME_MAX ||
+		    bytes_strlen(&bm->name) != bm->name.len ||
+		    bm->granularity < INSTAR_BITMAP_GRAN_MIN ||
+		    (bm->granularity & (bm->granularity - 1)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Reject what qemu could never have reported. */
 static int
 check_entry(const struct info_entry *e)
@@ -138,7 +159,8 @@ check_entry(const struct info_entry *e)
 	if (info->format == INSTAR__FORMAT__FORMAT_QCOW2 &&
 	    (info->qcow2 == NULL || info->qcow2->compression_type == NULL ||
 	    (info->qcow2->version != 2 && info->qcow2->version != 3) ||
-	    check_encrypt(info->qcow2->encrypt) != 0))
+	    check_encrypt(info->qcow2->encrypt) != 0 ||
+	    check_bitmaps(info->qcow2) != 0))
 		return -1;
 	if (info->format == INSTAR__FORMAT__FORMAT_VMDK &&
 	    (info->vmdk == NULL || info->vmdk->create_type == NULL))
@@ -214,6 +236,53 @@ qcow2_encrypt(const Instar__Qcow2Encryption *e)
 	return o;
 }
 
+/* Qcow2BitmapInfo, members in schema order; flags in enum order. */
+static struct json_value *
+qcow2_bitmap(const Instar__Bitmap *bm)
+{
+	struct json_value *o, *flags;
+	int r = 0;
+
+	if ((o = json_object_new()) == NULL)
+		return NULL;
+	r |= json_object_put(o, "name",
+	    json_string_new((const char *)bm->name.data, bm->name.len));
+	r |= json_object_put(o, "granularity", json_int_new(bm->granularity));
+	if ((flags = json_array_new()) == NULL)
+		r = -1;
+	if (flags != NULL && bm->in_use &&
+	    json_array_append(flags, json_cstring_new("in-use")) == -1)
+		r = -1;
+	if (flags != NULL && bm->auto_enabled &&
+	    json_array_append(flags, json_cstring_new("auto")) == -1)
+		r = -1;
+	r |= json_object_put(o, "flags", flags);
+	if (r != 0) {
+		json_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* "bitmaps" is left out, not empty, when there are none. */
+static int
+put_bitmaps(struct json_value *d, const Instar__Qcow2Info *q)
+{
+	struct json_value *list;
+	size_t i;
+
+	if (q->n_bitmaps == 0)
+		return 0;
+	if ((list = json_array_new()) == NULL)
+		return -1;
+	for (i = 0; i < q->n_bitmaps; i++)
+		if (json_array_append(list, qcow2_bitmap(q->bitmaps[i])) == -1) {
+			json_free(list);
+			return -1;
+		}
+	return json_object_put(d, "bitmaps", list);
+}
+
 /* ImageInfoSpecificQCow2, members in schema order. */
 static struct json_value *
 qcow2_specific(const Instar__Qcow2Info *q)
@@ -247,6 +316,7 @@ qcow2_specific(const Instar__Qcow2Info *q)
 	    json_int_new(q->refcount_bits));
 	if (q->encrypt != NULL)
 		r |= json_object_put(d, "encrypt", qcow2_encrypt(q->encrypt));
+	r |= put_bitmaps(d, q);
 	r |= json_object_put(d, "compression-type",
 	    json_cstring_new(q->compression_type));
  out:

@@ -5,17 +5,6 @@
 # with the same exit status as qemu-img.
 . "$(dirname "$0")/test-exec.sh"
 
-both() {
-	same_words info "$@"
-	same_words info --output=json "$@"
-}
-
-# find_bytes FILE HEX: the offset of the first occurrence, or -1.
-find_bytes() {
-	perl -e 'open(F, "<", $ARGV[0]) or die; binmode F; local $/;
-	    my $d = <F>; print index($d, pack("H*", $ARGV[1])), "\n"' "$1" "$2"
-}
-
 # luks_field FILE OFFSET STRING: a 32-byte NUL-padded header field.
 luks_field() {
 	poke "$1" "$2" "$(perl -e 'print unpack("H*",
@@ -35,21 +24,21 @@ for spec in "aes-256 xts plain64 sha256" "aes-128 cbc plain sha1" \
 	o=$o,encrypt.hash-alg=$4
 	[ "$3" = essiv ] && o=$o,encrypt.ivgen-hash-alg=sha256
 	n=$((n + 1))
-	luks_create -o "$o" "c$n.qcow2" 1M && both "c$n.qcow2"
+	luks_create -o "$o" "c$n.qcow2" 1M && same_info "c$n.qcow2"
 done
 
 # The legacy AES format, which qemu-img still makes.
 "$QEMU_IMG" create -f qcow2 --object secret,id=sec0,data=password \
     -o encrypt.format=aes,encrypt.key-secret=sec0 aes.qcow2 1M >/dev/null ||
     fail "could not make an AES image"
-both aes.qcow2
+same_info aes.qcow2
 
 # In a chain: qemu opens every image without its key to describe it.
 luks_create base.qcow2 4M
 "$QEMU_IMG" create -f qcow2 -b base.qcow2 -F qcow2 over.qcow2 >/dev/null
-both --backing-chain over.qcow2
+same_info --backing-chain over.qcow2
 luks_create -b base.qcow2 -F qcow2 encover.qcow2
-both --backing-chain encover.qcow2
+same_info --backing-chain encover.qcow2
 
 # LUKS without its header extension, which qemu-img 7.2's info crashes
 # on (a segmentation fault): encrypted, with no "encrypt" block, since
@@ -73,7 +62,7 @@ slot() { echo $((luks + 208 + 48 * $1 + $2)); }
 damaged() {
 	cp c1.qcow2 bad.qcow2
 	"$@"
-	both bad.qcow2
+	same_info bad.qcow2
 	[ "$qrc" -ne 0 ]
 	check $? "qemu-img accepts a damaged header ($*)"
 }
@@ -106,10 +95,10 @@ damaged poke bad.qcow2 $((luks + 108)) 00000028
 # parses and drops, and a last key slot whose end wraps in 32 bits.
 cp c1.qcow2 odd.qcow2
 luks_field odd.qcow2 $((luks + 40)) xts-plain64:sha512
-both odd.qcow2
+same_info odd.qcow2
 cp c1.qcow2 wrap.qcow2
 poke wrap.qcow2 "$(slot 7 40)" ffffff00
-both wrap.qcow2
+same_info wrap.qcow2
 
 # The extension's pointer: short, unaligned, past the end of the file
 # (zeros there), and past the block layer's limit.

@@ -123,6 +123,18 @@ same_words() {
 	fi
 }
 
+# same_info ARGS...: same_words for "info ARGS" in both output formats.
+same_info() {
+	same_words info "$@"
+	same_words info --output=json "$@"
+}
+
+# find_bytes FILE HEX: the offset of the first occurrence, or -1.
+find_bytes() {
+	perl -e 'open(F, "<", $ARGV[0]) or die; binmode F; local $/;
+	    my $d = <F>; print index($d, pack("H*", $ARGV[1])), "\n"' "$1" "$2"
+}
+
 # refuses DESC PATTERN ARGS...: instar exits 1, prints PATTERN on stderr,
 # prints nothing on stdout and is not killed by a signal.
 refuses() {

@@ -41,7 +41,7 @@ put_clusters(struct mem_img *m, uint64_t first, uint64_t n, uint64_t stride)
 	uint64_t i;
 
 	wdev_init(&d, m, &io);
-	assert_int_equal(qcow2_parse(&io, &h, &info, NULL, &err), 0);
+	assert_int_equal(qcow2_parse(&io, &h, &info, NULL, NULL, &err), 0);
 	mem_img_alloc(&data, (size_t)h.cluster_size);
 	assert_int_equal(qcow2w_open(&w, &io, &h, &a, &err), 0);
 	for (i = 0; i < n; i++) {

@@ -42,7 +42,7 @@ fill_qcow2(struct mem_img *m, uint64_t off, uint64_t len, uint8_t seed)
 	uint64_t cs, c;
 
 	wdev_init(&d, m, &io);
-	assert_int_equal(qcow2_parse(&io, &h, &info, NULL, &err), 0);
+	assert_int_equal(qcow2_parse(&io, &h, &info, NULL, NULL, &err), 0);
 	cs = h.cluster_size;
 	assert_int_equal(off % cs, 0);
 	mem_img_alloc(&data, (size_t)cs);

@@ -18,9 +18,10 @@
 #define MiB	(1024ull * 1024)
 #define GiB	(1024ull * MiB)
 
-/* The last call's snapshot list, with room as the guest has it. */
+/* The last call's lists, with room as the guest has it. */
 static struct instar_info_result snap_res;
 static struct fmt_snapshots snaps;
+static struct fmt_bitmaps bitmaps;
 
 static int
 info_of(struct mem_img *m, uint32_t fmt, struct instar_image_info *info,
@@ -32,9 +33,12 @@ info_of(struct mem_img *m, uint32_t fmt, struct instar_image_info *info,
 	memset(err, 0, sizeof(*err));
 	memset(&snap_res, 0, sizeof(snap_res));
 	memset(&snaps, 0xa5, sizeof(snaps));
-	snaps.buf = snap_res.snapshots;
-	snaps.cap = sizeof(snap_res.snapshots);
-	return fmt_info(&io, fmt, info, &snaps, err);
+	memset(&bitmaps, 0xa5, sizeof(bitmaps));
+	snaps.buf = snap_res.lists;
+	snaps.cap = INSTAR_SNAP_AREA_MAX;
+	bitmaps.buf = snap_res.lists + INSTAR_SNAP_AREA_MAX;
+	bitmaps.cap = INSTAR_BITMAP_AREA_MAX;
+	return fmt_info(&io, fmt, info, &snaps, &bitmaps, err);
 }
 
 static void
@@ -1083,6 +1087,135 @@ test_qcow2_extension_overlaps_backing(void **state)
 	mem_img_free(&m);
 }
 
+/* One bitmap directory entry; name_size 0 means strlen(name). */
+struct bm_ent {
+	uint64_t	 table_off;
+	uint32_t	 table_size;
+	uint32_t	 flags;
+	uint8_t		 type;
+	uint8_t		 gran_bits;
+	const char	*name;
+	uint16_t	 name_size;
+	uint32_t	 extra;
+};
+
+#define BM_DIR		0x40000		/* cluster 4 of build_qcow2() */
+#define BM_TABLE	0x50000
+
+/* A usable entry for a 1 MiB image with 64 KiB clusters. */
+static struct bm_ent
+bm_good(const char *name, uint32_t flags)
+{
+	struct bm_ent e = { BM_TABLE, 1, flags, 1, 16, name, 0, 0 };
+
+	return e;
+}
+
+/* Write the entries as qemu lays them out; returns the directory size. */
+static uint64_t
+bm_put_dir(struct mem_img *m, const struct bm_ent *e, size_t n)
+{
+	uint64_t off = BM_DIR;
+	size_t i, nl;
+
+	for (i = 0; i < n; i++) {
+		nl = e[i].name_size != 0 ? e[i].name_size : strlen(e[i].name);
+		if (m->size < off + 24 + nl + 8)
+			mem_img_resize(m, (size_t)off + 24 + nl + 8);
+		put_be64(m, off, e[i].table_off);
+		put_be32(m, off + 8, e[i].table_size);
+		put_be32(m, off + 12, e[i].flags);
+		m->buf[off + 16] = e[i].type;
+		m->buf[off + 17] = e[i].gran_bits;
+		put_be16(m, off + 18, (uint16_t)nl);
+		put_be32(m, off + 20, e[i].extra);
+		put_bytes(m, off + 24, e[i].name, nl);
+		off += (24 + nl + 7) & ~(size_t)7;
+	}
+	return off - BM_DIR;
+}
+
+/*
+ * An image with these directory entries and a bitmaps extension saying
+ * nb bitmaps and dir_size bytes (the entries' size if 0) at dir_off.
+ */
+static void
+bm_image(struct mem_img *m, struct qcow2_opts *o, const struct bm_ent *e,
+    size_t n, uint32_t nb, uint64_t dir_size, uint64_t dir_off)
+{
+	static uint8_t b[24];
+	static struct qcow2_ext x;
+	struct mem_img dir;
+	uint64_t size;
+
+	mem_img_alloc(&dir, 16);
+	size = bm_put_dir(&dir, e, n);
+	memset(b, 0, sizeof(b));
+	b[0] = (uint8_t)(nb >> 24);
+	b[1] = (uint8_t)(nb >> 16);
+	b[2] = (uint8_t)(nb >> 8);
+	b[3] = (uint8_t)nb;
+	if (dir_size == 0)
+		dir_size = size;
+	for (size_t i = 0; i < 8; i++) {
+		b[8 + i] = (uint8_t)(dir_size >> (56 - 8 * i));
+		b[16 + i] = (uint8_t)(dir_off >> (56 - 8 * i));
+	}
+	x.magic = 0x23852875u;
+	x.len = sizeof(b);
+	x.data = b;
+	o->autoclear |= 1;
+	o->exts = &x;
+	o->nexts = 1;
+	build_qcow2(m, o);
+	if (m->size < BM_TABLE + 65536)
+		mem_img_resize(m, BM_TABLE + 65536);
+	if (dir.size > BM_DIR)
+		put_bytes(m, BM_DIR, dir.buf + BM_DIR, dir.size - BM_DIR);
+	mem_img_free(&dir);
+}
+
+static void
+bm_expect_error(const struct bm_ent *e, size_t n, const char *want)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	qcow2_default_opts(&o, 1 * MiB);
+	bm_image(&m, &o, e, n, (uint32_t)n, 0, BM_DIR);
+	expect_error(&m, INSTAR_FMT_QCOW2, want);
+	assert_int_equal(bitmaps.len, 0);
+	assert_int_equal(bitmaps.count, 0);
+	mem_img_free(&m);
+}
+
+static void
+bm_expect_ok(const struct bm_ent *e, size_t n)
+{
+	struct qcow2_opts o;
+	struct mem_img m;
+	struct instar_image_info i;
+
+	qcow2_default_opts(&o, 1 * MiB);
+	bm_image(&m, &o, e, n, (uint32_t)n, 0, BM_DIR);
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	assert_int_equal(bitmaps.count, n);
+	mem_img_free(&m);
+}
+
+/* What the guest sends of the last call's lists, as run_info() does. */
+static size_t
+bm_result(const struct instar_image_info *info)
+{
+	snap_res.info = *info;
+	snap_res.nsnapshots = snaps.count;
+	snap_res.snapshots_len = (uint32_t)snaps.len;
+	snap_res.nbitmaps = bitmaps.count;
+	snap_res.bitmaps_len = (uint32_t)bitmaps.len;
+	memmove(snap_res.lists + snaps.len, bitmaps.buf, bitmaps.len);
+	return INSTAR_INFO_RESULT_MIN + snaps.len + bitmaps.len;
+}
+
 static void
 test_qcow2_bitmaps_ext(void **state)
 {
@@ -1099,7 +1232,8 @@ test_qcow2_bitmaps_ext(void **state)
 	o.autoclear = 1;
 	o.exts = &e;
 	o.nexts = 1;
-	qcow2_ok(&o, &i);
+	/* The header is right; qemu then reads the directory it names. */
+	qcow2_expect_error(&o, "Requested bitmap directory size is zero");
 
 	b[3] = 0;
 	qcow2_expect_error(&o, "found bitmaps extension with zero bitmaps");
@@ -1112,11 +1246,284 @@ test_qcow2_bitmaps_ext(void **state)
 	b[23] = 0;
 	b[0] = 1;
 	qcow2_expect_error(&o, "exceeding the QEMU supported maximum");
+	b[0] = 0;
+	b[12] = 0x04;			/* 64 MiB */
+	qcow2_expect_error(&o, "bitmap directory size (67108864) exceeds "
+	    "the maximum supported size (67107840)");
 	/* stale bitmaps (autoclear bit clear) are ignored */
 	o.autoclear = 0;
 	qcow2_ok(&o, &i);
 	e.len = 16;
 	qcow2_expect_error(&o, "bitmaps_ext: Invalid extension length");
+}
+
+static void
+test_qcow2_bitmaps_list(void **state)
+{
+	struct bm_ent e[3];
+	struct qcow2_opts o;
+	struct mem_img m;
+	struct instar_image_info i;
+	struct instar_bitmap bm;
+	size_t pos = 0, got;
+
+	(void)state;
+	e[0] = bm_good("b0", 2);
+	e[1] = bm_good("in use", 1);
+	e[1].gran_bits = 20;
+	e[1].table_off = BM_TABLE + 0x10000;
+	e[2] = bm_good("cut\0here", 3);
+	e[2].name_size = 8;
+	qcow2_default_opts(&o, 1 * MiB);
+	bm_image(&m, &o, e, 3, 3, 0, BM_DIR);
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	mem_img_free(&m);
+	assert_int_equal(bitmaps.count, 3);
+	assert_int_equal(image_info_bitmap_next(bitmaps.buf, bitmaps.len,
+	    &pos, &bm), 0);
+	assert_int_equal(bm.hdr.granularity, 65536);
+	assert_int_equal(bm.hdr.flags, INSTAR_BITMAP_AUTO);
+	assert_int_equal(bm.hdr.name_len, 2);
+	assert_memory_equal(bm.name, "b0", 2);
+	assert_int_equal(image_info_bitmap_next(bitmaps.buf, bitmaps.len,
+	    &pos, &bm), 0);
+	assert_int_equal(bm.hdr.granularity, 1u << 20);
+	assert_int_equal(bm.hdr.flags, INSTAR_BITMAP_IN_USE);
+	assert_memory_equal(bm.name, "in use", 6);
+	/* qemu keeps the name as a C string */
+	assert_int_equal(image_info_bitmap_next(bitmaps.buf, bitmaps.len,
+	    &pos, &bm), 0);
+	assert_int_equal(bm.hdr.name_len, 3);
+	assert_int_equal(bm.hdr.flags, 3);
+	assert_int_equal(pos, bitmaps.len);
+
+	/* The worker takes it, and refuses what qemu could not list. */
+	got = bm_result(&i);
+	assert_null(image_info_validate_result(&snap_res, got));
+	assert_non_null(image_info_validate_result(&snap_res, got - 1));
+	snap_res.nbitmaps = 2;
+	assert_string_equal(image_info_validate_result(&snap_res, got),
+	    "bitmap list longer than its entries");
+	snap_res.nbitmaps = 4;
+	assert_string_equal(image_info_validate_result(&snap_res, got),
+	    "bitmap list overruns its length");
+	snap_res.nbitmaps = 3;
+	snap_res.info.qcow2_version = 2;
+	assert_string_equal(image_info_validate_result(&snap_res, got),
+	    "bitmaps where qemu lists none");
+	snap_res.info.qcow2_version = 3;
+	memcpy(&bm.hdr, snap_res.lists, sizeof(bm.hdr));
+	bm.hdr.flags = 4;
+	memcpy(snap_res.lists, &bm.hdr, sizeof(bm.hdr));
+	assert_string_equal(image_info_validate_result(&snap_res, got),
+	    "bitmap with reserved bits set");
+	bm.hdr.flags = 2;
+	bm.hdr.granularity = 256;
+	memcpy(snap_res.lists, &bm.hdr, sizeof(bm.hdr));
+	assert_string_equal(image_info_validate_result(&snap_res, got),
+	    "bad bitmap granularity");
+	bm.hdr.granularity = 65536 + 512;
+	memcpy(snap_res.lists, &bm.hdr, sizeof(bm.hdr));
+	assert_non_null(image_info_validate_result(&snap_res, got));
+	bm.hdr.granularity = 65536;
+	memcpy(snap_res.lists, &bm.hdr, sizeof(bm.hdr));
+	snap_res.lists[sizeof(bm.hdr)] = '\0';
+	assert_string_equal(image_info_validate_result(&snap_res, got),
+	    "NUL byte in a bitmap name");
+	snap_res.lists[sizeof(bm.hdr)] = 'b';
+	assert_null(image_info_validate_result(&snap_res, got));
+
+	/* Stale bitmaps: qemu lists none and reads no directory. */
+	qcow2_default_opts(&o, 1 * MiB);
+	bm_image(&m, &o, e, 3, 3, 0, BM_DIR);
+	put_be64(&m, 88, 0);
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	assert_int_equal(bitmaps.count, 0);
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_bitmaps_directory(void **state)
+{
+	struct bm_ent e[2];
+	struct qcow2_opts o;
+	struct mem_img m;
+
+	(void)state;
+	e[0] = bm_good("b0", 2);
+	e[1] = bm_good("b1", 2);
+	qcow2_default_opts(&o, 1 * MiB);
+	/* Counts that disagree with the extension */
+	bm_image(&m, &o, e, 2, 1, 0, BM_DIR);
+	expect_error(&m, INSTAR_FMT_QCOW2, "More bitmaps found than "
+	    "specified in header extension");
+	mem_img_free(&m);
+	bm_image(&m, &o, e, 2, 3, 0, BM_DIR);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Less bitmaps found than "
+	    "specified in header extension");
+	mem_img_free(&m);
+	/* A size that cuts an entry, or leaves a tail */
+	bm_image(&m, &o, e, 2, 2, 52, BM_DIR);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Broken bitmap directory");
+	mem_img_free(&m);
+	bm_image(&m, &o, e, 2, 2, 64 + 20, BM_DIR);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Broken bitmap directory");
+	mem_img_free(&m);
+	bm_image(&m, &o, e, 2, 3, 64 + 24, BM_DIR);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Bitmap '' doesn't satisfy the "
+	    "constraints");
+	mem_img_free(&m);
+	/* Past what qemu's block layer reads, or past the file (zeros) */
+	bm_image(&m, &o, e, 2, 2, 0, 0x7fffffffc0000000ull);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Failed to read bitmap directory: "
+	    "Input/output error");
+	mem_img_free(&m);
+	bm_image(&m, &o, e, 2, 2, 0, 0x10000000ull);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Bitmap '' doesn't satisfy the "
+	    "constraints");
+	mem_img_free(&m);
+	/* Extra data, even one whose size wraps qemu's int */
+	e[1].extra = 8;
+	bm_image(&m, &o, e, 2, 2, 64 + 8, BM_DIR);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Bitmap extra data is not "
+	    "supported");
+	mem_img_free(&m);
+	e[1].extra = 0xfffffff0u;
+	bm_expect_error(e, 2, "Bitmap extra data is not supported");
+	e[1].extra = 1024;
+	bm_expect_error(e, 2, "Broken bitmap directory");
+	e[0].extra = 0x7fffffd0u;
+	bm_expect_error(e, 2, "Broken bitmap directory");
+	/* Past INT_MAX qemu steps backwards, and then sees the extra data. */
+	e[0].extra = 0x7ffffff0u;
+	bm_expect_error(e, 2, "Bitmap extra data is not supported");
+}
+
+static void
+test_qcow2_bitmaps_entry(void **state)
+{
+	static char longname[1025];
+	struct bm_ent e[2];
+	struct qcow2_opts o;
+	struct mem_img m;
+	struct instar_image_info i;
+	const char *bad = "Bitmap 'b1' doesn't satisfy the constraints";
+
+	(void)state;
+	e[0] = bm_good("b0", 2);
+#define BAD(field, v) do {					\
+		e[1] = bm_good("b1", 2);			\
+		e[1].field = (v);				\
+		bm_expect_error(e, 2, bad);			\
+	} while (0)
+	BAD(table_size, 0);
+	BAD(table_off, 0);
+	BAD(table_off, BM_TABLE + 512);
+	BAD(table_size, 0x8000001u);
+	BAD(table_size, 8193);		/* 512 MiB and a cluster */
+	BAD(gran_bits, 8);
+	BAD(gran_bits, 32);
+	BAD(flags, 4);
+	BAD(flags, 0x80000002u);
+	BAD(type, 0);
+	BAD(type, 2);
+#undef BAD
+	e[1] = bm_good("b1", 2);
+	e[1].gran_bits = 31;
+	bm_expect_ok(e, 2);
+	memset(longname, 'x', 1024);
+	e[1].name = longname;
+	e[1].gran_bits = 16;
+	bm_expect_error(e, 2, "Bitmap 'xxxxxxxx");
+	longname[1023] = '\0';
+	bm_expect_ok(e, 2);
+
+	/* A bitmap table too small for the image, unless in use */
+	qcow2_default_opts(&o, 4 * MiB);
+	o.cluster_bits = 9;
+	e[1] = bm_good("b1", 2);
+	e[1].gran_bits = 9;
+	e[1].table_off = 0x60000;
+	bm_image(&m, &o, e, 2, 2, 0, BM_DIR);
+	expect_error(&m, INSTAR_FMT_QCOW2, bad);
+	mem_img_free(&m);
+	e[1].flags = 3;
+	bm_image(&m, &o, e, 2, 2, 0, BM_DIR);
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	mem_img_free(&m);
+}
+
+static void
+test_qcow2_bitmaps_load(void **state)
+{
+	static char name[40][1001];
+	struct bm_ent e[40];
+	struct qcow2_opts o;
+	struct mem_img m;
+	struct instar_image_info i;
+	size_t k;
+
+	(void)state;
+	/* Names: a bitmap not in use may not repeat one created before. */
+	e[0] = bm_good("b0", 2);
+	e[1] = bm_good("b0", 0);
+	bm_expect_error(e, 2, "Bitmap already exists: b0");
+	e[1] = bm_good("b0\0junk", 0);
+	e[1].name_size = 7;
+	bm_expect_error(e, 2, "Bitmap already exists: b0");
+	e[1] = bm_good("b0", 1);
+	bm_expect_ok(e, 2);
+	e[0] = bm_good("b0", 1);
+	e[1] = bm_good("b0", 0);
+	bm_expect_error(e, 2, "Bitmap already exists: b0");
+	e[1] = bm_good("b0", 1);
+	bm_expect_ok(e, 2);
+	/* Table entries: reserved bits, bit 0 with an offset, alignment */
+	e[0] = bm_good("b0", 2);
+	e[1] = bm_good("b1", 2);
+	qcow2_default_opts(&o, 1 * MiB);
+	bm_image(&m, &o, e, 2, 2, 0, BM_DIR);
+	put_be64(&m, BM_TABLE, 1);		/* all ones: fine */
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	put_be64(&m, BM_TABLE, 2);
+	expect_error(&m, INSTAR_FMT_QCOW2, "Could not read bitmap_table table "
+	    "from image for bitmap 'b0': Invalid argument");
+	put_be64(&m, BM_TABLE, 0x100000000000000ull);
+	expect_error(&m, INSTAR_FMT_QCOW2, "for bitmap 'b0': Invalid");
+	put_be64(&m, BM_TABLE, 0x70001);
+	expect_error(&m, INSTAR_FMT_QCOW2, "for bitmap 'b0': Invalid");
+	put_be64(&m, BM_TABLE, 0x70200);
+	expect_error(&m, INSTAR_FMT_QCOW2, "for bitmap 'b0': Invalid");
+	put_be64(&m, BM_TABLE, 0x70000);
+	ok_info(&m, INSTAR_FMT_QCOW2, &i);
+	mem_img_free(&m);
+	/* An in-use bitmap's table is not read */
+	e[0].flags = 1;
+	e[0].table_off = 0x7fffffffc0000000ull;
+	bm_expect_ok(e, 2);
+	e[0].flags = 0;
+	bm_expect_error(e, 2, "Could not read bitmap_table table from image "
+	    "for bitmap 'b0': Input/output error");
+	/* The table must be what the image's length needs */
+	e[0] = bm_good("b0", 0);
+	e[0].table_size = 2;
+	bm_expect_error(e, 2, "Could not read bitmap 'b0' from image: "
+	    "Invalid argument");
+	/* A table error comes before a later duplicate. */
+	e[1] = bm_good("b0", 0);
+	bm_expect_error(e, 2, "Could not read bitmap 'b0' from image");
+
+	/* More than the guest can send back */
+	for (k = 0; k < 40; k++) {
+		memset(name[k], 'a', 1000);
+		name[k][0] = (char)('A' + k);
+		e[k] = bm_good(name[k], 1);
+	}
+	bm_expect_ok(e, 20);
+	bm_expect_error(e, 40, "too many bitmaps to report: 40");
+	/* qemu's errors come first; a long name fills the error text. */
+	e[39].flags = 4;
+	bm_expect_error(e, 40, "Bitmap 'haaaa");
 }
 
 static void
@@ -1775,23 +2182,23 @@ test_snapshot_list_validation(void **state)
 	assert_non_null(image_info_validate_result(&snap_res, got));
 	snap_res.nsnapshots = 2;
 	/* A NUL inside a name. */
-	snap_res.snapshots[sizeof(h) + 1 + 1] = '\0';
+	snap_res.lists[sizeof(h) + 1 + 1] = '\0';
 	assert_string_equal(image_info_validate_result(&snap_res, got),
 	    "NUL byte in a snapshot id or name");
-	snap_res.snapshots[sizeof(h) + 1 + 1] = 'n';
+	snap_res.lists[sizeof(h) + 1 + 1] = 'n';
 	assert_null(image_info_validate_result(&snap_res, got));
 	/* A length running past the list. */
-	memcpy(&h, snap_res.snapshots, sizeof(h));
+	memcpy(&h, snap_res.lists, sizeof(h));
 	h.name_len = 200;
-	memcpy(snap_res.snapshots, &h, sizeof(h));
+	memcpy(snap_res.lists, &h, sizeof(h));
 	assert_string_equal(image_info_validate_result(&snap_res, got),
 	    "snapshot list overruns its length");
 	h.name_len = 3;
 	h.reserved = 1;
-	memcpy(snap_res.snapshots, &h, sizeof(h));
+	memcpy(snap_res.lists, &h, sizeof(h));
 	assert_non_null(image_info_validate_result(&snap_res, got));
 	h.reserved = 0;
-	memcpy(snap_res.snapshots, &h, sizeof(h));
+	memcpy(snap_res.lists, &h, sizeof(h));
 	assert_null(image_info_validate_result(&snap_res, got));
 	/* Snapshots where qemu lists none. */
 	snap_res.info.format = INSTAR_FMT_RAW;
@@ -2706,6 +3113,10 @@ main(void)
 		cmocka_unit_test(test_qcow2_extension_too_large),
 		cmocka_unit_test(test_qcow2_extension_overlaps_backing),
 		cmocka_unit_test(test_qcow2_bitmaps_ext),
+		cmocka_unit_test(test_qcow2_bitmaps_list),
+		cmocka_unit_test(test_qcow2_bitmaps_directory),
+		cmocka_unit_test(test_qcow2_bitmaps_entry),
+		cmocka_unit_test(test_qcow2_bitmaps_load),
 		cmocka_unit_test(test_qcow2_odd_size_rounds_down),
 		cmocka_unit_test(test_qcow2_zero_size),
 		cmocka_unit_test(test_qcow2_bad_magic),

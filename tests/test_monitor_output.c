@@ -611,6 +611,228 @@ test_qcow2_corrupt(void **state)
 	    "}\n");
 }
 
+/* Two bitmaps (qemu-img bitmap --add, --add -g 512k --disable). */
+static void
+test_qcow2_bitmaps(void **state)
+{
+	Instar__Bitmap b0 = INSTAR__BITMAP__INIT, b1 = INSTAR__BITMAP__INIT;
+	Instar__Bitmap *bp[2] = { &b0, &b1 };
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1048576,
+	    65536);
+
+	(void)state;
+	b0.name.data = (uint8_t *)"b0";
+	b0.name.len = 2;
+	b0.granularity = 65536;
+	b0.auto_enabled = 1;
+	b1.name.data = (uint8_t *)"b1";
+	b1.name.len = 2;
+	b1.granularity = 524288;
+	q.n_bitmaps = 2;
+	q.bitmaps = bp;
+	i.qcow2 = &q;
+	check_one("a.qcow2", &i, 225280,
+	    "image: a.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 1 MiB (1048576 bytes)\n"
+	    "disk size: 220 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    bitmaps:\n"
+	    "        [0]:\n"
+	    "            flags:\n"
+	    "                [0]: auto\n"
+	    "            name: b0\n"
+	    "            granularity: 65536\n"
+	    "        [1]:\n"
+	    "            flags:\n"
+	    "            name: b1\n"
+	    "            granularity: 524288\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 1048576,\n"
+	    "    \"filename\": \"a.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 225280,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"bitmaps\": [\n"
+	    "                {\n"
+	    "                    \"flags\": [\n"
+	    "                        \"auto\"\n"
+	    "                    ],\n"
+	    "                    \"name\": \"b0\",\n"
+	    "                    \"granularity\": 65536\n"
+	    "                },\n"
+	    "                {\n"
+	    "                    \"flags\": [\n"
+	    "                    ],\n"
+	    "                    \"name\": \"b1\",\n"
+	    "                    \"granularity\": 524288\n"
+	    "                }\n"
+	    "            ],\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/*
+ * In-use bitmaps (qemu-io -c abort after two --add), one added after,
+ * and a name JSON must escape.
+ */
+static void
+test_qcow2_bitmaps_in_use(void **state)
+{
+	Instar__Bitmap b[3] = { INSTAR__BITMAP__INIT, INSTAR__BITMAP__INIT,
+	    INSTAR__BITMAP__INIT };
+	Instar__Bitmap *bp[3] = { &b[0], &b[1], &b[2] };
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 10485760,
+	    65536);
+
+	(void)state;
+	b[0].name.data = (uint8_t *)"b0";
+	b[0].name.len = 2;
+	b[0].granularity = 65536;
+	b[0].in_use = b[0].auto_enabled = 1;
+	b[1].name.data = (uint8_t *)"q\"x\\\303\251";
+	b[1].name.len = 6;
+	b[1].granularity = 1048576;
+	b[1].in_use = 1;
+	b[2].name.data = (uint8_t *)"b2";
+	b[2].name.len = 2;
+	b[2].granularity = 512;
+	b[2].auto_enabled = 1;
+	q.n_bitmaps = 3;
+	q.bitmaps = bp;
+	i.qcow2 = &q;
+	check_one("b.qcow2", &i, 225280,
+	    "image: b.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 10 MiB (10485760 bytes)\n"
+	    "disk size: 220 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    bitmaps:\n"
+	    "        [0]:\n"
+	    "            flags:\n"
+	    "                [0]: in-use\n"
+	    "                [1]: auto\n"
+	    "            name: b0\n"
+	    "            granularity: 65536\n"
+	    "        [1]:\n"
+	    "            flags:\n"
+	    "                [0]: in-use\n"
+	    "            name: q\"x\\\303\251\n"
+	    "            granularity: 1048576\n"
+	    "        [2]:\n"
+	    "            flags:\n"
+	    "                [0]: auto\n"
+	    "            name: b2\n"
+	    "            granularity: 512\n"
+	    "    refcount bits: 16\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 10485760,\n"
+	    "    \"filename\": \"b.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 225280,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"bitmaps\": [\n"
+	    "                {\n"
+	    "                    \"flags\": [\n"
+	    "                        \"in-use\",\n"
+	    "                        \"auto\"\n"
+	    "                    ],\n"
+	    "                    \"name\": \"b0\",\n"
+	    "                    \"granularity\": 65536\n"
+	    "                },\n"
+	    "                {\n"
+	    "                    \"flags\": [\n"
+	    "                        \"in-use\"\n"
+	    "                    ],\n"
+	    "                    \"name\": \"q\\\"x\\\\\\u00E9\",\n"
+	    "                    \"granularity\": 1048576\n"
+	    "                },\n"
+	    "                {\n"
+	    "                    \"flags\": [\n"
+	    "                        \"auto\"\n"
+	    "                    ],\n"
+	    "                    \"name\": \"b2\",\n"
+	    "                    \"granularity\": 512\n"
+	    "                }\n"
+	    "            ],\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* Bitmaps qemu could never have listed are refused, not printed. */
+static void
+test_bad_bitmaps(void **state)
+{
+	Instar__Bitmap b0 = INSTAR__BITMAP__INIT, *bp = &b0;
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1, 0);
+	struct info_entry e = { "x", &i, 0, NULL };
+	FILE *f = fopen("/dev/null", "w");
+
+	(void)state;
+	assert_non_null(f);
+	b0.name.data = (uint8_t *)"b0";
+	b0.name.len = 2;
+	b0.granularity = 65536;
+	q.n_bitmaps = 1;
+	q.bitmaps = &bp;
+	i.qcow2 = &q;
+	assert_int_equal(info_print_human(f, &e, 1), 0);
+	b0.granularity = 256;
+	assert_int_equal(info_print_json(f, &e, 1, false), -1);
+	b0.granularity = 65536 * 3;
+	assert_int_equal(info_print_json(f, &e, 1, false), -1);
+	b0.granularity = 65536;
+	/* a NUL inside a name: qemu's C strings end there */
+	b0.name.data = (uint8_t *)(uintptr_t)"b\0";
+	assert_int_equal(info_print_human(f, &e, 1), -1);
+	b0.name.data = (uint8_t *)"b0";
+	/* qemu lists no bitmaps for a v2 image */
+	q.version = 2;
+	assert_int_equal(info_print_human(f, &e, 1), -1);
+	q.version = 3;
+	bp = NULL;
+	assert_int_equal(info_print_json(f, &e, 1, false), -1);
+	fclose(f);
+}
+
 /* Legacy AES encryption: the "encrypt" block names the format only. */
 static void
 test_qcow2_encrypted(void **state)
@@ -2351,6 +2573,9 @@ main(void)
 		cmocka_unit_test(test_qcow2_lazy_killed),
 		cmocka_unit_test(test_qcow2_corrupt),
 		cmocka_unit_test(test_qcow2_encrypted),
+		cmocka_unit_test(test_qcow2_bitmaps),
+		cmocka_unit_test(test_qcow2_bitmaps_in_use),
+		cmocka_unit_test(test_bad_bitmaps),
 		cmocka_unit_test(test_qcow2_luks),
 		cmocka_unit_test(test_qcow2_escaping),
 		cmocka_unit_test(test_vmdk),

@@ -32,7 +32,7 @@ snapshots_to_pb(const struct instar_info_result *res, Instar__Snapshot ***out)
 	size_t pos = 0, i;
 
 	for (i = 0; i < res->nsnapshots && i < INSTAR_SNAP_COUNT_MAX; i++) {
-		if (image_info_snapshot_next(res->snapshots,
+		if (image_info_snapshot_next(res->lists,
 		    res->snapshots_len, &pos, &sn) != 0)
 			break;
 		instar__snapshot__init(&pb[i]);
@@ -46,6 +46,32 @@ snapshots_to_pb(const struct instar_info_result *res, Instar__Snapshot ***out)
 		pb[i].vm_clock_nsec = sn.hdr.vm_clock_nsec;
 		pb[i].has_icount = sn.hdr.icount != INSTAR_SNAP_ICOUNT_NONE;
 		pb[i].icount = sn.hdr.icount;
+		ptrs[i] = &pb[i];
+	}
+	*out = ptrs;
+	return i;
+}
+
+/* The bitmap list of a validated result, as the snapshots. */
+static size_t
+bitmaps_to_pb(const struct instar_info_result *res, Instar__Bitmap ***out)
+{
+	static Instar__Bitmap pb[INSTAR_BITMAP_COUNT_MAX];
+	static Instar__Bitmap *ptrs[INSTAR_BITMAP_COUNT_MAX];
+	const uint8_t *list = res->lists + res->snapshots_len;
+	struct instar_bitmap bm;
+	size_t pos = 0, i;
+
+	for (i = 0; i < res->nbitmaps && i < INSTAR_BITMAP_COUNT_MAX; i++) {
+		if (image_info_bitmap_next(list, res->bitmaps_len, &pos,
+		    &bm) != 0)
+			break;
+		instar__bitmap__init(&pb[i]);
+		pb[i].name.data = (uint8_t *)bm.name;
+		pb[i].name.len = bm.hdr.name_len;
+		pb[i].granularity = bm.hdr.granularity;
+		pb[i].in_use = (bm.hdr.flags & INSTAR_BITMAP_IN_USE) != 0;
+		pb[i].auto_enabled = (bm.hdr.flags & INSTAR_BITMAP_AUTO) != 0;
 		ptrs[i] = &pb[i];
 	}
 	*out = ptrs;
@@ -138,6 +164,7 @@ send_info(int sock, struct instar_info_result *res)
 		q.extended_l2 = (in->flags & IMG_EXTENDED_L2) != 0;
 		q.encrypted = (in->flags & IMG_ENCRYPTED) != 0;
 		q.encrypt = encrypt_to_pb(in);
+		q.n_bitmaps = bitmaps_to_pb(res, &q.bitmaps);
 		q.data_file_raw = (in->flags & IMG_DATA_FILE_RAW) != 0;
 		if (in->flags & IMG_HAS_DATA_FILE) {
 			q.has_data_file = 1;

@@ -20,8 +20,6 @@
 #define L(x)		((long long)(x))
 
 #define REFT_OFFSET_MASK	0xfffffffffffffe00ull
-#define BME_RESERVED		0xff000000000001feull
-#define BME_OFFSET_MASK		0x00fffffffffffe00ull
 #define L2_BITMAP_ALL_ALLOC	0xffffffffull
 #define MAX_L1_ENTRIES		(MAX_L1_BYTES / 8)
 /*

@@ -109,12 +109,24 @@ struct fmt_snapshots {
 };
 
 /*
- * Fill *info and *snaps for "info" on an image of the given format (not
- * PROBE).  Every value read from the image is checked before use.
- * Returns 0 or -1 with err set (and *info and *snaps emptied).
+ * Where "info" puts the persistent dirty bitmaps qemu would list, in the
+ * same way: packed entries (image_info.h), buf[0..len), count of them.
+ */
+struct fmt_bitmaps {
+	uint8_t		*buf;
+	size_t		 cap;
+	size_t		 len;
+	uint32_t	 count;
+};
+
+/*
+ * Fill *info, *snaps and *bitmaps (which may be NULL) for "info" on an
+ * image of the given format (not PROBE).  Every value read from the image
+ * is checked before use.  Returns 0 or -1 with err set (and *info and
+ * the lists emptied).
  */
 int fmt_info(const struct fmt_io *, uint32_t fmt, struct instar_image_info *,
-    struct fmt_snapshots *, struct fmt_err *);
+    struct fmt_snapshots *, struct fmt_bitmaps *, struct fmt_err *);
 
 /* Where a monolithicSparse VMDK keeps its grains; byte units. */
 struct vmdk_geom {
@@ -149,7 +161,7 @@ int vmdk_desc_parse(const char *desc, size_t len, struct instar_image_info *,
     struct fmt_err *);
 
 int qcow2_info(const struct fmt_io *, struct instar_image_info *,
-    struct fmt_snapshots *, struct fmt_err *);
+    struct fmt_snapshots *, struct fmt_bitmaps *, struct fmt_err *);
 int vmdk_info(const struct fmt_io *, struct instar_image_info *,
     struct fmt_err *);
 int raw_info(const struct fmt_io *, struct instar_image_info *,

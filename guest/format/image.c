@@ -65,7 +65,7 @@ qcow2_map_open(struct image *img, struct fmt_err *err)
 {
 	struct qcow2_map *q = &img->u.q;
 
-	if (qcow2_parse(img->io, &q->h, &img->info, NULL, err) != 0 ||
+	if (qcow2_parse(img->io, &q->h, &img->info, NULL, NULL, err) != 0 ||
 	    qcow2_refuse_unsupported(&q->h, err) != 0)
 		return -1;
 	q->l2_bits = q->h.cluster_bits - 3;

@@ -157,16 +157,20 @@ fmt_probe(const struct fmt_io *io, uint32_t *fmt, struct fmt_err *err)
 int
 fmt_info(const struct fmt_io *io, uint32_t fmt,
     struct instar_image_info *info, struct fmt_snapshots *snaps,
-    struct fmt_err *err)
+    struct fmt_bitmaps *bitmaps, struct fmt_err *err)
 {
-	/* Only qcow2 has internal snapshots. */
+	/* Only qcow2 has internal snapshots and bitmaps. */
 	snaps->len = 0;
 	snaps->count = 0;
+	if (bitmaps != NULL) {
+		bitmaps->len = 0;
+		bitmaps->count = 0;
+	}
 	switch (fmt) {
 	case INSTAR_FMT_RAW:
 		return raw_info(io, info, err);
 	case INSTAR_FMT_QCOW2:
-		return qcow2_info(io, info, snaps, err);
+		return qcow2_info(io, info, snaps, bitmaps, err);
 	case INSTAR_FMT_VMDK:
 		return vmdk_info(io, info, err);
 	default:

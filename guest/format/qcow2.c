@@ -1,7 +1,8 @@
 /*
  * qcow2 metadata for "info": the header, its extensions, the backing
- * file name and the internal snapshot table, checked the way qemu 7.2's
- * qcow2_do_open() and qcow2_read_snapshots() check them so that an image
+ * file name, the internal snapshot table and the bitmap directory
+ * (qcow2_bitmaps.c), checked the way qemu 7.2's qcow2_do_open() and
+ * qcow2_read_snapshots() check them so that an image
  * qemu refuses is refused here too, with the same words where they make
  * sense.
  */
@@ -413,7 +414,7 @@ ext_crypto(struct win *w, const struct qcow2_hdr *h, uint64_t pos,
 }
 
 static int
-ext_bitmaps(struct win *w, const struct qcow2_hdr *h, uint64_t pos,
+ext_bitmaps(struct win *w, struct qcow2_hdr *h, uint64_t pos,
     uint32_t len, struct fmt_err *err)
 {
 	uint8_t b[BITMAPS_EXT_LEN];
@@ -456,11 +457,15 @@ ext_bitmaps(struct win *w, const struct qcow2_hdr *h, uint64_t pos,
 		    (unsigned long long)MAX_BITMAP_DIR_BYTES);
 		return -1;
 	}
+	/* The directory itself is read once the header is done with. */
+	h->nb_bitmaps = nb;
+	h->bm_dir_size = dir_size;
+	h->bm_dir_off = dir_off;
 	return 0;
 }
 
 static int
-ext_one(struct win *w, const struct qcow2_hdr *h, uint32_t magic,
+ext_one(struct win *w, struct qcow2_hdr *h, uint32_t magic,
     uint64_t pos, uint32_t len, struct instar_image_info *info,
     struct fmt_err *err)
 {
@@ -490,7 +495,7 @@ ext_one(struct win *w, const struct qcow2_hdr *h, uint32_t magic,
 }
 
 static int
-read_extensions(struct win *w, const struct qcow2_hdr *h,
+read_extensions(struct win *w, struct qcow2_hdr *h,
     struct instar_image_info *info, struct fmt_err *err)
 {
 	uint64_t pos = h->header_len;
@@ -744,7 +749,7 @@ fill_info(const struct qcow2_hdr *h, struct instar_image_info *info)
 static int
 parse(const struct fmt_io *io, struct qcow2_hdr *h,
     struct instar_image_info *info, struct fmt_snapshots *snaps,
-    bool for_check, struct fmt_err *err)
+    struct fmt_bitmaps *bitmaps, bool for_check, struct fmt_err *err)
 {
 	uint8_t b[QCOW2_HDR_READ], wbuf[HDR_WIN_LEN];
 	struct fmt_snapshots none;
@@ -757,6 +762,10 @@ parse(const struct fmt_io *io, struct qcow2_hdr *h,
 	memset(info, 0, sizeof(*info));
 	snaps->len = 0;
 	snaps->count = 0;
+	if (bitmaps != NULL) {
+		bitmaps->len = 0;
+		bitmaps->count = 0;
+	}
 	if (io->read(io->ctx, 0, b, sizeof(b)) != 0) {
 		fmt_seterr(err, "Could not read qcow2 header");
 		return -1;
@@ -774,7 +783,8 @@ parse(const struct fmt_io *io, struct qcow2_hdr *h,
 	    read_extensions(&w, h, info, err) != 0 ||
 	    read_backing(&w, h, info, err) != 0 ||
 	    (!for_check && read_snapshots(io, h, snaps != &none &&
-	    !(h->incompat & INCOMPAT_DATA_FILE), snaps, err) != 0))
+	    !(h->incompat & INCOMPAT_DATA_FILE), snaps, err) != 0) ||
+	    qcow2_bitmaps_load(io, h, bitmaps, err) != 0)
 		goto fail;
 	fill_info(h, info);
 	return 0;
@@ -788,16 +798,16 @@ fail:
 int
 qcow2_parse(const struct fmt_io *io, struct qcow2_hdr *h,
     struct instar_image_info *info, struct fmt_snapshots *snaps,
-    struct fmt_err *err)
+    struct fmt_bitmaps *bitmaps, struct fmt_err *err)
 {
-	return parse(io, h, info, snaps, false, err);
+	return parse(io, h, info, snaps, bitmaps, false, err);
 }
 
 int
 qcow2_parse_for_check(const struct fmt_io *io, struct qcow2_hdr *h,
     struct instar_image_info *info, struct fmt_err *err)
 {
-	return parse(io, h, info, NULL, true, err);
+	return parse(io, h, info, NULL, NULL, true, err);
 }
 
 int
@@ -827,11 +837,12 @@ qcow2_refuse_unsupported(const struct qcow2_hdr *h, struct fmt_err *err)
 
 int
 qcow2_info(const struct fmt_io *io, struct instar_image_info *info,
-    struct fmt_snapshots *snaps, struct fmt_err *err)
+    struct fmt_snapshots *snaps, struct fmt_bitmaps *bitmaps,
+    struct fmt_err *err)
 {
 	struct qcow2_hdr h;
 
-	return qcow2_parse(io, &h, info, snaps, err);
+	return qcow2_parse(io, &h, info, snaps, bitmaps, err);
 }
 
 uint64_t

@@ -57,6 +57,20 @@
 #define CRYPTO_EXT_LEN		16
 #define BITMAPS_EXT_LEN		24
 
+/* Bitmap directory entries and tables (block/qcow2-bitmap.c's BME_*). */
+#define BME_ENTRY_LEN		24
+#define BME_MAX_TABLE_SIZE	0x8000000u
+#define BME_MAX_PHYS_SIZE	0x20000000ull
+#define BME_MIN_GRAN_BITS	9
+#define BME_MAX_GRAN_BITS	31
+#define BME_FLAG_IN_USE		(1u << 0)
+#define BME_FLAG_AUTO		(1u << 1)
+#define BME_RESERVED_FLAGS	0xfffffffcu
+#define BME_TYPE_DIRTY		1
+#define BME_RESERVED		0xff000000000001feull	/* table entries */
+#define BME_OFFSET_MASK		0x00fffffffffffe00ull
+#define BME_ALL_ONES		(1ull << 0)
+
 /* The extra data qemu knows: vm_state_size_large, disk_size, icount. */
 #define SNAPSHOT_EXTRA_LEN	24u
 #define SNAPSHOT_EXTRA_VMSTATE	8u	/* enough for vm_state_size_large */
@@ -86,6 +100,10 @@ struct qcow2_hdr {
 	uint32_t	compression;
 	uint64_t	cluster_size;
 	uint64_t	ext_end;
+	/* The bitmaps extension, if the autoclear bit keeps it valid. */
+	uint32_t	nb_bitmaps;
+	uint64_t	bm_dir_off;
+	uint64_t	bm_dir_size;
 };
 
 /* L1, L2 and refcount-table entries (qcow2.txt, "Cluster mapping"). */
@@ -100,11 +118,13 @@ struct qcow2_hdr {
 /*
  * Read and check an image's header the way qemu's qcow2_do_open() does
  * (extensions, backing name, snapshot table), filling *h and *info.
- * snaps may be NULL when the snapshot list is not wanted; the table is
- * checked all the same.  Returns 0 or -1 with err set.
+ * snaps and bitmaps may be NULL when the lists are not wanted; the
+ * tables and the bitmap directory are checked all the same.  Returns 0
+ * or -1 with err set.
  */
 int qcow2_parse(const struct fmt_io *, struct qcow2_hdr *,
-    struct instar_image_info *, struct fmt_snapshots *, struct fmt_err *);
+    struct instar_image_info *, struct fmt_snapshots *,
+    struct fmt_bitmaps *, struct fmt_err *);
 /*
  * The same as qemu opens an image to check it (BDRV_O_CHECK): the
  * snapshot table is left alone, for the check to read and repair.
@@ -119,6 +139,18 @@ int qcow2_parse_for_check(const struct fmt_io *, struct qcow2_hdr *,
 int qcow2_check_table(const struct qcow2_hdr *, uint64_t off,
     uint64_t entries, uint64_t entry_len, uint64_t max_bytes,
     const char *name, struct fmt_err *);
+
+/*
+ * Load the bitmap directory h's extension names and check it, then each
+ * bitmap, as qemu's qcow2_load_dirty_bitmaps() does on every open that
+ * is not inactive (info, check, rebase and commit alike): the directory
+ * entries (bitmap_list_load(), check_dir_entry()), then, entry by entry,
+ * duplicate names and the bitmap tables of bitmaps not in use.  Fills
+ * out, if not NULL, with the list qcow2_get_bitmap_info_list() gives
+ * for a v3 image.  Returns 0 or -1 with qemu's error in err.
+ */
+int qcow2_bitmaps_load(const struct fmt_io *, const struct qcow2_hdr *,
+    struct fmt_bitmaps *, struct fmt_err *);
 
 /*
  * What instar reads and writes no data of: an image marked corrupt, an
