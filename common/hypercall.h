@@ -178,6 +178,18 @@ enum instar_op {
 	INSTAR_OP_CHECK = 4,	/* parameters: struct instar_check_params */
 	/* An info job and, if it succeeds, a check without repair. */
 	INSTAR_OP_INFO_CHECK = 5,	/* the same parameters */
+	/*
+	 * An info job that opens the image as a check does (qemu's
+	 * BDRV_O_CHECK): qcow2's snapshot table is left to the check, and
+	 * a header without a refcount table is taken.
+	 */
+	INSTAR_OP_INFO_FOR_CHECK = 6,
+	/*
+	 * An info job for "info" itself, which qemu opens without I/O
+	 * (BDRV_O_NO_IO): qcow2's external data file is not required.
+	 * INSTAR_OP_INFO opens an image as a job that reads its data does.
+	 */
+	INSTAR_OP_INFO_NO_IO = 7,
 };
 
 enum instar_fmt {

@@ -30,7 +30,9 @@
 #define IMG_HAS_DATA_FILE	(1u << 8)
 #define IMG_DATA_FILE_RAW	(1u << 9)
 #define IMG_VMDK_COMPRESSED	(1u << 10)
-#define IMG_FLAGS_ALL		((1u << 11) - 1)
+/* qcow2's external data file bit, named or not (IMG_HAS_DATA_FILE). */
+#define IMG_EXTERNAL_DATA	(1u << 11)
+#define IMG_FLAGS_ALL		((1u << 12) - 1)
 
 #define IMG_COMPRESSION_ZLIB	0
 #define IMG_COMPRESSION_ZSTD	1

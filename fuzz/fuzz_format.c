@@ -39,7 +39,7 @@ fuzz_read(void *ctx, uint64_t off, void *buf, size_t len)
 static struct instar_info_result res;
 
 static void
-inspect(const struct fmt_io *io, uint32_t fmt)
+inspect(const struct fmt_io *io, uint32_t fmt, enum fmt_open mode)
 {
 	struct fmt_snapshots snaps;
 	struct fmt_bitmaps bitmaps;
@@ -53,7 +53,7 @@ inspect(const struct fmt_io *io, uint32_t fmt)
 	snaps.cap = INSTAR_SNAP_AREA_MAX;
 	bitmaps.buf = res.lists + INSTAR_SNAP_AREA_MAX;
 	bitmaps.cap = INSTAR_BITMAP_AREA_MAX;
-	if (fmt_info(io, fmt, &res.info, &snaps, &bitmaps, &err) == 0) {
+	if (fmt_info(io, fmt, mode, &res.info, &snaps, &bitmaps, &err) == 0) {
 		/* Exactly what the guest would send, as the worker sees it. */
 		res.nsnapshots = snaps.count;
 		res.snapshots_len = (uint32_t)snaps.len;
@@ -85,9 +85,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	io.size = size;
 	memset(&err, 0, sizeof(err));
 	if (fmt_probe(&io, &fmt, &err) == 0)
-		inspect(&io, fmt);
-	inspect(&io, INSTAR_FMT_QCOW2);
-	inspect(&io, INSTAR_FMT_VMDK);
-	inspect(&io, INSTAR_FMT_RAW);
+		inspect(&io, fmt, FMT_OPEN_IO);
+	/* Each way an image is opened takes other headers. */
+	inspect(&io, INSTAR_FMT_QCOW2, FMT_OPEN_IO);
+	inspect(&io, INSTAR_FMT_QCOW2, FMT_OPEN_NO_IO);
+	inspect(&io, INSTAR_FMT_QCOW2, FMT_OPEN_CHECK);
+	inspect(&io, INSTAR_FMT_VMDK, FMT_OPEN_IO);
+	inspect(&io, INSTAR_FMT_RAW, FMT_OPEN_IO);
 	return 0;
 }

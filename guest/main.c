@@ -104,15 +104,32 @@ open_device(uint32_t index, struct guest_dev *dev, struct fmt_io *io,
 	return 0;
 }
 
-/* Probe the image on io unless *fmt names its format, then describe it. */
+/*
+ * Probe the image on io unless *fmt names its format, then describe it as
+ * an open for mode sees it.
+ */
 static int
-inspect(const struct fmt_io *io, uint32_t *fmt, struct instar_image_info *info,
-    struct fmt_snapshots *snaps, struct fmt_bitmaps *bitmaps,
-    struct fmt_err *err)
+inspect(const struct fmt_io *io, uint32_t *fmt, enum fmt_open mode,
+    struct instar_image_info *info, struct fmt_snapshots *snaps,
+    struct fmt_bitmaps *bitmaps, struct fmt_err *err)
 {
 	if (*fmt == INSTAR_FMT_PROBE && fmt_probe(io, fmt, err) != 0)
 		return -1;
-	return fmt_info(io, *fmt, info, snaps, bitmaps, err);
+	return fmt_info(io, *fmt, mode, info, snaps, bitmaps, err);
+}
+
+/* What an info job opens its image for. */
+static enum fmt_open
+info_open_mode(uint32_t op)
+{
+	switch (op) {
+	case INSTAR_OP_INFO_NO_IO:
+		return FMT_OPEN_NO_IO;
+	case INSTAR_OP_INFO_FOR_CHECK:
+		return FMT_OPEN_CHECK;
+	default:
+		return FMT_OPEN_IO;
+	}
 }
 
 /* Static: the result is large and the stack is better kept for parsers. */
@@ -146,7 +163,8 @@ run_info(const struct instar_boot *boot)
 		fmt_seterr(&err, "Could not get the image's size");
 		goto fail;
 	}
-	if (inspect(&io, &fmt, &res->info, &snaps, &bitmaps, &err) != 0)
+	if (inspect(&io, &fmt, info_open_mode(boot->op), &res->info, &snaps,
+	    &bitmaps, &err) != 0)
 		goto fail;
 	res->status = 0;
 	res->nsnapshots = snaps.count;
@@ -345,28 +363,8 @@ run_check(const struct instar_boot *boot)
 static struct instar_info_check_result info_check_result;
 
 /*
- * Describe the image a check opens.  qemu opens a qcow2 image it checks
- * without its snapshot table and without insisting on a refcount table
- * (BDRV_O_CHECK): the check itself reads, reports and repairs both.
- */
-static int
-inspect_for_check(const struct fmt_io *io, uint32_t *fmt,
-    struct instar_image_info *info, struct fmt_snapshots *snaps,
-    struct fmt_err *err)
-{
-	struct qcow2_hdr h;
-
-	if (*fmt == INSTAR_FMT_PROBE && fmt_probe(io, fmt, err) != 0)
-		return -1;
-	if (*fmt == INSTAR_FMT_QCOW2)
-		return qcow2_parse_for_check(io, &h, info, err);
-	return fmt_info(io, *fmt, info, snaps, NULL, err);
-}
-
-/*
- * An info job, then a check of the same image in the same run.  What the
- * open reads goes into the arena, and is dropped: a check does not show
- * it.
+ * An info job, then a check of the same image in the same run.  The
+ * image is opened as a check opens it, which lists nothing.
  */
 static int
 run_info_check(const struct instar_boot *boot)
@@ -378,7 +376,6 @@ run_info_check(const struct instar_boot *boot)
 	struct fmt_err err;
 	const char *why;
 	uint32_t fmt;
-	size_t mark;
 
 	memset(res, 0, INSTAR_INFO_CHECK_RESULT_MIN);
 	res->check.status = 1;
@@ -394,17 +391,10 @@ run_info_check(const struct instar_boot *boot)
 		goto fail;
 	}
 	memset(&snaps, 0, sizeof(snaps));
-	mark = arena.used;
-	snaps.cap = INSTAR_SNAP_AREA_MAX;
-	if ((snaps.buf = fmt_alloc(&arena, snaps.cap, 8)) == NULL) {
-		fmt_seterr(&err, "Not enough memory to open the image");
-		goto fail;
-	}
 	fmt = check_params.format;
-	if (inspect_for_check(&job_ios[0], &fmt, &res->info, &snaps,
-	    &err) != 0)
+	if (inspect(&job_ios[0], &fmt, FMT_OPEN_CHECK, &res->info, &snaps,
+	    NULL, &err) != 0)
 		goto fail;
-	arena.used = mark;
 	check_params.format = fmt;
 	memset(&job, 0, sizeof(job));
 	job.params = &check_params;
@@ -427,6 +417,8 @@ guest_run(const struct instar_boot *boot)
 {
 	switch (boot->op) {
 	case INSTAR_OP_INFO:
+	case INSTAR_OP_INFO_NO_IO:
+	case INSTAR_OP_INFO_FOR_CHECK:
 		return run_info(boot);
 	case INSTAR_OP_REBASE:
 		return run_rebase(boot);

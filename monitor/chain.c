@@ -237,7 +237,8 @@ chain_add(struct worker_conn *w, struct chain *c, const struct walk *wk,
 		img->env = worker_image_info_check(w, fd, fmt, wk->check,
 		    &img->check, &image_error);
 	else
-		img->env = worker_image_info(w, fd, fmt, &image_error);
+		img->env = worker_image_info(w, fd, fmt, wk->for_check,
+		    &image_error);
 	if (img->env == NULL) {
 		chain_error(wk, depth, NULL, "%s", w->error);
 		return -1;

@@ -48,6 +48,8 @@ struct walk {
 	unsigned int shared;	/* LOCK_PERM_* shared with others */
 	/* If set, each image is checked too, in the run that opens it. */
 	const Instar__Check *check;
+	/* Each image is opened as a check opens it (implied by check). */
+	bool for_check;
 	/*
 	 * A dry run: every image is opened read-only with a reader's locks,
 	 * and refused wherever opening and locking it as told would fail.

@@ -270,6 +270,7 @@ collect(struct worker_conn *w, struct chain *c, const struct check_opts *o)
 	 */
 	if (!repairing(o))
 		wk.check = &read_only;
+	wk.for_check = true;
 	if (chain_add(w, c, &wk, 0, 0, o->filename, o->format,
 	    repairing(o) ? CHAIN_OPEN_RDWR : CHAIN_OPEN_RDONLY) != 0 ||
 	    refuse_encrypted(c, &wk, 0) != 0)
@@ -277,8 +278,10 @@ collect(struct worker_conn *w, struct chain *c, const struct check_opts *o)
 	if (repairing(o) && o->format == INSTAR__FORMAT__FORMAT_PROBE &&
 	    chain_info(c, 0)->format == INSTAR__FORMAT__FORMAT_RAW)
 		chain_warn_probed_raw(o->filename);
-	if (!o->chain)
+	if (!o->chain) {
 		wk.check = NULL;
+		wk.for_check = false;
+	}
 	how = CHAIN_OPEN_RDONLY;
 	if (o->chain && repairing(o))
 		how = CHAIN_OPEN_RDWR;

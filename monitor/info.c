@@ -253,7 +253,7 @@ add_image(struct worker_conn *w, struct chain *ch, const char *filename,
 	}
 	img = &ch->images[ch->n];
 	memset(img, 0, sizeof(*img));
-	img->env = worker_image_info(w, fd, fmt, &image_error);
+	img->env = worker_image_info(w, fd, fmt, false, &image_error);
 	close(fd);
 	if (img->env == NULL) {
 		error("Could not open '%s': %s", ch->n == 0 ?

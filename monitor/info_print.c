@@ -301,13 +301,17 @@ qcow2_specific(const Instar__Qcow2Info *q)
 		goto out;
 	}
 	r |= json_object_put(d, "compat", json_cstring_new("1.1"));
-	if (q->has_data_file) {
+	/*
+	 * qemu names the data file the header names, and says whether it
+	 * is raw where the image has one by its header's bit.
+	 */
+	if (q->has_data_file)
 		r |= json_object_put(d, "data-file",
 		    json_string_new((const char *)q->data_file.data,
 		    q->data_file.len));
+	if (q->has_external_data && q->external_data)
 		r |= json_object_put(d, "data-file-raw",
 		    json_bool_new(q->data_file_raw));
-	}
 	r |= json_object_put(d, "extended-l2", json_bool_new(q->extended_l2));
 	r |= json_object_put(d, "lazy-refcounts",
 	    json_bool_new(q->lazy_refcounts));

@@ -447,7 +447,7 @@ await_outcome(struct worker_conn *c, enum worker_state await,
 
 static Instar__Envelope *
 open_image(struct worker_conn *c, int fd, Instar__Format fmt,
-    const Instar__Check *check, int *image_error)
+    const Instar__Check *check, bool for_check, int *image_error)
 {
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 	Instar__OpenImage open_image = INSTAR__OPEN_IMAGE__INIT;
@@ -460,6 +460,10 @@ open_image(struct worker_conn *c, int fd, Instar__Format fmt,
 	}
 	open_image.format = fmt;
 	open_image.check = (Instar__Check *)check;
+	if (for_check && check == NULL) {
+		open_image.has_for_check = 1;
+		open_image.for_check = 1;
+	}
 	env.body_case = INSTAR__ENVELOPE__BODY_OPEN_IMAGE;
 	env.open_image = &open_image;
 	if (send_env(c, &env, &fd, 1) != 0)
@@ -474,9 +478,9 @@ open_image(struct worker_conn *c, int fd, Instar__Format fmt,
 
 Instar__Envelope *
 worker_image_info(struct worker_conn *c, int fd, Instar__Format fmt,
-    int *image_error)
+    bool for_check, int *image_error)
 {
-	return open_image(c, fd, fmt, NULL, image_error);
+	return open_image(c, fd, fmt, NULL, for_check, image_error);
 }
 
 Instar__Envelope *
@@ -488,7 +492,7 @@ worker_image_info_check(struct worker_conn *c, int fd, Instar__Format fmt,
 	int check_error;
 
 	memset(out, 0, sizeof(*out));
-	if ((info = open_image(c, fd, fmt, check, image_error)) == NULL)
+	if ((info = open_image(c, fd, fmt, check, true, image_error)) == NULL)
 		return NULL;
 	done = await_outcome(c, WS_AWAIT_CHECK, NULL, NULL, &check_error);
 	if (c->state == WS_RAN)

@@ -51,13 +51,15 @@ int worker_start_job(struct worker_conn *, Instar__Op,
     uint32_t guest_timeout_ms, bool dry_run);
 
 /*
- * Ask for the facts about the image open on fd.  Returns the envelope
- * (its image_info is set; free with instar__envelope__free_unpacked), or
- * NULL with conn->error set.  *image_error tells whether the failure was
- * about the image (the worker carries on) or about the worker itself.
+ * Ask for the facts about the image open on fd, opened as a check opens
+ * it if for_check (qemu's BDRV_O_CHECK; check jobs only).  Returns the
+ * envelope (its image_info is set; free with
+ * instar__envelope__free_unpacked), or NULL with conn->error set.
+ * *image_error tells whether the failure was about the image (the
+ * worker carries on) or about the worker itself.
  */
 Instar__Envelope *worker_image_info(struct worker_conn *, int fd,
-    Instar__Format, int *image_error);
+    Instar__Format, bool for_check, int *image_error);
 
 /* What checking an image came to: the envelope or why it failed. */
 struct worker_check_outcome {

@@ -15,12 +15,21 @@ norm_err() {
 }
 
 # cmp_runs DESC QRC IRC DIR: compare the runs saved in DIR/.q.* and
-# DIR/.i.* (out and err), and their exit statuses.
+# DIR/.i.* (out and err), and their exit statuses.  With
+# END_OFFSET_MAY_DIFFER set, the image end offset is left out: instar
+# writes a new snapshot table at the end of the file, where qemu takes
+# the first free clusters (instar-check(1)).
 cmp_runs() {
 	if [ "$2" -ne "$3" ]; then
 		fail "$1: exit $3, qemu-img exits $2:" \
 		    "$(head -5 "$4/.i.err")"
 		return 1
+	fi
+	if [ -n "${END_OFFSET_MAY_DIFFER:-}" ]; then
+		for f in "$4/.q.out" "$4/.i.out"; do
+			sed -i -e '/^Image end offset: /d' \
+			    -e '/"image-end-offset": /d' "$f"
+		done
 	fi
 	if ! cmp -s "$4/.q.out" "$4/.i.out"; then
 		fail "$1: stdout differs from qemu-img's"

@@ -327,10 +327,9 @@ hostile rco7 RRRRRR "Reference count entry width too large"
 hostile v4 RRRRRR "Unsupported qcow2 version 4"
 hostile extlen RRRRRR "xtension"
 # The external data file bit without a data file: qemu-img info and
-# info --backing-chain (which open without I/O) still show the header;
-# instar's parser refuses it in every subcommand.  A known difference,
-# on the side of caution.
-hostile extdata RRRRRR "'data-file' is required for this image"
+# info --backing-chain open without I/O and show the header; the others
+# need the data file.
+hostile extdata QQRRRR "'data-file' is required for this image"
 hostile vgrain0 RRRRRR "L1 entry size is invalid"
 hostile vgt RRRRRR "L2 table size too big"
 # qemu-img: "Could not refresh total sector count: File too large".
@@ -413,10 +412,8 @@ layer() {
 		n=$((n + 1))
 	done
 }
-for name in cb8 incompat bnoff vs63 l1huge rtunal vgrain0; do
+for name in cb8 incompat bnoff vs63 l1huge rtunal vgrain0 extdata; do
 	layer "$name" QQQQQ
 done
-# As above: qemu-img info shows it, instar refuses.
-layer extdata RQQQQ "'data-file' is required for this image"
 
 finish

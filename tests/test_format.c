@@ -22,6 +22,8 @@
 static struct instar_info_result snap_res;
 static struct fmt_snapshots snaps;
 static struct fmt_bitmaps bitmaps;
+/* How info_of() opens an image: as a rebase or a commit does, unless set. */
+static enum fmt_open open_mode = FMT_OPEN_IO;
 
 static int
 info_of(struct mem_img *m, uint32_t fmt, struct instar_image_info *info,
@@ -38,7 +40,7 @@ info_of(struct mem_img *m, uint32_t fmt, struct instar_image_info *info,
 	snaps.cap = INSTAR_SNAP_AREA_MAX;
 	bitmaps.buf = snap_res.lists + INSTAR_SNAP_AREA_MAX;
 	bitmaps.cap = INSTAR_BITMAP_AREA_MAX;
-	return fmt_info(&io, fmt, info, &snaps, &bitmaps, err);
+	return fmt_info(&io, fmt, open_mode, info, &snaps, &bitmaps, err);
 }
 
 static void
@@ -554,7 +556,7 @@ test_qcow2_data_file(void **state)
 	o.autoclear = 1u << 1;
 	qcow2_ok(&o, &i);
 	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_HAS_DATA_FILE |
-	    IMG_DATA_FILE_RAW);
+	    IMG_DATA_FILE_RAW | IMG_EXTERNAL_DATA);
 	assert_string_equal(i.data_file, "d.raw");
 }
 
@@ -569,30 +571,52 @@ test_qcow2_data_file_not_raw(void **state)
 	o.data_file = "/abs/data.img";
 	o.incompat = 1u << 2;
 	qcow2_ok(&o, &i);
-	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_HAS_DATA_FILE);
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_HAS_DATA_FILE |
+	    IMG_EXTERNAL_DATA);
 	assert_string_equal(i.data_file, "/abs/data.img");
 }
 
+/*
+ * The data file bit without a name: refused by an open that would read
+ * data or check, shown by "info", which opens no data file (qemu-img
+ * info with Debian's fix of CVE-2024-4467).
+ */
 static void
 test_qcow2_data_file_required(void **state)
 {
 	struct qcow2_opts o;
+	struct instar_image_info i;
 
 	(void)state;
 	qcow2_default_opts(&o, 1 * MiB);
 	o.incompat = 1u << 2;
 	qcow2_expect_error(&o, "'data-file' is required for this image");
+	open_mode = FMT_OPEN_CHECK;
+	qcow2_expect_error(&o, "'data-file' is required for this image");
+	open_mode = FMT_OPEN_NO_IO;
+	qcow2_ok(&o, &i);
+	open_mode = FMT_OPEN_IO;
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_EXTERNAL_DATA);
+	assert_string_equal(i.data_file, "");
 }
 
+/* The raw bit without the data file bit: as above. */
 static void
 test_qcow2_data_file_raw_without_file(void **state)
 {
 	struct qcow2_opts o;
+	struct instar_image_info i;
 
 	(void)state;
 	qcow2_default_opts(&o, 1 * MiB);
 	o.autoclear = 1u << 1;
 	qcow2_expect_error(&o, "data-file-raw requires a data file");
+	open_mode = FMT_OPEN_CHECK;
+	qcow2_expect_error(&o, "data-file-raw requires a data file");
+	open_mode = FMT_OPEN_NO_IO;
+	qcow2_ok(&o, &i);
+	open_mode = FMT_OPEN_IO;
+	assert_int_equal(i.flags, IMG_HAS_CLUSTER_SIZE | IMG_DATA_FILE_RAW);
 }
 
 static void

@@ -383,6 +383,8 @@ test_qcow2_data_file_raw(void **state)
 	q.data_file.data = (uint8_t *)(uintptr_t)"data.raw";
 	q.data_file.len = 8;
 	q.data_file_raw = 1;
+	q.has_external_data = 1;
+	q.external_data = 1;
 	i.qcow2 = &q;
 	check_one("df.qcow2", &i, 266240,
 	    "image: df.qcow2\n"
@@ -422,6 +424,106 @@ test_qcow2_data_file_raw(void **state)
 	    "}\n");
 }
 
+/*
+ * The data file bit, but no name (qemu-img amend -o data_file=""): qemu
+ * says whether the data file it has not got is raw.
+ */
+static void
+test_qcow2_data_file_unnamed(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1048576,
+	    65536);
+
+	(void)state;
+	q.has_external_data = 1;
+	q.external_data = 1;
+	i.qcow2 = &q;
+	check_one("dfu.qcow2", &i, 200704,
+	    "image: dfu.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 1 MiB (1048576 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    data file raw: false\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 1048576,\n"
+	    "    \"filename\": \"dfu.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"data-file-raw\": false,\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
+/* A data file named, but the header's bit cleared: only the name. */
+static void
+test_qcow2_data_file_without_bit(void **state)
+{
+	Instar__Qcow2Info q = qcow2_v3();
+	Instar__ImageInfo i = image(INSTAR__FORMAT__FORMAT_QCOW2, 1048576,
+	    65536);
+
+	(void)state;
+	q.has_data_file = 1;
+	q.data_file.data = (uint8_t *)(uintptr_t)"e.raw";
+	q.data_file.len = 5;
+	i.qcow2 = &q;
+	check_one("e.qcow2", &i, 200704,
+	    "image: e.qcow2\n"
+	    "file format: qcow2\n"
+	    "virtual size: 1 MiB (1048576 bytes)\n"
+	    "disk size: 196 KiB\n"
+	    "cluster_size: 65536\n"
+	    "Format specific information:\n"
+	    "    compat: 1.1\n"
+	    "    compression type: zlib\n"
+	    "    lazy refcounts: false\n"
+	    "    refcount bits: 16\n"
+	    "    data file: e.raw\n"
+	    "    corrupt: false\n"
+	    "    extended l2: false\n",
+	    "{\n"
+	    "    \"virtual-size\": 1048576,\n"
+	    "    \"filename\": \"e.qcow2\",\n"
+	    "    \"cluster-size\": 65536,\n"
+	    "    \"format\": \"qcow2\",\n"
+	    "    \"actual-size\": 200704,\n"
+	    "    \"format-specific\": {\n"
+	    "        \"type\": \"qcow2\",\n"
+	    "        \"data\": {\n"
+	    "            \"compat\": \"1.1\",\n"
+	    "            \"compression-type\": \"zlib\",\n"
+	    "            \"lazy-refcounts\": false,\n"
+	    "            \"refcount-bits\": 16,\n"
+	    "            \"data-file\": \"e.raw\",\n"
+	    "            \"corrupt\": false,\n"
+	    "            \"extended-l2\": false\n"
+	    "        }\n"
+	    "    },\n"
+	    "    \"dirty-flag\": false\n"
+	    "}\n");
+}
+
 /* -o data_file=data2.raw (not raw) */
 static void
 test_qcow2_data_file(void **state)
@@ -434,6 +536,8 @@ test_qcow2_data_file(void **state)
 	q.has_data_file = 1;
 	q.data_file.data = (uint8_t *)(uintptr_t)"data2.raw";
 	q.data_file.len = 9;
+	q.has_external_data = 1;
+	q.external_data = 1;
 	i.qcow2 = &q;
 	check_one("df2.qcow2", &i, 200704,
 	    "image: df2.qcow2\n"
@@ -2568,6 +2672,8 @@ main(void)
 		cmocka_unit_test(test_qcow2_backing_no_format),
 		cmocka_unit_test(test_qcow2_features),
 		cmocka_unit_test(test_qcow2_data_file_raw),
+		cmocka_unit_test(test_qcow2_data_file_unnamed),
+		cmocka_unit_test(test_qcow2_data_file_without_bit),
 		cmocka_unit_test(test_qcow2_data_file),
 		cmocka_unit_test(test_qcow2_dirty),
 		cmocka_unit_test(test_qcow2_lazy_killed),

@@ -183,7 +183,7 @@ worker_info_check(struct worker *w, int fd, uint32_t format,
 		 * Which half failed is not known: say it as two runs would,
 		 * the info's outcome, then, if it opened, the check's.
 		 */
-		if (worker_inspect(w, fd, format))
+		if (worker_inspect(w, fd, format, true))
 			send_failure(w->sock, err);
 		return;
 	}

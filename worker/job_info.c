@@ -166,6 +166,10 @@ send_info(int sock, struct instar_info_result *res)
 		q.encrypt = encrypt_to_pb(in);
 		q.n_bitmaps = bitmaps_to_pb(res, &q.bitmaps);
 		q.data_file_raw = (in->flags & IMG_DATA_FILE_RAW) != 0;
+		if (in->flags & IMG_EXTERNAL_DATA) {
+			q.has_external_data = 1;
+			q.external_data = 1;
+		}
 		if (in->flags & IMG_HAS_DATA_FILE) {
 			q.has_data_file = 1;
 			q.data_file.data = (uint8_t *)in->data_file;
@@ -214,7 +218,7 @@ worker_report_info(struct worker *w, struct instar_info_result *res,
 }
 
 bool
-worker_inspect(struct worker *w, int fd, uint32_t format)
+worker_inspect(struct worker *w, int fd, uint32_t format, bool for_check)
 {
 	static struct instar_info_result res;
 	struct vmm_device dev;
@@ -231,7 +235,13 @@ worker_inspect(struct worker *w, int fd, uint32_t format)
 	dev.fd = fd;
 	dev.size = (uint64_t)st.st_size;
 	memset(&job, 0, sizeof(job));
-	job.op = INSTAR_OP_INFO;
+	/* Only "info" itself opens an image without I/O. */
+	if (for_check)
+		job.op = INSTAR_OP_INFO_FOR_CHECK;
+	else if (w->op == INSTAR_OP_INFO)
+		job.op = INSTAR_OP_INFO_NO_IO;
+	else
+		job.op = INSTAR_OP_INFO;
 	job.format = format;
 	job.devs = &dev;
 	job.ndevs = 1;

@@ -91,6 +91,17 @@ receive(struct worker *w, int *fds, size_t maxfds, size_t *nfds)
 	return env;
 }
 
+/* Whether to open the image as a check does: a check job's alone. */
+static bool
+open_for_check(const struct worker *w, const Instar__OpenImage *msg)
+{
+	if (!msg->has_for_check || !msg->for_check)
+		return false;
+	if (w->op != INSTAR_OP_CHECK)
+		fatal("an image opened for a check outside a check job");
+	return true;
+}
+
 /* Serve images until the monitor says Done. */
 static void
 serve(struct worker *w)
@@ -137,7 +148,8 @@ serve(struct worker *w)
 				break;
 			}
 			(void)worker_inspect(w, fds[0],
-			    format_from_pb(env->open_image->format));
+			    format_from_pb(env->open_image->format),
+			    open_for_check(w, env->open_image));
 			close(fds[0]);
 			break;
 		case INSTAR__ENVELOPE__BODY_DONE:

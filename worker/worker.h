@@ -100,8 +100,12 @@ int worker_image_stat(int fd, struct stat *);
  */
 bool worker_report_info(struct worker *, struct instar_info_result *,
     size_t got);
-/* Run an info job on the image on fd and report it, as above. */
-bool worker_inspect(struct worker *, int fd, uint32_t format);
+/*
+ * Run an info job on the image on fd and report it, as above; for_check
+ * opens the image as a check does (INSTAR_OP_INFO_FOR_CHECK).
+ */
+bool worker_inspect(struct worker *, int fd, uint32_t format,
+    bool for_check);
 
 /* Take the image on fd as the next device; fatal if the job forbids it. */
 void worker_attach(struct worker *, int fd, const Instar__AttachImage *);

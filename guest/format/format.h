@@ -120,13 +120,34 @@ struct fmt_bitmaps {
 };
 
 /*
- * Fill *info, *snaps and *bitmaps (which may be NULL) for "info" on an
- * image of the given format (not PROBE).  Every value read from the image
- * is checked before use.  Returns 0 or -1 with err set (and *info and
- * the lists emptied).
+ * What an image is opened for, as far as qemu 7.2's open flags change
+ * what it accepts.
  */
-int fmt_info(const struct fmt_io *, uint32_t fmt, struct instar_image_info *,
-    struct fmt_snapshots *, struct fmt_bitmaps *, struct fmt_err *);
+enum fmt_open {
+	/* To read or write its data (rebase, commit). */
+	FMT_OPEN_IO,
+	/*
+	 * For "qemu-img info" (BDRV_O_NO_IO): qcow2's external data file
+	 * is neither opened nor required.
+	 */
+	FMT_OPEN_NO_IO,
+	/*
+	 * For "qemu-img check" (BDRV_O_CHECK): qcow2's snapshot table is
+	 * left to the check, and a missing refcount table to its repair.
+	 * Nothing is listed.
+	 */
+	FMT_OPEN_CHECK,
+};
+
+/*
+ * Fill *info, *snaps and *bitmaps (which may be NULL) for "info" on an
+ * image of the given format (not PROBE), opened as mode says.  Every
+ * value read from the image is checked before use.  Returns 0 or -1 with
+ * err set (and *info and the lists emptied).
+ */
+int fmt_info(const struct fmt_io *, uint32_t fmt, enum fmt_open mode,
+    struct instar_image_info *, struct fmt_snapshots *, struct fmt_bitmaps *,
+    struct fmt_err *);
 
 /* Where a monolithicSparse VMDK keeps its grains; byte units. */
 struct vmdk_geom {
@@ -160,8 +181,9 @@ int vmdk_parse(const struct fmt_io *, struct vmdk_geom *,
 int vmdk_desc_parse(const char *desc, size_t len, struct instar_image_info *,
     struct fmt_err *);
 
-int qcow2_info(const struct fmt_io *, struct instar_image_info *,
-    struct fmt_snapshots *, struct fmt_bitmaps *, struct fmt_err *);
+int qcow2_info(const struct fmt_io *, enum fmt_open,
+    struct instar_image_info *, struct fmt_snapshots *, struct fmt_bitmaps *,
+    struct fmt_err *);
 int vmdk_info(const struct fmt_io *, struct instar_image_info *,
     struct fmt_err *);
 int raw_info(const struct fmt_io *, struct instar_image_info *,

@@ -155,7 +155,7 @@ fmt_probe(const struct fmt_io *io, uint32_t *fmt, struct fmt_err *err)
 }
 
 int
-fmt_info(const struct fmt_io *io, uint32_t fmt,
+fmt_info(const struct fmt_io *io, uint32_t fmt, enum fmt_open mode,
     struct instar_image_info *info, struct fmt_snapshots *snaps,
     struct fmt_bitmaps *bitmaps, struct fmt_err *err)
 {
@@ -170,7 +170,7 @@ fmt_info(const struct fmt_io *io, uint32_t fmt,
 	case INSTAR_FMT_RAW:
 		return raw_info(io, info, err);
 	case INSTAR_FMT_QCOW2:
-		return qcow2_info(io, info, snaps, bitmaps, err);
+		return qcow2_info(io, mode, info, snaps, bitmaps, err);
 	case INSTAR_FMT_VMDK:
 		return vmdk_info(io, info, err);
 	default:

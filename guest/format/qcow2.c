@@ -324,12 +324,13 @@ qcow2_check_table(const struct qcow2_hdr *h, uint64_t off, uint64_t entries,
 }
 
 static int
-check_tables(const struct qcow2_hdr *h, bool for_check, struct fmt_err *err)
+check_tables(const struct qcow2_hdr *h, enum fmt_open mode,
+    struct fmt_err *err)
 {
 	uint64_t l2_bits, shift, l1_need;
 
 	/* A check rebuilds a missing table (qemu-iotests 108). */
-	if (h->rt_clusters == 0 && !for_check) {
+	if (h->rt_clusters == 0 && mode != FMT_OPEN_CHECK) {
 		fmt_seterr(err, "Image does not contain a reference count "
 		    "table");
 		return -1;
@@ -337,7 +338,8 @@ check_tables(const struct qcow2_hdr *h, bool for_check, struct fmt_err *err)
 	/* qemu leaves the snapshot table to the check (BDRV_O_CHECK). */
 	if (qcow2_check_table(h, h->rt_off, h->rt_clusters, h->cluster_size,
 	    MAX_REFTABLE_BYTES, "Reference count table", err) != 0 ||
-	    (!for_check && qcow2_check_table(h, h->snap_off, h->nb_snapshots,
+	    (mode != FMT_OPEN_CHECK && qcow2_check_table(h, h->snap_off,
+	    h->nb_snapshots,
 	    SNAPSHOT_HDR_LEN, SNAPSHOT_HDR_LEN * MAX_SNAPSHOTS,
 	    "Snapshot table", err) != 0) ||
 	    qcow2_check_table(h, h->l1_off, h->l1_size, 8, MAX_L1_BYTES,
@@ -495,7 +497,7 @@ ext_one(struct win *w, struct qcow2_hdr *h, uint32_t magic,
 }
 
 static int
-read_extensions(struct win *w, struct qcow2_hdr *h,
+read_extensions(struct win *w, struct qcow2_hdr *h, enum fmt_open mode,
     struct instar_image_info *info, struct fmt_err *err)
 {
 	uint64_t pos = h->header_len;
@@ -510,6 +512,12 @@ read_extensions(struct win *w, struct qcow2_hdr *h,
 	if (r < 0)
 		return -1;
 
+	/*
+	 * qemu checks these as it opens the data file, which an open
+	 * without I/O skips (Debian's fix of CVE-2024-4467).
+	 */
+	if (mode == FMT_OPEN_NO_IO)
+		return 0;
 	if ((h->incompat & INCOMPAT_DATA_FILE) &&
 	    !(info->flags & IMG_HAS_DATA_FILE)) {
 		fmt_seterr(err, "'data-file' is required for this image");
@@ -734,6 +742,8 @@ fill_info(const struct qcow2_hdr *h, struct instar_image_info *info)
 		info->flags |= IMG_LAZY_REFCOUNTS;
 	if (h->autoclear & AUTOCLEAR_DATA_RAW)
 		info->flags |= IMG_DATA_FILE_RAW;
+	if (h->incompat & INCOMPAT_DATA_FILE)
+		info->flags |= IMG_EXTERNAL_DATA;
 	if (h->crypt_method != CRYPT_NONE)
 		info->flags |= IMG_ENCRYPTED;
 	/* The legacy AES format needs no header to be described. */
@@ -749,7 +759,7 @@ fill_info(const struct qcow2_hdr *h, struct instar_image_info *info)
 static int
 parse(const struct fmt_io *io, struct qcow2_hdr *h,
     struct instar_image_info *info, struct fmt_snapshots *snaps,
-    struct fmt_bitmaps *bitmaps, bool for_check, struct fmt_err *err)
+    struct fmt_bitmaps *bitmaps, enum fmt_open mode, struct fmt_err *err)
 {
 	uint8_t b[QCOW2_HDR_READ], wbuf[HDR_WIN_LEN];
 	struct fmt_snapshots none;
@@ -779,10 +789,10 @@ parse(const struct fmt_io *io, struct qcow2_hdr *h,
 	if (check_geometry(h, err) != 0 ||
 	    check_compression(h, err) != 0 ||
 	    check_features(&w, h, err) != 0 ||
-	    check_tables(h, for_check, err) != 0 ||
-	    read_extensions(&w, h, info, err) != 0 ||
+	    check_tables(h, mode, err) != 0 ||
+	    read_extensions(&w, h, mode, info, err) != 0 ||
 	    read_backing(&w, h, info, err) != 0 ||
-	    (!for_check && read_snapshots(io, h, snaps != &none &&
+	    (mode != FMT_OPEN_CHECK && read_snapshots(io, h, snaps != &none &&
 	    !(h->incompat & INCOMPAT_DATA_FILE), snaps, err) != 0) ||
 	    qcow2_bitmaps_load(io, h, bitmaps, err) != 0)
 		goto fail;
@@ -800,14 +810,14 @@ qcow2_parse(const struct fmt_io *io, struct qcow2_hdr *h,
     struct instar_image_info *info, struct fmt_snapshots *snaps,
     struct fmt_bitmaps *bitmaps, struct fmt_err *err)
 {
-	return parse(io, h, info, snaps, bitmaps, false, err);
+	return parse(io, h, info, snaps, bitmaps, FMT_OPEN_IO, err);
 }
 
 int
 qcow2_parse_for_check(const struct fmt_io *io, struct qcow2_hdr *h,
     struct instar_image_info *info, struct fmt_err *err)
 {
-	return parse(io, h, info, NULL, NULL, true, err);
+	return parse(io, h, info, NULL, NULL, FMT_OPEN_CHECK, err);
 }
 
 int
@@ -836,13 +846,15 @@ qcow2_refuse_unsupported(const struct qcow2_hdr *h, struct fmt_err *err)
 }
 
 int
-qcow2_info(const struct fmt_io *io, struct instar_image_info *info,
-    struct fmt_snapshots *snaps, struct fmt_bitmaps *bitmaps,
-    struct fmt_err *err)
+qcow2_info(const struct fmt_io *io, enum fmt_open mode,
+    struct instar_image_info *info, struct fmt_snapshots *snaps,
+    struct fmt_bitmaps *bitmaps, struct fmt_err *err)
 {
 	struct qcow2_hdr h;
 
-	return qcow2_parse(io, &h, info, snaps, bitmaps, err);
+	if (mode == FMT_OPEN_CHECK)
+		return parse(io, &h, info, NULL, NULL, mode, err);
+	return parse(io, &h, info, snaps, bitmaps, mode, err);
 }
 
 uint64_t
