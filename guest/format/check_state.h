@@ -26,6 +26,7 @@
  * qemu-img reports a failed rebuild through error_report(), which names
  * the program: so do these lines.
  */
+/* Where qemu-img names itself; the monitor puts its own name there. */
 #define QEMU_IMG_PREFIX		"instar: "
 #define FIX_LEAKS		1
 #define FIX_ERRORS		2
