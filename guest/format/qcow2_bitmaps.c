@@ -25,6 +25,8 @@ struct dir {
 	const struct fmt_io	*io;
 	uint64_t		 off;	/* of the directory in the image */
 	uint64_t		 size;
+	uint8_t			*win;	/* a window on the directory */
+	size_t			 win_cap;
 	uint64_t		 base;	/* of the window in the directory */
 	uint64_t		 have;	/* bytes in the window */
 	bool			 valid;
@@ -46,6 +48,12 @@ struct entry {
 
 /* Static: the guest's stack is better kept small, and one job runs. */
 static uint8_t dir_win[DIR_WIN_LEN];
+/*
+ * A namesake lies anywhere in the directory: it is read through a window
+ * of its own, one entry long, so that looking it up costs one small read
+ * and leaves the walk's window in place.
+ */
+static uint8_t lookup_win[BME_ENTRY_LEN + INSTAR_BITMAP_NAME_MAX];
 static uint8_t table_buf[TABLE_BUF_LEN];
 static uint32_t name_set[NAME_SET_MAX];	/* entry offset + 1, or 0 */
 
@@ -55,16 +63,16 @@ dir_read(struct dir *d, uint64_t rel, void *dst, size_t len,
 {
 	uint64_t n;
 
-	if (len > sizeof(dir_win) || rel > d->size || len > d->size - rel) {
+	if (len > d->win_cap || rel > d->size || len > d->size - rel) {
 		fmt_seterr(err, "Broken bitmap directory");
 		return -1;
 	}
 	if (!d->valid || rel < d->base || rel - d->base > d->have ||
 	    len > d->have - (rel - d->base)) {
 		n = d->size - rel;
-		if (n > sizeof(dir_win))
-			n = sizeof(dir_win);
-		if (d->io->read(d->io->ctx, d->off + rel, dir_win,
+		if (n > d->win_cap)
+			n = d->win_cap;
+		if (d->io->read(d->io->ctx, d->off + rel, d->win,
 		    (size_t)n) != 0) {
 			fmt_seterr(err, "Failed to read bitmap directory: "
 			    ERR_EIO);
@@ -74,7 +82,7 @@ dir_read(struct dir *d, uint64_t rel, void *dst, size_t len,
 		d->have = n;
 		d->valid = true;
 	}
-	memcpy(dst, dir_win + (rel - d->base), len);
+	memcpy(dst, d->win + (rel - d->base), len);
 	return 0;
 }
 
@@ -227,43 +235,6 @@ entry_at(struct dir *d, uint64_t rel, struct entry *e, struct fmt_err *err)
 	return read_name(d, e, INSTAR_BITMAP_NAME_MAX, err);
 }
 
-/*
- * The same, bypassing the window: a namesake lies anywhere in the
- * directory, and refilling the window for each one would read 64 KiB
- * per comparison.
- */
-static int
-entry_at_direct(const struct dir *d, uint64_t rel, struct entry *e,
-    struct fmt_err *err)
-{
-	static uint8_t b[BME_ENTRY_LEN + INSTAR_BITMAP_NAME_MAX];
-	uint16_t name_size;
-
-	/* list_load() checked that the entry and its name lie within. */
-	if (rel > d->size || d->size - rel < BME_ENTRY_LEN) {
-		fmt_seterr(err, "Broken bitmap directory");
-		return -1;
-	}
-	if (d->io->read(d->io->ctx, d->off + rel, b, BME_ENTRY_LEN) != 0)
-		goto fail;
-	decode_entry(b, rel, e);
-	name_size = e->name_size;
-	if (name_size > INSTAR_BITMAP_NAME_MAX ||
-	    d->size - rel - BME_ENTRY_LEN < name_size) {
-		fmt_seterr(err, "Broken bitmap directory");
-		return -1;
-	}
-	if (d->io->read(d->io->ctx, d->off + rel + BME_ENTRY_LEN,
-	    e->name, name_size) != 0)
-		goto fail;
-	e->name[name_size] = '\0';
-	e->name_len = (uint16_t)strnlen(e->name, name_size);
-	return 0;
-fail:
-	fmt_seterr(err, "Failed to read bitmap directory: " ERR_EIO);
-	return -1;
-}
-
 static uint32_t
 name_hash(const struct entry *e)
 {
@@ -281,9 +252,10 @@ name_hash(const struct entry *e)
  * error.  A slot holds the entry's offset + 1 (below 2^26, as the
  * directory is at most 64 MiB) and, above it, 6 bits of the name's
  * hash, so that most slots are passed over without reading a name.
+ * Names are read through lookup, a window of one entry.
  */
 static int
-name_find_add(struct dir *d, uint32_t mask, const struct entry *e,
+name_find_add(struct dir *lookup, uint32_t mask, const struct entry *e,
     struct fmt_err *err)
 {
 	static struct entry other;
@@ -292,7 +264,7 @@ name_find_add(struct dir *d, uint32_t mask, const struct entry *e,
 	for (i = hash & mask; name_set[i] != 0; i = (i + 1) & mask) {
 		if ((name_set[i] & ~NAME_REL_MASK) != tag)
 			continue;
-		if (entry_at_direct(d, (name_set[i] & NAME_REL_MASK) - 1,
+		if (entry_at(lookup, (name_set[i] & NAME_REL_MASK) - 1,
 		    &other, err) != 0)
 			return -1;
 		if (other.name_len == e->name_len &&
@@ -363,7 +335,8 @@ table_size_check(const struct qcow2_hdr *h, const struct entry *e,
 
 /* The load loop of qcow2_load_dirty_bitmaps(), entry by entry. */
 static int
-bitmaps_create(struct dir *d, const struct qcow2_hdr *h, struct fmt_err *err)
+bitmaps_create(struct dir *d, struct dir *lookup, const struct qcow2_hdr *h,
+    struct fmt_err *err)
 {
 	static struct entry e;
 	uint64_t rel = 0;
@@ -376,7 +349,7 @@ bitmaps_create(struct dir *d, const struct qcow2_hdr *h, struct fmt_err *err)
 	mask--;
 	for (i = 0; i < h->nb_bitmaps; i++, rel = (uint64_t)entry_next(&e)) {
 		if (entry_at(d, rel, &e, err) != 0 ||
-		    (found = name_find_add(d, mask, &e, err)) < 0)
+		    (found = name_find_add(lookup, mask, &e, err)) < 0)
 			return -1;
 		/* An in-use namesake is taken for one being migrated. */
 		if (found && (e.flags & BME_FLAG_IN_USE))
@@ -400,7 +373,7 @@ int
 qcow2_bitmaps_load(const struct fmt_io *io, const struct qcow2_hdr *h,
     struct fmt_bitmaps *out, struct fmt_err *err)
 {
-	struct dir d;
+	struct dir d, lookup;
 	bool full = false;
 
 	if (out != NULL) {
@@ -427,8 +400,13 @@ qcow2_bitmaps_load(const struct fmt_io *io, const struct qcow2_hdr *h,
 	d.io = io;
 	d.off = h->bm_dir_off;
 	d.size = h->bm_dir_size;
+	lookup = d;
+	d.win = dir_win;
+	d.win_cap = sizeof(dir_win);
+	lookup.win = lookup_win;
+	lookup.win_cap = sizeof(lookup_win);
 	if (list_load(&d, h, out, &full, err) != 0 ||
-	    bitmaps_create(&d, h, err) != 0)
+	    bitmaps_create(&d, &lookup, h, err) != 0)
 		goto fail;
 	if (full) {
 		fmt_seterr(err, "too many bitmaps to report: %u",
