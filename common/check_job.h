@@ -16,6 +16,13 @@
 #define INSTAR_CHECK_REPAIR_LEAKS	1
 #define INSTAR_CHECK_REPAIR_ALL		2
 
+/*
+ * A findings line qemu-img prints through error_report(), which names
+ * the program, starts with this; the monitor prints its own name there
+ * (qemu-img when run by that name, as qemu-iotests do).
+ */
+#define INSTAR_CHECK_PROG_PREFIX	"instar: "
+
 /* The findings' text: lines NUL-terminated one after another. */
 #define INSTAR_CHECK_TEXT_MAX		(128u * 1024)
 #define INSTAR_CHECK_LINE_MAX		256u

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "check_job.h"
 #include "check_print.h"
 #include "hypercall.h"
 #include "image_open.h"
@@ -317,9 +318,6 @@ severity(int code)
 	}
 }
 
-/* How the guest's check begins a line qemu prefixes with its name. */
-#define GUEST_PROG_PREFIX	"instar: "
-
 /* qemu's lines on stderr, as it prints them while it checks. */
 static void
 print_messages(const Instar__CheckDone *d)
@@ -327,18 +325,16 @@ print_messages(const Instar__CheckDone *d)
 	size_t k;
 
 	/*
-	 * Written by the guest, so encoded.  The lines qemu words with
-	 * error_report() carry the program's name, which the guest spells
-	 * "instar: " and the monitor knows (qemu-img when run by that name,
-	 * as qemu-iotests do).
+	 * Written by the guest, so encoded.  The guest cannot know the
+	 * name instar runs under (INSTAR_CHECK_PROG_PREFIX).
 	 */
 	for (k = 0; k < d->n_messages; k++) {
 		const char *line = d->messages[k];
 
-		if (strncmp(line, GUEST_PROG_PREFIX,
-		    strlen(GUEST_PROG_PREFIX)) == 0) {
+		if (strncmp(line, INSTAR_CHECK_PROG_PREFIX,
+		    strlen(INSTAR_CHECK_PROG_PREFIX)) == 0) {
 			fprintf(stderr, "%s: ", log_progname());
-			line += strlen(GUEST_PROG_PREFIX);
+			line += strlen(INSTAR_CHECK_PROG_PREFIX);
 		}
 		strvis_fputs(stderr, line);
 		fputc('\n', stderr);

@@ -57,7 +57,8 @@ write_refblocks(struct ck *c, uint64_t first, uint64_t end, uint64_t *entries)
 				first_free = start;
 			if ((at = imrt_alloc(c, 1, &first_free)) < 0) {
 				ck_emit(c, "%sERROR allocating refblock: "
-				    "Cannot allocate memory", QEMU_IMG_PREFIX);
+				    "Cannot allocate memory",
+				    INSTAR_CHECK_PROG_PREFIX);
 				return -1;
 			}
 			if ((uint64_t)at >= end)
@@ -69,7 +70,7 @@ write_refblocks(struct ck *c, uint64_t first, uint64_t end, uint64_t *entries)
 				if (n > c->rt_new_cap) {
 					ck_emit(c, "%sERROR allocating "
 					    "refblock: Cannot allocate memory",
-					    QEMU_IMG_PREFIX);
+					    INSTAR_CHECK_PROG_PREFIX);
 					return -1;
 				}
 				memset(c->rt_new + *entries, 0,
@@ -86,7 +87,7 @@ write_refblocks(struct ck *c, uint64_t first, uint64_t end, uint64_t *entries)
 		c->cache_blk = 0;
 		if (ck_write(c, off, c->cache, c->cs) != 0) {
 			ck_emit(c, "%sERROR writing refblock: Input/output "
-			    "error", QEMU_IMG_PREFIX);
+			    "error", INSTAR_CHECK_PROG_PREFIX);
 			return -1;
 		}
 		k = start + c->rpb - 1;
@@ -118,7 +119,7 @@ rebuild_structure(struct ck *c)
 		rt_clusters = (entries * 8 + c->cs - 1) / c->cs;
 		if ((at = imrt_alloc(c, rt_clusters, &first_free)) < 0) {
 			ck_emit(c, "%sERROR allocating reftable: Cannot "
-			    "allocate memory", QEMU_IMG_PREFIX);
+			    "allocate memory", INSTAR_CHECK_PROG_PREFIX);
 			return -1;
 		}
 		grown = write_refblocks(c, (uint64_t)at,
@@ -133,7 +134,7 @@ rebuild_structure(struct ck *c)
 	    entries * 8) != 0 ||
 	    ck_flush(c) != 0) {
 		ck_emit(c, "%sERROR writing reftable: Input/output error",
-		    QEMU_IMG_PREFIX);
+		    INSTAR_CHECK_PROG_PREFIX);
 		return -1;
 	}
 	store_be64(b, (uint64_t)at << c->cbits);
@@ -143,7 +144,7 @@ rebuild_structure(struct ck *c)
 	b[11] = (uint8_t)rt_clusters;
 	if (ck_write(c, 48, b, sizeof(b)) != 0 || ck_flush(c) != 0) {
 		ck_emit(c, "%sERROR setting reftable: Input/output error",
-		    QEMU_IMG_PREFIX);
+		    INSTAR_CHECK_PROG_PREFIX);
 		return -1;
 	}
 	for (i = 0; i < entries; i++)
@@ -171,8 +172,8 @@ ck_rebuild(struct ck *c)
 	ck_emit(c, "Rebuilding refcount structure");
 	if (c->range > c->wcap || c->signaled) {
 		/* qemu's writes fail once it has marked the image corrupt. */
-		ck_emit(c, "%sERROR %s", QEMU_IMG_PREFIX, c->signaled ?
-		    "writing refblock: Input/output error" :
+		ck_emit(c, "%sERROR %s", INSTAR_CHECK_PROG_PREFIX,
+		    c->signaled ? "writing refblock: Input/output error" :
 		    "allocating refblock: Cannot allocate memory");
 		c->c_err++;
 		c->failed = true;

@@ -69,7 +69,7 @@ static int
 read_failed(struct ck *c, const char *why, const char *hint, const char *err)
 {
 	ck_emit(c, "%sERROR failed to read the snapshot table: %s",
-	    QEMU_IMG_PREFIX, why);
+	    INSTAR_CHECK_PROG_PREFIX, why);
 	if (hint[0] != '\0')
 		ck_emit(c, "%s", hint);
 	c->w_err++;
@@ -113,7 +113,7 @@ ck_read_snapshot_table(struct ck *c, int fix)
 	}
 	if (qcow2_check_table(&c->h, c->h.snap_off, n, SNAPSHOT_HDR_LEN,
 	    SNAPSHOT_HDR_LEN * MAX_SNAPSHOTS, "snapshot table", &verr) != 0) {
-		ck_emit(c, "%sERROR %s", QEMU_IMG_PREFIX, verr.msg);
+		ck_emit(c, "%sERROR %s", INSTAR_CHECK_PROG_PREFIX, verr.msg);
 		if (n > MAX_SNAPSHOTS)
 			ck_emit(c, "You can force-remove all %u overhanging "
 			    "snapshots with qemu-img check -r all",

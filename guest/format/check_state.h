@@ -22,12 +22,6 @@
 #define REFT_OFFSET_MASK	0xfffffffffffffe00ull
 #define L2_BITMAP_ALL_ALLOC	0xffffffffull
 #define MAX_L1_ENTRIES		(MAX_L1_BYTES / 8)
-/*
- * qemu-img reports a failed rebuild through error_report(), which names
- * the program: so do these lines.
- */
-/* Where qemu-img names itself; the monitor puts its own name there. */
-#define QEMU_IMG_PREFIX		"instar: "
 #define FIX_LEAKS		1
 #define FIX_ERRORS		2
 
