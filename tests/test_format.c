@@ -1427,6 +1427,7 @@ static void
 test_qcow2_bitmaps_entry(void **state)
 {
 	static char longname[1025];
+	char want[INSTAR_ERROR_MAX];
 	struct bm_ent e[2];
 	struct qcow2_opts o;
 	struct mem_img m;
@@ -1455,10 +1456,18 @@ test_qcow2_bitmaps_entry(void **state)
 	e[1] = bm_good("b1", 2);
 	e[1].gran_bits = 31;
 	bm_expect_ok(e, 2);
+	/*
+	 * A name one byte too long: qemu quotes it whole, and the error
+	 * comes back cut to the INSTAR_ERROR_MAX - 1 bytes an error holds
+	 * (the whole message, as no longer one can match).
+	 */
 	memset(longname, 'x', 1024);
 	e[1].name = longname;
 	e[1].gran_bits = 16;
-	bm_expect_error(e, 2, "Bitmap 'xxxxxxxx");
+	memset(want, 'x', sizeof(want) - 1);
+	memcpy(want, "Bitmap '", 8);
+	want[sizeof(want) - 1] = '\0';
+	bm_expect_error(e, 2, want);
 	longname[1023] = '\0';
 	bm_expect_ok(e, 2);
 
