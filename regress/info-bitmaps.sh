@@ -16,6 +16,20 @@ be() {
 hex64() { printf '%016x' "$1"; }
 hex32() { printf '%08x' "$1"; }
 
+# add_bitmaps IMAGE COUNT PREFIX SUFFIX: COUNT bitmaps named PREFIX, a
+# number from 0, SUFFIX.  A test on fewer bitmaps than it says proves
+# nothing, so the first failure is a failure, not the end of the list.
+add_bitmaps() {
+	_i=0
+	while [ $_i -lt "$2" ]; do
+		"$QEMU_IMG" bitmap --add "$1" "$3$_i$4" >/dev/null || {
+			fail "qemu-img bitmap --add $1 (bitmap $_i of $2) failed"
+			return
+		}
+		_i=$((_i + 1))
+	done
+}
+
 # Images qemu-img makes.
 qimg create -f qcow2 none.qcow2 10M
 same_info none.qcow2
@@ -47,11 +61,7 @@ qimg create -f qcow2 long.qcow2 1M
 qimg bitmap --add long.qcow2 "$long"
 same_info long.qcow2
 qimg create -f qcow2 lots.qcow2 1M
-i=0
-while [ $i -lt 40 ]; do
-	"$QEMU_IMG" bitmap --add lots.qcow2 "bitmap-$i" >/dev/null || break
-	i=$((i + 1))
-done
+add_bitmaps lots.qcow2 40 bitmap- ""
 same_info lots.qcow2
 
 # Other geometries and features next to the list.
@@ -81,11 +91,7 @@ same_output "stale bitmaps, JSON" -- info --output=json stale.qcow2
 # More than the sandbox sends back: refused, not cut.
 mid=$(perl -e 'print "m" x 1000')
 qimg create -f qcow2 huge.qcow2 1M
-i=0
-while [ $i -lt 30 ]; do
-	"$QEMU_IMG" bitmap --add huge.qcow2 "$i$mid" >/dev/null || break
-	i=$((i + 1))
-done
+add_bitmaps huge.qcow2 30 "" "$mid"
 refuses "24 KiB of bitmaps" "too many bitmaps to report: 30" -- \
     info huge.qcow2
 
