@@ -1458,15 +1458,16 @@ test_qcow2_bitmaps_entry(void **state)
 	bm_expect_ok(e, 2);
 	/*
 	 * A name one byte too long: qemu quotes it whole, and the error
-	 * comes back cut to the INSTAR_ERROR_MAX - 1 bytes an error holds
-	 * (the whole message, as no longer one can match).
+	 * comes back cut to the INSTAR_ERROR_MAX - 1 bytes an error holds,
+	 * ending in "..." to say so (the whole message, as no longer one
+	 * can match).
 	 */
 	memset(longname, 'x', 1024);
 	e[1].name = longname;
 	e[1].gran_bits = 16;
 	memset(want, 'x', sizeof(want) - 1);
 	memcpy(want, "Bitmap '", 8);
-	want[sizeof(want) - 1] = '\0';
+	memcpy(want + sizeof(want) - 4, "...", 4);
 	bm_expect_error(e, 2, want);
 	longname[1023] = '\0';
 	bm_expect_ok(e, 2);
@@ -3089,6 +3090,12 @@ test_seterr_truncates(void **state)
 	big[sizeof(big) - 1] = '\0';
 	fmt_seterr(&err, "%s", big);
 	assert_int_equal(strlen(err.msg), INSTAR_ERROR_MAX - 1);
+	assert_string_equal(err.msg + INSTAR_ERROR_MAX - 4, "...");
+	assert_int_equal(err.msg[INSTAR_ERROR_MAX - 5], 'e');
+	/* A message that just fits is whole, with no marker. */
+	big[INSTAR_ERROR_MAX - 1] = '\0';
+	fmt_seterr(&err, "%s", big);
+	assert_string_equal(err.msg, big);
 	fmt_seterr(NULL, "ignored %d", 1);
 }
 

@@ -6,14 +6,24 @@
 void
 fmt_seterr(struct fmt_err *err, const char *fmt, ...)
 {
+	static const char cut[] = "...";
 	va_list ap;
+	int n;
 
 	if (err == NULL)
 		return;
 	va_start(ap, fmt);
-	if (vsnprintf(err->msg, sizeof(err->msg), fmt, ap) < 0)
-		err->msg[0] = '\0';
+	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		err->msg[0] = '\0';
+	/*
+	 * Only a name from the image makes a message this long; the user
+	 * must see that it was cut rather than read a shorter name.
+	 */
+	if (n >= (int)sizeof(err->msg))
+		memcpy(err->msg + sizeof(err->msg) - sizeof(cut), cut,
+		    sizeof(cut));
 	/* vsnprintf always terminates, but a broken one must not leak. */
 	err->msg[sizeof(err->msg) - 1] = '\0';
 }
