@@ -17,6 +17,8 @@
 #define INSTAR_FMTNAME_MAX	32
 #define INSTAR_CREATE_TYPE_MAX	64
 #define INSTAR_ERROR_MAX	256
+/* A second line after an error, telling the user what may be done. */
+#define INSTAR_HINT_MAX		128
 
 /* flags */
 #define IMG_HAS_CLUSTER_SIZE	(1u << 0)
@@ -175,6 +177,7 @@ struct instar_info_result {
 	int32_t status;
 	uint32_t pad;
 	char error[INSTAR_ERROR_MAX];
+	char hint[INSTAR_HINT_MAX];	/* with error; may be empty */
 	struct instar_image_info info;
 	uint32_t nsnapshots;		/* entries in the snapshot list */
 	uint32_t snapshots_len;		/* its bytes, at most SNAP_AREA_MAX */

@@ -337,20 +337,36 @@ image_info_validate_result(const struct instar_info_result *res, size_t got)
  * An error text may quote image bytes; show them as '?' rather than let
  * a hostile image put control sequences on the user's terminal.
  */
-const char *
-image_info_sanitize_error(char *msg, size_t size)
+static void
+mask_controls(char *msg)
 {
 	size_t i;
 
-	if (!terminated(msg, size))
-		return "unterminated error text";
-	if (msg[0] == '\0')
-		return "empty error text";
 	for (i = 0; msg[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)msg[i];
 
 		if (c < 0x20 || c == 0x7f)
 			msg[i] = '?';
 	}
+}
+
+const char *
+image_info_sanitize_error(char *msg, size_t size)
+{
+	if (!terminated(msg, size))
+		return "unterminated error text";
+	if (msg[0] == '\0')
+		return "empty error text";
+	mask_controls(msg);
+	return NULL;
+}
+
+/* The same for the hint after an error, which is often empty. */
+const char *
+image_info_sanitize_hint(char *hint, size_t size)
+{
+	if (!terminated(hint, size))
+		return "unterminated hint text";
+	mask_controls(hint);
 	return NULL;
 }

@@ -49,9 +49,10 @@ const char *image_info_validate_result(const struct instar_info_result *,
     size_t got);
 
 /*
- * NULL if the error text is a non-empty NUL-terminated string; control
- * characters in it are replaced by '?'.
+ * NULL if the error text is a non-empty NUL-terminated string (the hint
+ * may be empty); control characters in it are replaced by '?'.
  */
 const char *image_info_sanitize_error(char *msg, size_t size);
+const char *image_info_sanitize_hint(char *hint, size_t size);
 
 #endif

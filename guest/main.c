@@ -180,6 +180,8 @@ run_info(const struct instar_boot *boot)
 	res->status = 1;
 	memcpy(res->error, err.msg, sizeof(res->error));
 	res->error[sizeof(res->error) - 1] = '\0';
+	memcpy(res->hint, err.hint, sizeof(res->hint));
+	res->hint[sizeof(res->hint) - 1] = '\0';
 	return guest_result_at_exit(res, INSTAR_INFO_RESULT_MIN);
 }
 

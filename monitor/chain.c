@@ -241,6 +241,7 @@ chain_add(struct worker_conn *w, struct chain *c, const struct walk *wk,
 		    &image_error);
 	if (img->env == NULL) {
 		chain_error(wk, depth, NULL, "%s", w->error);
+		worker_print_hint(w);
 		return -1;
 	}
 	return 0;

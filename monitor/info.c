@@ -258,6 +258,7 @@ add_image(struct worker_conn *w, struct chain *ch, const char *filename,
 	if (img->env == NULL) {
 		error("Could not open '%s': %s", ch->n == 0 ?
 		    opened_as(filename) : filename, w->error);
+		worker_print_hint(w);
 		return -1;
 	}
 	if ((img->filename = strdup(filename)) == NULL)

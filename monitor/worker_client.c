@@ -83,6 +83,14 @@ conn_error(struct worker_conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->error, sizeof(c->error), fmt, ap);
 	va_end(ap);
+	c->hint[0] = '\0';
+}
+
+void
+worker_print_hint(const struct worker_conn *c)
+{
+	if (c->hint[0] != '\0')
+		error_plain("%s", c->hint);
 }
 
 static bool
@@ -386,9 +394,15 @@ worker_start_job(struct worker_conn *c, Instar__Op op,
 static bool
 refused(struct worker_conn *c, Instar__Envelope *reply, int *image_error)
 {
+	const char *hint;
+
 	if (reply->body_case != INSTAR__ENVELOPE__BODY_FAILURE)
 		return false;
 	conn_error(c, "%s", reply->failure->message);
+	/* The worker sends less; a longer one is not a hint it wrote. */
+	hint = reply->failure->hint;
+	if (hint != NULL && strlen(hint) < sizeof(c->hint))
+		memcpy(c->hint, hint, strlen(hint) + 1);
 	instar__envelope__free_unpacked(reply, NULL);
 	*image_error = 1;
 	return true;

@@ -38,6 +38,7 @@ struct worker_conn {
 	enum worker_state state;
 	int reply_timeout_ms;
 	char error[1024];	/* why the last call failed */
+	char hint[256];		/* and what may be done, or "" */
 	/* The files of every descriptor handed over, by identity. */
 	struct file_id sent[WORKER_SENT_MAX];
 	size_t nsent;
@@ -130,6 +131,12 @@ int worker_finish(struct worker_conn *);
  * it to exit: see worker_client.c.
  */
 void worker_leave(struct worker_conn *);
+
+/*
+ * Print the hint that came with the last failure, if any, on its own
+ * line after the caller's error, as qemu prints an error's hint.
+ */
+void worker_print_hint(const struct worker_conn *);
 
 /* Kill and reap a worker after a failure. */
 void worker_abort(struct worker_conn *);

@@ -72,4 +72,33 @@ poke noreft.qcow2 56 00000000
 expect_rc "no refcount table" noreft.qcow2 2
 both_ways noreft
 
+# A table of 64 MiB and more (qemu's cap): COUNT entries of 40 bytes,
+# 1 KiB of extra data, and an id and a name of 65535 zero bytes each,
+# from 16 MiB on in a sparse file.  507 fit.
+qimg create -f qcow2 big.qcow2 64M
+perl -e 'open(F, "+<", $ARGV[0]) or die; binmode F;
+    my $t = 16 << 20; my $o = $t;
+    for (1 .. $ARGV[1]) {
+	$o = ($o + 7) & ~7;
+	seek(F, $o + 12, 0); print F pack("nn", 65535, 65535);
+	seek(F, $o + 36, 0); print F pack("N", 1024);
+	$o += 40 + 1024 + 2 * 65535;
+    }
+    seek(F, $o, 0); print F "\0";
+    seek(F, 60, 0); print F pack("NQ>", $ARGV[1], $t)' big.qcow2 510
+check $? "cannot write big.qcow2's snapshot table"
+
+# Every other subcommand refuses to open such a table, and qemu-img
+# says on the next line how to mend it: for the image itself and for a
+# backing file, with the images untouched.
+for img in extra big; do
+	same_info $img.qcow2
+	same_words rebase -u -b '' $img.qcow2
+	same_words commit $img.qcow2
+	qimg create -f qcow2 -u -b $img.qcow2 -F qcow2 over-$img.qcow2 64M
+	same_words info --backing-chain over-$img.qcow2
+	same_words rebase -b '' over-$img.qcow2
+	same_words commit over-$img.qcow2
+done
+
 finish

@@ -54,9 +54,13 @@ ok_info(struct mem_img *m, uint32_t fmt, struct instar_image_info *info)
 	assert_int_equal(info->flags & ~IMG_FLAGS_ALL, 0);
 }
 
-/* The call fails, names the problem, and leaves no half-filled record. */
+/*
+ * The call fails, names the problem, gives exactly the hint qemu would
+ * ("" for none), and leaves no half-filled record.
+ */
 static void
-expect_error(struct mem_img *m, uint32_t fmt, const char *want)
+expect_error_hint(struct mem_img *m, uint32_t fmt, const char *want,
+    const char *hint)
 {
 	struct instar_image_info info, zero;
 	struct fmt_err err;
@@ -66,10 +70,18 @@ expect_error(struct mem_img *m, uint32_t fmt, const char *want)
 		fail_msg("expected error '%s', got success", want);
 	if (strstr(err.msg, want) == NULL)
 		fail_msg("expected error '%s', got '%s'", want, err.msg);
+	assert_string_equal(err.hint, hint);
 	assert_memory_equal(&info, &zero, sizeof(info));
 	assert_null(strchr(err.msg, '\n'));
+	assert_null(strchr(err.hint, '\n'));
 	assert_int_equal(snaps.len, 0);
 	assert_int_equal(snaps.count, 0);
+}
+
+static void
+expect_error(struct mem_img *m, uint32_t fmt, const char *want)
+{
+	expect_error_hint(m, fmt, want, "");
 }
 
 static void
@@ -1959,6 +1971,10 @@ test_qcow2_snapshot_icount(void **state)
 	mem_img_free(&m);
 }
 
+/* qemu's error_append_hint() for a snapshot's extra data. */
+#define EXTRA_HINT	"You can force-remove this extra metadata with " \
+	"qemu-img check -r all"
+
 static void
 test_qcow2_snapshot_extra_too_big(void **state)
 {
@@ -1973,11 +1989,11 @@ test_qcow2_snapshot_extra_too_big(void **state)
 	qcow2_default_opts(&o, 64 * MiB);
 	build_qcow2(&m, &o);
 	qcow2_put_snapshots(&m, SNAP_TABLE, sn, 2);
-	expect_error(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
-	    "snapshot table entry 1");
+	expect_error_hint(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
+	    "snapshot table entry 1", EXTRA_HINT);
 	put_be32(&m, SNAP_TABLE + 36, UINT32_MAX);
-	expect_error(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
-	    "snapshot table entry 0");
+	expect_error_hint(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
+	    "snapshot table entry 0", EXTRA_HINT);
 	mem_img_free(&m);
 }
 
@@ -2007,7 +2023,9 @@ test_qcow2_snapshot_table_too_big(void **state)
 	}
 	put_be32(&m, 60, n);
 	put_be64(&m, 64, SNAP_TABLE);
-	expect_error(&m, INSTAR_FMT_QCOW2, "Snapshot table is too big");
+	expect_error_hint(&m, INSTAR_FMT_QCOW2, "Snapshot table is too big",
+	    "You can force-remove all 93 overhanging snapshots with "
+	    "qemu-img check -r all");
 	/*
 	 * 507 such entries (132136 bytes with padding) fit in 64 MiB, the
 	 * 508th does not: qemu-img 7.2 reports 93 of 600 overhanging.
@@ -2017,7 +2035,9 @@ test_qcow2_snapshot_table_too_big(void **state)
 	snapshots_ok(&m, NULL, 0, &info);
 	assert_int_equal(snaps.count, 507);
 	put_be32(&m, 60, 508);
-	expect_error(&m, INSTAR_FMT_QCOW2, "Snapshot table is too big");
+	expect_error_hint(&m, INSTAR_FMT_QCOW2, "Snapshot table is too big",
+	    "You can force-remove all 1 overhanging snapshots with "
+	    "qemu-img check -r all");
 	mem_img_free(&m);
 }
 
@@ -2140,8 +2160,8 @@ test_qcow2_too_many_snapshots(void **state)
 	mem_img_resize(&m, SNAP_TABLE + 40 * 4000);
 	put_be32(&m, SNAP_TABLE + 40 * 3999 + 36, 2000);
 	put_be32(&m, 60, 4000);
-	expect_error(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
-	    "snapshot table entry 3999");
+	expect_error_hint(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
+	    "snapshot table entry 3999", EXTRA_HINT);
 	mem_img_free(&m);
 }
 
@@ -2169,8 +2189,8 @@ test_qcow2_snapshots_with_data_file(void **state)
 	assert_int_equal(snaps.count, 0);
 	assert_int_equal(snaps.len, 0);
 	put_be32(&m, SNAP_TABLE + 36, 1025);
-	expect_error(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
-	    "snapshot table entry 0");
+	expect_error_hint(&m, INSTAR_FMT_QCOW2, "Too much extra metadata in "
+	    "snapshot table entry 0", EXTRA_HINT);
 	mem_img_free(&m);
 
 	/* A data file name without the bit: the image is its own data. */
@@ -3099,6 +3119,38 @@ test_seterr_truncates(void **state)
 	fmt_seterr(NULL, "ignored %d", 1);
 }
 
+/*
+ * The worker's check of the guest's error and hint: both must end within
+ * their arrays, an error must say something, and a control character an
+ * image put there cannot reach the terminal.
+ */
+static void
+test_sanitize_error_and_hint(void **state)
+{
+	static const char esc[] = "bad\033[2Jname", nl[] = "run\ncheck";
+	char msg[16], hint[16];
+
+	(void)state;
+	memcpy(msg, esc, sizeof(esc));
+	assert_null(image_info_sanitize_error(msg, sizeof(msg)));
+	assert_string_equal(msg, "bad?[2Jname");
+	msg[0] = '\0';
+	assert_string_equal(image_info_sanitize_error(msg, sizeof(msg)),
+	    "empty error text");
+	memset(msg, 'x', sizeof(msg));
+	assert_string_equal(image_info_sanitize_error(msg, sizeof(msg)),
+	    "unterminated error text");
+
+	hint[0] = '\0';
+	assert_null(image_info_sanitize_hint(hint, sizeof(hint)));
+	memcpy(hint, nl, sizeof(nl));
+	assert_null(image_info_sanitize_hint(hint, sizeof(hint)));
+	assert_string_equal(hint, "run?check");
+	memset(hint, 'x', sizeof(hint));
+	assert_string_equal(image_info_sanitize_hint(hint, sizeof(hint)),
+	    "unterminated hint text");
+}
+
 int
 main(void)
 {
@@ -3222,6 +3274,7 @@ main(void)
 		cmocka_unit_test(test_probe_raw),
 		cmocka_unit_test(test_probe_read_error),
 		cmocka_unit_test(test_seterr_truncates),
+		cmocka_unit_test(test_sanitize_error_and_hint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

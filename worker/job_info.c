@@ -199,12 +199,14 @@ worker_report_info(struct worker *w, struct instar_info_result *res,
 
 	if (res->status != 0) {
 		if ((why = image_info_sanitize_error(res->error,
-		    sizeof(res->error))) != NULL) {
+		    sizeof(res->error))) != NULL ||
+		    (why = image_info_sanitize_hint(res->hint,
+		    sizeof(res->hint))) != NULL) {
 			snprintf(err, sizeof(err), "sandbox returned a "
 			    "malformed error (%s)", why);
 			send_failure(w->sock, err);
 		} else
-			send_failure(w->sock, res->error);
+			send_failure_hint(w->sock, res->error, res->hint);
 		return false;
 	}
 	if ((why = image_info_validate_result(res, got)) != NULL) {

@@ -16,10 +16,18 @@
 void
 send_failure(int sock, const char *msg)
 {
+	send_failure_hint(sock, msg, NULL);
+}
+
+void
+send_failure_hint(int sock, const char *msg, const char *hint)
+{
 	Instar__Envelope env = INSTAR__ENVELOPE__INIT;
 	Instar__Failure fail = INSTAR__FAILURE__INIT;
 
 	fail.message = (char *)msg;
+	if (hint != NULL && hint[0] != '\0')
+		fail.hint = (char *)hint;
 	env.body_case = INSTAR__ENVELOPE__BODY_FAILURE;
 	env.failure = &fail;
 	if (frame_send(sock, &env, NULL, 0) != 0)

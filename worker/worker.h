@@ -53,6 +53,8 @@ struct worker {
 
 /* wire.c */
 void send_failure(int sock, const char *msg);
+/* The same with a hint (NULL or empty for none). */
+void send_failure_hint(int sock, const char *msg, const char *hint);
 Instar__Format format_to_pb(uint32_t);
 uint32_t format_from_pb(Instar__Format);
 /*

@@ -67,9 +67,14 @@ size_t fmt_arena_left(const struct fmt_arena *);
 /* Why an operation failed, in words fit for the user. */
 struct fmt_err {
 	char msg[INSTAR_ERROR_MAX];
+	char hint[INSTAR_HINT_MAX];	/* qemu's error_append_hint() */
 };
 
+/* Set the message, and clear any hint given with an earlier one. */
 void fmt_seterr(struct fmt_err *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Add what the user may do about the message just set. */
+void fmt_sethint(struct fmt_err *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Copy why a job failed into a result's error text (size bytes with
  * its NUL), or fallback when nothing was said. */

@@ -630,6 +630,8 @@ snap_entry(struct win *w, uint32_t i, uint64_t *off, struct snap *sn,
 	if (extra > SNAPSHOT_EXTRA_MAX) {
 		fmt_seterr(err, "Too much extra metadata in snapshot table "
 		    "entry %u", i);
+		fmt_sethint(err, "You can force-remove this extra metadata "
+		    "with qemu-img check -r all");
 		return -1;
 	}
 	known = extra < SNAPSHOT_EXTRA_LEN ? extra : SNAPSHOT_EXTRA_LEN;
@@ -707,6 +709,9 @@ read_snapshots(const struct fmt_io *io, const struct qcow2_hdr *h,
 		table += len;
 		if (table > SNAPSHOTS_SIZE_MAX) {
 			fmt_seterr(err, "Snapshot table is too big");
+			fmt_sethint(err, "You can force-remove all %u "
+			    "overhanging snapshots with qemu-img check -r all",
+			    h->nb_snapshots - i);
 			return -1;
 		}
 		/* Keep checking when full: qemu's errors come first. */
