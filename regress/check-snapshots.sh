@@ -89,8 +89,8 @@ perl -e 'open(F, "+<", $ARGV[0]) or die; binmode F;
 check $? "cannot write big.qcow2's snapshot table"
 
 # Every other subcommand refuses to open such a table, and qemu-img
-# says on the next line how to mend it: for the image itself and for a
-# backing file, with the images untouched.
+# says on the next line how to mend it: for the image itself, for a
+# backing file and for a new backing file, with the images untouched.
 for img in extra big; do
 	same_info $img.qcow2
 	same_words rebase -u -b '' $img.qcow2
@@ -99,6 +99,8 @@ for img in extra big; do
 	same_words info --backing-chain over-$img.qcow2
 	same_words rebase -b '' over-$img.qcow2
 	same_words commit over-$img.qcow2
+	qimg create -f qcow2 plain-$img.qcow2 64M
+	same_words rebase -b $img.qcow2 -F qcow2 plain-$img.qcow2
 done
 
 finish
