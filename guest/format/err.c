@@ -3,6 +3,9 @@
  */
 #include "format.h"
 
+static void format_bounded(char *, size_t, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
 /* vsnprintf into dst, ending a message cut to fit in "...". */
 static void
 format_bounded(char *dst, size_t size, const char *fmt, va_list ap)
